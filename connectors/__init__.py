@@ -1,0 +1,1 @@
+"""API clients, one package per source. No Dagster import: connectors fetch, they never judge."""

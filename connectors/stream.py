@@ -1,0 +1,184 @@
+"""The one HTTP policy every connector shares, and the stream contract over it.
+
+A connector is a `Stream` subclass that fills in a few hooks:
+
+- `request(cursor)`      make one page's request with the real client; return the parsed payload
+- `parse(payload)`       turn a page into records (dicts matching the warehouse's raw table)
+- `next_cursor(payload)` the next page's cursor, or None at the end
+- `classify(exc)`        is this failure worth a retry, and after how long?
+
+The shared loop (`Stream.records`) pages to the end, paces requests, retries
+transient failures honouring Retry-After, refuses a cursor that repeats, hashes
+every payload and records each request in `Provenance`. Authentication lives in
+how the connector builds its real client; credentials never reach provenance.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.provenance import PayloadHasher, Provenance, RequestLog, redact, utc_now
+
+
+class SourceError(Exception):
+    """A source could not be read; the message names the source, endpoint and cause."""
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A classification result: retry after `wait` seconds, for `reason`."""
+
+    wait: float | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    max_retries: int = 5
+    backoff_base: float = 0.5
+    max_wait: float = 60.0
+    #: Minimum seconds between two requests of one stream (KnowBe4 allows ~4/s).
+    min_interval: float = 0.0
+    timeout: float = 30.0
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.max_wait, self.backoff_base * (2**attempt)) * (0.5 + random.random() / 2)
+
+
+class Stream(ABC):
+    """One dataset of one source, read page by page through the shared policy."""
+
+    source: str = ""
+    dataset: str = ""
+    endpoint: str = ""
+    method: str = "GET"
+    policy: RequestPolicy = RequestPolicy()
+
+    def __init__(self) -> None:
+        self.provenance = Provenance(source=self.source, dataset=self.dataset, parameters=self.parameters())
+        self._hasher = PayloadHasher()
+        self._last_request_at = 0.0
+
+    # -- hooks ---------------------------------------------------------------
+    def parameters(self) -> dict[str, Any]:
+        """Collection parameters recorded in provenance (never credentials)."""
+        return {}
+
+    def params(self, cursor: Any) -> dict[str, Any]:
+        """The request parameters of the page at `cursor`, as recorded in provenance."""
+        return {} if cursor is None else {"cursor": cursor}
+
+    @abstractmethod
+    def request(self, cursor: Any) -> Any:
+        """Perform one page's request with the real client and return its payload."""
+
+    @abstractmethod
+    def parse(self, payload: Any) -> Iterable[dict[str, Any]]:
+        """Records of one page."""
+
+    def next_cursor(self, payload: Any) -> Any:
+        return None
+
+    def classify(self, exc: Exception) -> Retry | None:
+        """Return a Retry for transient failures, None for fatal ones."""
+        return None
+
+    def status_of(self, exc: Exception | None) -> int | None:
+        return getattr(exc, "status", None) if exc is not None else 200
+
+    # -- the shared loop -----------------------------------------------------
+    def call(self, cursor: Any, page: int) -> Any:
+        """One logical request with pacing, retries and provenance."""
+        log = RequestLog(
+            endpoint=self.endpoint, method=self.method, params=redact(self.params(cursor)), page=page,
+            started_at=utc_now(),
+        )
+        self.provenance.requests.append(log)
+        started = time.monotonic()
+        while True:
+            wait = self.policy.min_interval - (time.monotonic() - self._last_request_at)
+            if wait > 0:
+                time.sleep(wait)
+            self._last_request_at = time.monotonic()
+            try:
+                payload = self.request(cursor)
+            except Exception as exc:  # noqa: BLE001 - every failure is classified below
+                retry = self.classify(exc)
+                log.status = self.status_of(exc)
+                if retry is None or log.retries >= self.policy.max_retries:
+                    log.error = f"{type(exc).__name__}: {exc}"[:500]
+                    log.duration_ms = round((time.monotonic() - started) * 1000, 1)
+                    tried = f" after {log.retries} retries" if log.retries else ""
+                    raise SourceError(
+                        f"{self.source}.{self.dataset}: {self.method} {self.endpoint} page {page} failed{tried}: "
+                        f"{log.error}"
+                    ) from exc
+                log.retries += 1
+                log.retry_reasons.append(retry.reason)
+                time.sleep(min(self.policy.max_wait, retry.wait if retry.wait is not None
+                               else self.policy.backoff(log.retries)))
+                continue
+            log.status = 200 if log.status is None or log.status >= 400 else log.status
+            log.duration_ms = round((time.monotonic() - started) * 1000, 1)
+            self._hasher.add(payload)
+            return payload
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every record of the dataset, page by page; provenance is complete when exhausted."""
+        cursor: Any = None
+        seen: set[str] = set()
+        page = 0
+        try:
+            while True:
+                page += 1
+                payload = self.call(cursor, page)
+                count = 0
+                for record in self.parse(payload):
+                    count += 1
+                    yield record
+                self.provenance.requests[-1].record_count = count
+                self.provenance.record_count += count
+                cursor = self.next_cursor(payload)
+                if cursor is None:
+                    break
+                if repr(cursor) in seen:
+                    raise SourceError(
+                        f"{self.source}.{self.dataset}: {self.endpoint} returned cursor {cursor!r} twice "
+                        f"(page {page}); refusing to loop"
+                    )
+                seen.add(repr(cursor))
+        except Exception as exc:
+            self.provenance.status = "failed"
+            self.provenance.error = str(exc)
+            raise
+        finally:
+            self.provenance.finished_at = utc_now()
+            self.provenance.payload_sha256 = self._hasher.hexdigest()
+        self.provenance.status = "succeeded"
+
+
+def http_retry(status: int | None, headers: dict[str, str] | None, exc: Exception) -> Retry | None:
+    """The HTTP part of the policy shared by every REST connector: 429/5xx/timeouts retry."""
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    retry_after = headers.get("retry-after")
+    wait = float(retry_after) if retry_after and retry_after.replace(".", "", 1).isdigit() else None
+    if status == 429:
+        return Retry(wait, f"429 rate limited (Retry-After {retry_after})")
+    if status == 403 and (headers.get("x-ratelimit-remaining") == "0" or retry_after):
+        reset = headers.get("x-ratelimit-reset")
+        if wait is None and reset and reset.isdigit():
+            wait = max(0.0, int(reset) - time.time())
+        return Retry(wait, "403 rate limit exceeded")
+    if status is not None and 500 <= status < 600:
+        return Retry(wait, f"{status} server error")
+    name = type(exc).__name__
+    if status is None and any(t in name for t in ("ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout",
+                                                    "ChunkedEncodingError", "ProtocolError", "RemoteDisconnected",
+                                                    "ConnectionReset", "IncompleteRead")):
+        return Retry(None, f"transport error {name}")
+    return None

@@ -1,0 +1,48 @@
+"""Start every fake API of the sandbox organisation and collect the environment
+variables that point the pipeline at them (the same variables a real deployment sets)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sandbox.org import SYSTEMS, SandboxOrg, build_org
+from sandbox.server import FakeServer
+
+
+@dataclass
+class Sandbox:
+    org: SandboxOrg
+    workdir: Path
+    servers: dict[str, FakeServer] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def start_sandbox(workdir: Path, seed: int = 7, size: int = 50, today: date | None = None,
+                  latency: float = 0.0, systems: tuple[str, ...] = SYSTEMS) -> Sandbox:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    workdir.mkdir(parents=True, exist_ok=True)
+    sandbox = Sandbox(org=build_org(seed=seed, size=size, today=today), workdir=workdir)
+    try:
+        for system in systems:
+            serve = importlib.import_module(f"sandbox.{system}.serve")
+            servers, env = serve.start(sandbox.org, workdir, latency=latency)
+            sandbox.servers.update({s.name: s for s in servers})
+            sandbox.env.update(env)
+    except Exception:
+        sandbox.stop()
+        raise
+    return sandbox

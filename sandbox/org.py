@@ -1,0 +1,90 @@
+"""One deterministic fictional company across every system, with known violations.
+
+`build_org(seed, size, today)` gives the same people, accounts and repositories
+for the same arguments. Every known case is planted on purpose and listed in
+`SandboxOrg.expected` (control id -> resource ids that must be exceptions), so
+tests compare the pipeline's verdicts with the truth instead of hard-coding them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+FIRST = ["ada", "ben", "cleo", "dev", "eli", "fay", "gus", "hana", "ivo", "jun", "kai", "lea", "mo", "nia", "omar",
+         "pia", "quin", "rui", "sol", "tara", "uma", "vik", "wen", "xia", "yan", "zoe"]
+LAST = ["adler", "baptiste", "chen", "diaz", "eze", "fischer", "garcia", "haddad", "ito", "jensen", "khan", "lopez",
+        "moreau", "novak", "okafor", "patel", "quispe", "rossi", "sato", "tanaka", "ueda", "vega", "wong", "yilmaz"]
+DEPARTMENTS = ["Engineering", "Sales", "Support", "Finance", "People", "Operations"]
+DOMAIN = "example-corp.test"
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    name: str
+    status: str  # active | terminated
+    start_date: date
+    end_date: date | None
+    manager: str | None
+    department: str
+
+
+#: Systems whose sandbox package has a `model.build(org, rng)`; each gets its own RNG
+#: stream, so adding a system never changes another system's data.
+SYSTEMS = ("github",)
+
+
+@dataclass
+class SandboxOrg:
+    seed: int
+    size: int
+    today: date
+    org_login: str = "example-corp"
+    domain: str = DOMAIN
+    #: The HR roster: every person the company has, joiners and leavers included.
+    people: list[Person] = field(default_factory=list)
+    #: system name -> that system's data (see sandbox/<system>/model.py)
+    systems: dict[str, Any] = field(default_factory=dict)
+    #: control id -> resource ids the control must report as exceptions
+    expected: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def github(self) -> Any:
+        return self.systems["github"]
+
+
+def build_org(seed: int = 7, size: int = 50, today: date | None = None) -> SandboxOrg:
+    today = today or date.today()
+    org = SandboxOrg(seed=seed, size=size, today=today)
+    org.people = _people(random.Random(f"{seed}:people"), size, today)
+    for system in SYSTEMS:
+        model = importlib.import_module(f"sandbox.{system}.model")
+        org.systems[system] = model.build(org, random.Random(f"{seed}:{system}"))
+    return org
+
+
+def _people(rng: random.Random, size: int, today: date) -> list[Person]:
+    people: list[Person] = []
+    used: set[str] = set()
+    for i in range(size):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        local = f"{first}.{last}"
+        if local in used:
+            local = f"{local}{i}"
+        used.add(local)
+        start = today - timedelta(days=rng.randint(10, 2000))
+        leaver = i % 10 == 9
+        end = today - timedelta(days=rng.randint(2, 60)) if leaver else None
+        manager = people[rng.randrange(len(people))].email if people else None
+        people.append(Person(
+            email=f"{local}@{DOMAIN}", name=f"{first.title()} {last.title()}",
+            status="terminated" if leaver else "active", start_date=start, end_date=end,
+            manager=manager, department=rng.choice(DEPARTMENTS),
+        ))
+    return people
+
+

@@ -1,0 +1,33 @@
+"""The contract every connector passes. A source adds a `cases_<system>.py` module
+here defining `CASES: list[ConnectorCase]`; `test_contract.py` runs them all."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from connectors.stream import Stream
+from sandbox.launch import Sandbox
+from sandbox.org import SandboxOrg
+
+
+@dataclass(frozen=True)
+class ConnectorCase:
+    #: "<source>.<dataset>"
+    name: str
+    #: sandbox systems the case needs running
+    systems: tuple[str, ...]
+    #: a fresh stream pointed at the running sandbox (credentials from sandbox.env)
+    make_stream: Callable[[Sandbox], Stream]
+    #: how many records the sandbox org holds for this dataset
+    expected_records: Callable[[SandboxOrg], int]
+    #: the fewest requests that can fetch them (the page-size formula), fixed calls included
+    min_requests: Callable[[SandboxOrg], int]
+    #: environment variables whose values are credentials
+    secret_env: tuple[str, ...]
+
+
+def pages(count: int, page_size: int) -> int:
+    """Requests for `count` records at `page_size` a page: an empty collection still takes one."""
+    return max(1, math.ceil(count / page_size))

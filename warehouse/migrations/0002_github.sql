@@ -1,0 +1,26 @@
+-- GitHub: repositories with their default branch's review rules (classic protection and rulesets).
+CREATE TABLE raw_github_repositories (
+    snapshot_date                   DATE NOT NULL,
+    run_id                          VARCHAR NOT NULL,
+    org                             VARCHAR NOT NULL,
+    name                            VARCHAR NOT NULL,
+    full_name                       VARCHAR NOT NULL,
+    url                             VARCHAR,
+    is_archived                     BOOLEAN,
+    is_fork                         BOOLEAN,
+    visibility                      VARCHAR,
+    default_branch                  VARCHAR,
+    classic_protected               BOOLEAN,
+    classic_required_reviews        INTEGER,
+    classic_admin_enforced          BOOLEAN,
+    classic_allows_force_pushes     BOOLEAN,
+    classic_allows_deletions        BOOLEAN,
+    classic_requires_status_checks  BOOLEAN,
+    ruleset_names                   VARCHAR[],
+    ruleset_required_reviews        INTEGER,
+    ruleset_blocks_force_pushes     BOOLEAN,
+    ruleset_blocks_deletions        BOOLEAN,
+    ruleset_requires_status_checks  BOOLEAN,
+    ruleset_admin_bypass            BOOLEAN,
+    raw                             VARCHAR
+);

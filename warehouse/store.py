@@ -1,0 +1,159 @@
+"""The DuckDB warehouse: schema migrations on start, atomic landing, short connections.
+
+DuckDB lets one process hold a file for writing, and Dagster's default executor
+runs steps in separate processes. So nothing holds a connection while talking to
+an API: records are staged to a newline-delimited JSON file first, then one short
+transaction replaces the day's rows. `connect()` waits out another process's lock
+instead of failing, and the Dagster assets that touch DuckDB share one pool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from connectors.provenance import Provenance
+
+LOCK_WAIT_SECONDS = 300.0
+MIGRATIONS = files("warehouse").joinpath("migrations")
+_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def raw_table(source: str, dataset: str) -> str:
+    name = f"raw_{source}_{dataset}"
+    if not _TABLE_NAME.match(name):
+        raise ValueError(f"invalid raw table name {name!r}")
+    return name
+
+
+class Warehouse:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection; waits (with backoff) while another process holds the file."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only and self.path.exists())
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    # -- schema ------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply every migration not yet applied, each in its own transaction. Returns those applied."""
+        applied: list[str] = []
+        with self.connect() as con:
+            con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, "
+                        "applied_at TIMESTAMPTZ DEFAULT current_timestamp)")
+            done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
+            for migration in sorted(MIGRATIONS.iterdir(), key=lambda m: m.name):
+                if not migration.name.endswith(".sql") or migration.name in done:
+                    continue
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute(migration.read_text())
+                    con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [migration.name])
+                    con.execute("COMMIT")
+                except Exception:
+                    con.execute("ROLLBACK")
+                    raise
+                applied.append(migration.name)
+        return applied
+
+    # -- landing -----------------------------------------------------------
+    def land(self, source: str, dataset: str, snapshot_date: date, run_id: str, staged: Path,
+             provenance: Provenance) -> int:
+        """Replace one day's rows of one dataset with the staged file, atomically, and log provenance."""
+        table = raw_table(source, dataset)
+        with self.connect() as con:
+            columns = self._record_columns(con, table)
+            column_spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in columns) + "}"
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"DELETE FROM {table} WHERE snapshot_date = ?", [snapshot_date])
+                if staged.stat().st_size:
+                    con.execute(
+                        f"INSERT INTO {table} BY NAME SELECT ?::DATE AS snapshot_date, ? AS run_id, * "
+                        f"FROM read_json(?, format='newline_delimited', columns={column_spec})",
+                        [snapshot_date, run_id, str(staged)],
+                    )
+                landed = con.execute(f"SELECT count(*) FROM {table} WHERE snapshot_date = ?",
+                                     [snapshot_date]).fetchone()[0]
+                if landed != provenance.record_count:
+                    raise RuntimeError(f"{table}: staged {provenance.record_count} records but landed {landed}")
+                self._log(con, run_id, snapshot_date, provenance, "succeeded")
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        return landed
+
+    def log_failure(self, snapshot_date: date, run_id: str, provenance: Provenance, status: str = "failed") -> None:
+        """Record a failed (or not configured) collection; the day's earlier rows stay untouched."""
+        with self.connect() as con:
+            self._log(con, run_id, snapshot_date, provenance, status)
+
+    @staticmethod
+    def _record_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+        rows = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+            "AND column_name NOT IN ('snapshot_date', 'run_id') ORDER BY ordinal_position", [table]
+        ).fetchall()
+        if not rows:
+            raise LookupError(f"no raw table {table}; add a migration in warehouse/migrations")
+        return rows
+
+    @staticmethod
+    def _log(con: duckdb.DuckDBPyConnection, run_id: str, snapshot_date: date, provenance: Provenance,
+             status: str) -> None:
+        con.execute(
+            "INSERT INTO collection_log (run_id, source, dataset, snapshot_date, status, started_at, finished_at, "
+            "record_count, request_count, retry_count, payload_sha256, source_timestamp, error, provenance) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, provenance.source, provenance.dataset, snapshot_date, status, provenance.started_at,
+             provenance.finished_at, provenance.record_count, provenance.request_count, provenance.retry_count,
+             provenance.payload_sha256, provenance.source_timestamp, provenance.error, provenance.to_json()],
+        )
+
+    # -- reading -----------------------------------------------------------
+    def query(self, sql: str, parameters: dict[str, Any] | list[Any] | None = None) -> list[dict[str, Any]]:
+        with self.connect() as con:
+            cursor = con.execute(sql, parameters or [])
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def stage_records(records: Iterable[dict[str, Any]], path: Path) -> int:
+    """Stream records to newline-delimited JSON without holding them in memory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    tmp = path.with_suffix(path.suffix + ".part")
+    with tmp.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, default=str, separators=(",", ":")))
+            out.write("\n")
+            count += 1
+    os.replace(tmp, path)
+    return count
