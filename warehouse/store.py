@@ -63,24 +63,8 @@ class Warehouse:
     # -- schema ------------------------------------------------------------
     def migrate(self) -> list[str]:
         """Apply every migration not yet applied, each in its own transaction. Returns those applied."""
-        applied: list[str] = []
         with self.connect() as con:
-            con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, "
-                        "applied_at TIMESTAMPTZ DEFAULT current_timestamp)")
-            done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
-            for migration in sorted(MIGRATIONS.iterdir(), key=lambda m: m.name):
-                if not migration.name.endswith(".sql") or migration.name in done:
-                    continue
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    con.execute(migration.read_text())
-                    con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [migration.name])
-                    con.execute("COMMIT")
-                except Exception:
-                    con.execute("ROLLBACK")
-                    raise
-                applied.append(migration.name)
-        return applied
+            return apply_migrations(con)
 
     # -- landing -----------------------------------------------------------
     def land(self, source: str, dataset: str, snapshot_date: date, run_id: str, staged: Path,
@@ -143,6 +127,37 @@ class Warehouse:
             cursor = con.execute(sql, parameters or [])
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    applied: list[str] = []
+    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, "
+                "applied_at TIMESTAMPTZ DEFAULT current_timestamp)")
+    done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
+    for migration in sorted(MIGRATIONS.iterdir(), key=lambda m: m.name):
+        if not migration.name.endswith(".sql") or migration.name in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(migration.read_text())
+            con.execute("INSERT INTO schema_migrations (name) VALUES (?)", [migration.name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.name)
+    return applied
+
+
+@contextmanager
+def schema_connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory database with the full schema and no data: for compiling control SQL."""
+    con = duckdb.connect(":memory:")
+    try:
+        apply_migrations(con)
+        yield con
+    finally:
+        con.close()
 
 
 def stage_records(records: Iterable[dict[str, Any]], path: Path) -> int:

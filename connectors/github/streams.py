@@ -48,8 +48,12 @@ class GraphQLStream(Stream):
         return {"org": self.org, "pageSize": PAGE_SIZE, "cursor": cursor}
 
     def request(self, cursor: Any) -> Any:
+        return self.graphql(self.query_name, self.params(cursor))
+
+    def graphql(self, query_name: str, variables: dict[str, Any]) -> Any:
+        """One GraphQL request; GraphQL errors (PyGithub raises them as 400) keep their `type`s."""
         try:
-            _, data = self.client.requester.graphql_query(load_query(self.query_name), self.params(cursor))
+            _, data = self.client.requester.graphql_query(load_query(query_name), variables)
         except GithubException as exc:
             errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
             if exc.status == 400 and errors:
@@ -72,9 +76,57 @@ class GraphQLStream(Stream):
     def classify(self, exc: Exception) -> Retry | None:
         if isinstance(exc, GitHubGraphQLError):
             return Retry(None, "GraphQL RATE_LIMITED") if "RATE_LIMITED" in exc.types else None
-        if isinstance(exc, GithubException):
-            return http_retry(exc.status, exc.headers, exc)
-        return http_retry(None, None, exc)
+        return classify_github(exc)
+
+
+def classify_github(exc: Exception) -> Retry | None:
+    """GitHub's HTTP failures (REST or GraphQL transport) under the shared HTTP policy."""
+    if isinstance(exc, GithubException):
+        return http_retry(exc.status, exc.headers, exc)
+    return http_retry(None, None, exc)
+
+
+#: One unit of work of a `QueuedGraphQLStream`: ("kind", arguments...), hashable and printable.
+Task = tuple[Any, ...]
+
+
+class QueuedGraphQLStream(GraphQLStream):
+    """A dataset that needs follow-up queries: a nested connection longer than one page, or the
+    search API's 1,000-result cap. The cursor is the remaining work queue (a tuple of tasks); its
+    head is the next request. Follow-ups go to the front, so the queue stays short and every
+    request is still one logged, paced, retried page of the shared loop."""
+
+    def initial_tasks(self) -> tuple[Task, ...]:
+        raise NotImplementedError
+
+    def task_query(self, task: Task) -> tuple[str, dict[str, Any]]:
+        """The query file name and variables of `task`."""
+        raise NotImplementedError
+
+    def task_records(self, task: Task, payload: Any) -> Iterable[dict[str, Any]]:
+        raise NotImplementedError
+
+    def task_follow_ups(self, task: Task, payload: Any) -> list[Task]:
+        """Tasks `payload` reveals (more pages); they run before the rest of the queue."""
+        raise NotImplementedError
+
+    def _queue(self, cursor: Any) -> tuple[Task, ...]:
+        return cursor if cursor is not None else self.initial_tasks()
+
+    def params(self, cursor: Any) -> dict[str, Any]:
+        name, variables = self.task_query(self._queue(cursor)[0])
+        return {"query": name, **variables}
+
+    def request(self, cursor: Any) -> Any:
+        self._current = self._queue(cursor)
+        return self.graphql(*self.task_query(self._current[0]))
+
+    def parse(self, payload: Any) -> Iterable[dict[str, Any]]:
+        return self.task_records(self._current[0], payload)
+
+    def next_cursor(self, payload: Any) -> Any:
+        queue = tuple(self.task_follow_ups(self._current[0], payload)) + self._current[1:]
+        return queue or None
 
 
 class RepositoryReviewRules(GraphQLStream):

@@ -1,0 +1,44 @@
+"""The Dagster code location: every source, control, the snapshot and the automation."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from evidence_pipeline.catalogue import load_catalogue
+from evidence_pipeline.defs import automation, sources
+from evidence_pipeline.defs.controls import control_definitions
+from evidence_pipeline.defs.evidence import snapshot_asset
+from evidence_pipeline.defs.resources import WarehouseResource
+from evidence_pipeline.settings import project_file
+from warehouse import schema_connection
+
+
+def build_definitions() -> dg.Definitions:
+    with schema_connection() as con:  # a malformed catalogue fails here, before any run
+        catalogue = load_catalogue(project_file("controls_map.yaml"), con)
+    return dg.Definitions.merge(
+        *(module.defs() for module in sources.systems()),
+        dg.Definitions(
+            assets=[*control_definitions(catalogue), snapshot_asset(catalogue)],
+            jobs=[automation.collect_sources_job, automation.evaluate_controls_job, automation.daily_evidence_job],
+            schedules=[automation.daily_collection_schedule],
+            sensors=[automation.evaluate_after_collection, automation.evaluate_after_failed_collection],
+            resources={"warehouse": WarehouseResource()},
+        ),
+    )
+
+
+defs = build_definitions()
+
+
+def collect_sources_job() -> dg.JobDefinition:
+    """Module-level accessors so the multiprocess executor can reconstruct the jobs."""
+    return defs.resolve_job_def("collect_sources")
+
+
+def evaluate_controls_job() -> dg.JobDefinition:
+    return defs.resolve_job_def("evaluate_controls")
+
+
+def daily_evidence_job() -> dg.JobDefinition:
+    return defs.resolve_job_def("daily_evidence")

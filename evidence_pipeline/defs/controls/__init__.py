@@ -1,0 +1,106 @@
+"""Control assets: one per entry of controls_map.yaml, each with its verdict check.
+
+The catalogue is a list of declarations; `control_asset` turns one into a
+daily-partitioned asset that runs the control's SQL and a check that carries the
+verdict, severity, counts and failing rows. Nothing here talks to an API.
+"""
+
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from evidence_pipeline.catalogue import Catalogue, Control
+from evidence_pipeline.defs.partitions import daily_partitions, partition_date
+from evidence_pipeline.evaluate import ControlOutcome, evaluate_control
+
+MAX_ROWS_IN_METADATA = 50
+SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
+
+
+def control_key(control_id: str) -> dg.AssetKey:
+    return dg.AssetKey(["controls", control_id])
+
+
+def source_key(dataset: str) -> dg.AssetKey:
+    source, name = dataset.split(".", 1)
+    return dg.AssetKey(["sources", source, name])
+
+
+def describe(control: Control) -> str:
+    claims = "\n".join(f"> {c.quote}\n>\n> — `{c.seed}`" for c in control.claims)
+    fixes = "\n".join(f"- **{kind}**: {text}" for kind, text in control.remediation.items())
+    return (f"**{control.title}** ({', '.join(control.criteria)}; {control.frequency}; severity {control.severity})"
+            f"\n\n{control.description}\n\nClaim evidenced:\n\n{claims}\n\nPopulation: {control.scope}.\n\n"
+            f"Remediation:\n\n{fixes}\n")
+
+
+def failing_rows_table(outcome: ControlOutcome) -> str:
+    rows = outcome.exceptions
+    if not rows:
+        return "No failing rows."
+    lines = ["| resource | status | reason | how to fix |", "|---|---|---|---|"]
+    for row in rows[:MAX_ROWS_IN_METADATA]:
+        name = row["resource_name"] or row["resource_id"]
+        link = f"[{_cell(name)}]({row['resource_url']})" if row["resource_url"] else _cell(name)
+        lines.append(f"| {link} | {row['status']} | {_cell(row['reason'])} | {_cell(outcome.remediation_for(row))} |")
+    if len(rows) > MAX_ROWS_IN_METADATA:
+        lines.append(f"\n{len(rows) - MAX_ROWS_IN_METADATA} more in the evidence bundle's exceptions.csv")
+    return "\n".join(lines)
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def outcome_metadata(outcome: ControlOutcome) -> dict[str, dg.MetadataValue | str | int]:
+    counts = outcome.counts
+    return {
+        "verdict": outcome.verdict,
+        "reason": outcome.reason,
+        "severity": outcome.control.severity,
+        "population": counts["population"],
+        "passed": counts["pass"],
+        "failed": counts["fail"],
+        "unknown": counts["unknown"],
+        "waived": counts["waived"],
+        "failing rows": dg.MetadataValue.md(failing_rows_table(outcome)),
+        "sql sha256": outcome.control.sql_sha256,
+        "sources": dg.MetadataValue.json(outcome.sources),
+    }
+
+
+def control_asset(control: Control, catalogue: Catalogue) -> dg.AssetsDefinition:
+    key = control_key(control.id)
+
+    @dg.asset(
+        key=key,
+        deps=[source_key(d) for d in control.sources],
+        group_name=control.family,
+        kinds={"duckdb", "sql"},
+        owners=[control.owner if ":" in control.owner or "@" in control.owner else f"team:{control.owner}"],
+        description=describe(control),
+        partitions_def=daily_partitions,
+        pool="duckdb_writer",
+        required_resource_keys={"warehouse"},
+        check_specs=[dg.AssetCheckSpec("verdict", asset=key, description=f"{control.title}: the day's verdict")],
+        tags={"evidence/layer": "control", **{f"soc2/{c}": "" for c in control.criteria}},
+        metadata={"criteria": ", ".join(control.criteria), "frequency": control.frequency},
+    )
+    def evaluate(context: AssetExecutionContext) -> dg.MaterializeResult:
+        warehouse = context.resources.warehouse.get()
+        outcome = evaluate_control(warehouse, catalogue, control, partition_date(context), context.run_id)
+        metadata = outcome_metadata(outcome)
+        context.log.info(f"{control.id}: {outcome.verdict} — {outcome.reason}")
+        return dg.MaterializeResult(
+            metadata=metadata,
+            check_results=[dg.AssetCheckResult(
+                check_name="verdict", passed=outcome.verdict == "pass", severity=SEVERITY[control.severity],
+                description=outcome.reason, metadata=metadata,
+            )],
+        )
+
+    return evaluate
+
+
+def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
+    return [control_asset(control, catalogue) for control in catalogue.controls]

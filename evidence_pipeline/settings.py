@@ -1,0 +1,45 @@
+"""Where generated data lives. One folder, one environment variable: EVIDENCE_HOME."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = "evidence-data"
+
+
+@dataclass(frozen=True)
+class Paths:
+    home: Path
+
+    @classmethod
+    def from_env(cls) -> Paths:
+        return cls(Path(os.environ.get("EVIDENCE_HOME", DEFAULT_HOME)).resolve())
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def staging(self) -> Path:
+        return self.home / "staging"
+
+    @property
+    def evidence(self) -> Path:
+        return self.home / "evidence"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+
+def project_file(name: str) -> Path:
+    """A file of the repository (controls_map.yaml, waivers.yaml), overridable by environment."""
+    env = {"controls_map.yaml": "EVIDENCE_CONTROLS_MAP", "waivers.yaml": "EVIDENCE_WAIVERS"}.get(name)
+    if env and os.environ.get(env):
+        return Path(os.environ[env]).resolve()
+    for folder in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"{name} not found in {Path.cwd()}; set {env} to its path")
