@@ -14,15 +14,15 @@ SOURCES = dg.AssetSelection.key_prefixes(["sources"])
 CONTROLS_AND_EVIDENCE = dg.AssetSelection.key_prefixes(["controls"]) | dg.AssetSelection.key_prefixes(["evidence"])
 
 collect_sources_job = dg.define_asset_job(
-    "collect_sources", selection=SOURCES, partitions_def=daily_partitions,
+    "collect_sources", selection=SOURCES,
     description="Collect every configured source for the day (in parallel).",
 )
 evaluate_controls_job = dg.define_asset_job(
-    "evaluate_controls", selection=CONTROLS_AND_EVIDENCE, partitions_def=daily_partitions,
+    "evaluate_controls", selection=CONTROLS_AND_EVIDENCE,
     description="Evaluate every control from the day's landed data and write the evidence bundle.",
 )
 daily_evidence_job = dg.define_asset_job(
-    "daily_evidence", selection=dg.AssetSelection.all(), partitions_def=daily_partitions,
+    "daily_evidence", selection=dg.AssetSelection.all(),
     description="Everything for one day in one run (controls are skipped if a source fails; prefer the schedule).",
 )
 

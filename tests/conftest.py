@@ -1,0 +1,47 @@
+"""Shared fixtures: a sandbox organisation served locally and one pipeline day run on it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from evidence_pipeline.settings import Paths
+from sandbox.launch import Sandbox, start_sandbox
+
+DAY = date(2026, 11, 20)
+
+
+@dataclass
+class PipelineDay:
+    sandbox: Sandbox
+    paths: Paths
+    day: date
+    outcomes: list
+
+
+@pytest.fixture(scope="session")
+def pipeline_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineDay]:
+    """The demo's path once per session: sandbox, collect (multiprocess), evaluate, snapshot."""
+    from evidence_pipeline.runner import run_day
+
+    home = tmp_path_factory.mktemp("evidence-home")
+    saved = dict(os.environ)
+    sandbox = start_sandbox(home / "sandbox", size=50, today=DAY)
+    os.environ.update(sandbox.env)
+    paths = Paths(home)
+    try:
+        outcomes = run_day(DAY, paths)
+        yield PipelineDay(sandbox, paths, DAY, outcomes)
+    finally:
+        sandbox.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def bundles_of(paths: Paths, day: date) -> list[Path]:
+    return sorted(p for p in (paths.evidence / day.isoformat()).glob("v*") if p.is_dir())

@@ -1,0 +1,88 @@
+"""The whole path on the sandbox: collect, land, evaluate, snapshot, under the multiprocess executor."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from evidence_pipeline.runner import run_job
+from sandbox.github.model import REPO_KINDS
+from tests.conftest import PipelineDay, bundles_of
+from warehouse import Warehouse
+
+
+def test_every_definition_materializes_without_duckdb_lock_errors(pipeline_day: PipelineDay) -> None:
+    for outcome in pipeline_day.outcomes:
+        assert outcome.success, outcome
+    with dg.DagsterInstance.get() as instance:
+        # and everything at once in one run, all steps in parallel processes
+        outcome = run_job("daily_evidence", pipeline_day.day, instance)
+        assert outcome.success and outcome.failed_steps == []
+        records = instance.get_records_for_run(outcome.run_id).records
+        text = "\n".join(str(r.event_log_entry.dagster_event or r.event_log_entry.user_message) for r in records)
+        assert "Could not set lock" not in text
+        materialized = {r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records
+                        if r.event_log_entry.dagster_event and r.event_log_entry.dagster_event.is_step_materialization}
+    from evidence_pipeline.definitions import defs
+
+    every_asset = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert materialized == every_asset
+
+
+def test_review_rule_verdicts_equal_the_sandbox_known_states(pipeline_day: PipelineDay) -> None:
+    org = pipeline_day.sandbox.org
+    rows = Warehouse(pipeline_day.paths.warehouse).query(
+        "SELECT resource_id, status FROM control_results WHERE control_id = 'cc8_1_branch_review_rules' "
+        "AND snapshot_date = ?", [pipeline_day.day])
+    verdicts = {r["resource_id"]: r["status"] for r in rows}
+    expected = {f"{org.org_login}/{repo.name}": REPO_KINDS[repo.kind] for repo in org.github.repositories}
+    assert {k for k, v in expected.items() if v == "out_of_scope"}.isdisjoint(verdicts)  # archived: not judged
+    assert verdicts == {k: v for k, v in expected.items() if v != "out_of_scope"}
+    assert {k for k, v in verdicts.items() if v == "fail"} == org.expected["cc8_1_branch_review_rules"]
+    # every planted kind is present, so the comparison above covers each of them
+    assert {repo.kind for repo in org.github.repositories} == set(REPO_KINDS)
+
+
+def test_archived_repositories_are_recorded_but_out_of_scope(pipeline_day: PipelineDay) -> None:
+    warehouse = Warehouse(pipeline_day.paths.warehouse)
+    archived = warehouse.query("SELECT full_name FROM raw_github_repositories WHERE is_archived AND snapshot_date = ?",
+                               [pipeline_day.day])
+    assert archived, "archived repositories must be collected"
+    verdict = warehouse.query("SELECT population, failed FROM control_verdicts WHERE control_id = "
+                              "'cc8_1_branch_review_rules' AND snapshot_date = ?", [pipeline_day.day])[0]
+    collected = warehouse.query("SELECT count(*) AS n FROM raw_github_repositories WHERE snapshot_date = ?",
+                                [pipeline_day.day])[0]["n"]
+    assert verdict["population"] == collected - len(archived)
+
+
+def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(pipeline_day: PipelineDay) -> None:
+    warehouse = Warehouse(pipeline_day.paths.warehouse)
+    count_sql = "SELECT count(*) AS n FROM raw_github_repositories WHERE snapshot_date = ?"
+    verdict_sql = ("SELECT verdict, reason FROM control_verdicts WHERE control_id = 'cc8_1_branch_review_rules' "
+                   "AND snapshot_date = ?")
+    before = warehouse.query(count_sql, [pipeline_day.day])[0]["n"]
+    github = pipeline_day.sandbox.servers["github"]
+    github.inject("401", times=10_000)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            collect = run_job("collect_sources", pipeline_day.day, instance)
+            evaluate = run_job("evaluate_controls", pipeline_day.day, instance)
+        verdict = warehouse.query(verdict_sql, [pipeline_day.day])[0]
+        after = warehouse.query(count_sql, [pipeline_day.day])[0]["n"]
+        newest = bundles_of(pipeline_day.paths, pipeline_day.day)[-1]
+        bundle_result = (newest / "controls/cc8_1_branch_review_rules/result.json").read_text()
+        bundle_provenance = (newest / "sources/github/provenance.json").read_text()
+    finally:
+        github.faults.clear()
+        with dg.DagsterInstance.get() as instance:  # leave the session's day as the other tests expect it
+            restored = [run_job(job, pipeline_day.day, instance) for job in ("collect_sources", "evaluate_controls")]
+    assert not collect.success and "sources__github__repositories" in collect.failed_steps
+    assert evaluate.success
+    assert verdict["verdict"] == "unknown"
+    assert "github.repositories failed" in verdict["reason"] and "401" in verdict["reason"]
+    assert after == before  # earlier evidence intact
+    assert '"verdict": "unknown"' in bundle_result
+    assert os.environ["GITHUB_TOKEN"] not in bundle_provenance
+    assert all(r.success for r in restored)
+    assert warehouse.query(verdict_sql, [pipeline_day.day])[0]["verdict"] == "fail"
