@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sandbox.org import SYSTEMS, SandboxOrg, build_org
+from sandbox.org import SandboxOrg, build_org, sandbox_systems
 from sandbox.server import FakeServer
 
 
@@ -32,12 +32,13 @@ class Sandbox:
 
 
 def start_sandbox(workdir: Path, seed: int = 7, size: int = 50, today: date | None = None,
-                  latency: float = 0.0, systems: tuple[str, ...] = SYSTEMS) -> Sandbox:
+                  latency: float = 0.0, systems: tuple[str, ...] | None = None) -> Sandbox:
+    """`systems` defaults to every sandbox system; each one's `serve.start` runs its fakes (or writes its files)."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     workdir.mkdir(parents=True, exist_ok=True)
     sandbox = Sandbox(org=build_org(seed=seed, size=size, today=today), workdir=workdir)
     try:
-        for system in systems:
+        for system in systems if systems is not None else sandbox_systems():
             serve = importlib.import_module(f"sandbox.{system}.serve")
             servers, env = serve.start(sandbox.org, workdir, latency=latency)
             sandbox.servers.update({s.name: s for s in servers})

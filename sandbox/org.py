@@ -9,9 +9,11 @@ tests compare the pipeline's verdicts with the truth instead of hard-coding them
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import pkgutil
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 FIRST = ["ada", "ben", "cleo", "dev", "eli", "fay", "gus", "hana", "ivo", "jun", "kai", "lea", "mo", "nia", "omar",
@@ -33,9 +35,34 @@ class Person:
     department: str
 
 
-#: Systems whose sandbox package has a `model.build(org, rng)`; each gets its own RNG
-#: stream, so adding a system never changes another system's data.
-SYSTEMS = ("github",)
+@dataclass(frozen=True)
+class Account:
+    """The truth about one account in one system, for the cross-system access controls.
+
+    The pipeline never sees this: it sees what the fake API serves. Tests derive the
+    expected exceptions of the leaver, orphan, dormant and privileged-access controls
+    from these records (sandbox/expected.py), independently of the controls' SQL.
+    """
+
+    system: str  # aws | google_workspace | entra | github
+    account_id: str  # unique within the system; the pipeline's accounts view reports the same id
+    email: str | None  # the email the system itself shows (None when it shows none)
+    owner: str | None  # the HR person's email it belongs to; None for service, break-glass and orphan accounts
+    kind: str  # person | service | break_glass | orphan
+    active: bool  # can sign in / use credentials today
+    privileged: bool  # holds an admin role in that system
+    mfa: bool | None  # None when the system does not say
+    last_activity: datetime | None  # last sign-in or credential use; None when never
+    created: datetime
+
+
+def sandbox_systems() -> tuple[str, ...]:
+    """Every sandbox package with a `model.build(org, rng)`; each gets its own RNG stream,
+    so adding a system never changes another system's data."""
+    import sandbox
+
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(sandbox.__path__)
+                        if m.ispkg and importlib.util.find_spec(f"sandbox.{m.name}.model") is not None))
 
 
 @dataclass
@@ -49,8 +76,11 @@ class SandboxOrg:
     people: list[Person] = field(default_factory=list)
     #: system name -> that system's data (see sandbox/<system>/model.py)
     systems: dict[str, Any] = field(default_factory=dict)
-    #: control id -> resource ids the control must report as exceptions
+    #: control id -> resource ids the control must report as exceptions (single-system controls;
+    #: the cross-system access controls are derived from `accounts` in sandbox/expected.py)
     expected: dict[str, set[str]] = field(default_factory=dict)
+    #: every account in every system (each system's model.build appends its own)
+    accounts: list[Account] = field(default_factory=list)
 
     @property
     def github(self) -> Any:
@@ -61,7 +91,7 @@ def build_org(seed: int = 7, size: int = 50, today: date | None = None) -> Sandb
     today = today or date.today()
     org = SandboxOrg(seed=seed, size=size, today=today)
     org.people = _people(random.Random(f"{seed}:people"), size, today)
-    for system in SYSTEMS:
+    for system in sandbox_systems():
         model = importlib.import_module(f"sandbox.{system}.model")
         org.systems[system] = model.build(org, random.Random(f"{seed}:{system}"))
     return org
@@ -77,8 +107,14 @@ def _people(rng: random.Random, size: int, today: date) -> list[Person]:
             local = f"{local}{i}"
         used.add(local)
         start = today - timedelta(days=rng.randint(10, 2000))
+        if i % 20 == 5:  # a joiner still inside the 30-day onboarding (training) window
+            start = today - timedelta(days=3 + i % 25)
+        elif i % 20 == 15:  # a recent joiner past that window
+            start = today - timedelta(days=35 + i % 50)
         leaver = i % 10 == 9
         end = today - timedelta(days=rng.randint(2, 60)) if leaver else None
+        if end is not None and start > end:  # nobody leaves before they start
+            start = end - timedelta(days=30 + i % 300)
         manager = people[rng.randrange(len(people))].email if people else None
         people.append(Person(
             email=f"{local}@{DOMAIN}", name=f"{first.title()} {last.title()}",
