@@ -34,7 +34,7 @@ FAMILIES = {
     "P": "privacy",
 }
 REQUIRED_COLUMNS = ("resource_id", "status", "reason")
-OPTIONAL_COLUMNS = ("resource_name", "resource_url", "failure", "source")
+OPTIONAL_COLUMNS = ("resource_name", "resource_url", "failure", "dataset")
 SQL_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
@@ -58,8 +58,11 @@ class Control(BaseModel):
     owner: str
     frequency: Literal["continuous", "daily", "weekly", "monthly", "quarterly", "annual"]
     severity: Literal["ERROR", "WARN"]
-    #: source datasets as "<source>.<dataset>"; a failed or unconfigured one makes the control unknown
+    #: source datasets as "<source>.<dataset>"; a failed, stale or unconfigured one makes the control unknown
     sources: list[str] = Field(min_length=1)
+    #: datasets of a cross-system control, one per system: an unusable one makes only its own rows unknown
+    #: (the SQL's `dataset` column says which rows come from where), the other systems are still judged
+    system_sources: list[str] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict)
     sql: str = Field(min_length=10)
     #: failure kind (the SQL's `failure` column) -> how to fix it
@@ -78,7 +81,7 @@ class Control(BaseModel):
             raise ValueError(f"unknown SOC 2 criterion {', '.join(unknown)}")
         return value
 
-    @field_validator("sources")
+    @field_validator("sources", "system_sources")
     @classmethod
     def source_names(cls, value: list[str]) -> list[str]:
         bad = [s for s in value if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*", s)]
@@ -91,6 +94,10 @@ class Control(BaseModel):
         first = self.criteria[0]
         prefix = first.split(".")[0]
         return FAMILIES.get(prefix, FAMILIES["P"] if prefix.startswith("P") and prefix != "PI1" else "controls")
+
+    @property
+    def datasets(self) -> list[str]:
+        return [*self.sources, *self.system_sources]
 
     @cached_property
     def sql_sha256(self) -> str:
@@ -158,10 +165,14 @@ def compile_sql(control: Control, defaults: dict[str, Any], con: duckdb.DuckDBPy
     if missing:
         raise CatalogueError(f"{path}: control {control.id!r}: field 'sql': must return columns "
                              f"{', '.join(REQUIRED_COLUMNS)}; missing {', '.join(missing)}")
-    for source in control.sources:
+    if control.system_sources and "dataset" not in columns:
+        raise CatalogueError(f"{path}: control {control.id!r}: field 'sql': a control with system_sources must "
+                             "return a 'dataset' column naming each row's source dataset")
+    for source in [*control.sources, *control.system_sources]:
         table = "raw_" + source.replace(".", "_")
         if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?", [table]).fetchone():
-            raise CatalogueError(f"{path}: control {control.id!r}: field 'sources': unknown dataset {source!r} "
+            field = "sources" if source in control.sources else "system_sources"
+            raise CatalogueError(f"{path}: control {control.id!r}: field {field!r}: unknown dataset {source!r} "
                                  f"(no table {table})")
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import dagster as dg
 
+from evidence_pipeline.alerts import WEBHOOK_ENV
 from evidence_pipeline.catalogue import load_catalogue
 from evidence_pipeline.defs import automation, sources
 from evidence_pipeline.defs.controls import control_definitions
 from evidence_pipeline.defs.evidence import snapshot_asset
-from evidence_pipeline.defs.resources import WarehouseResource
+from evidence_pipeline.defs.resources import WarehouseResource, env_value
 from evidence_pipeline.settings import project_file
 from warehouse import schema_connection
+
+#: Dagster's multiprocess executor, with steps forked from a server that has imported this code
+#: location once: a day has ~50 steps, and a fresh interpreter per step costs ~2 s of CPU each.
+STEP_EXECUTOR = dg.multiprocess_executor.configured(
+    {"start_method": {"forkserver": {"preload_modules": ["evidence_pipeline.definitions"]}}})
 
 
 def build_definitions() -> dg.Definitions:
@@ -22,8 +28,11 @@ def build_definitions() -> dg.Definitions:
             assets=[*control_definitions(catalogue), snapshot_asset(catalogue)],
             jobs=[automation.collect_sources_job, automation.evaluate_controls_job, automation.daily_evidence_job],
             schedules=[automation.daily_collection_schedule],
-            sensors=[automation.evaluate_after_collection, automation.evaluate_after_failed_collection],
-            resources={"warehouse": WarehouseResource()},
+            sensors=[automation.evaluate_after_collection, automation.evaluate_after_failed_collection,
+                     automation.newly_failing_controls],
+            executor=STEP_EXECUTOR,
+            resources={"warehouse": WarehouseResource(),
+                       "alerts": automation.AlertResource(webhook_url=env_value(WEBHOOK_ENV))},
         ),
     )
 

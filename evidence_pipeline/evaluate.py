@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from evidence_pipeline.catalogue import Catalogue, Control
+from evidence_pipeline.waivers import Waivers, apply_waivers
 from warehouse import Warehouse
 
 STATUSES = ("pass", "fail", "unknown", "waived")
@@ -68,36 +69,82 @@ class ControlOutcome:
         }
 
 
-def source_states(warehouse: Warehouse, datasets: list[str], snapshot_date: date) -> list[dict[str, Any]]:
-    """The latest collection attempt of each dataset that day (or 'not_collected')."""
+def source_states(warehouse: Warehouse, datasets: list[str], snapshot_date: date,
+                  freshness_hours: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """The latest collection attempt of each dataset that day (or 'not_collected'), marked 'stale' when
+    the source's own timestamp was older than the dataset's freshness window when it was collected."""
     rows = warehouse.query(
         "SELECT source || '.' || dataset AS name, status, error, record_count, finished_at, source_timestamp "
         "FROM source_status WHERE snapshot_date = ?", [snapshot_date])
     latest = {r["name"]: r for r in rows}
     states = []
     for name in datasets:
-        row = latest.get(name) or {"name": name, "status": "not_collected", "error": None, "record_count": None,
-                                   "finished_at": None, "source_timestamp": None}
+        row = dict(latest.get(name) or {"name": name, "status": "not_collected", "error": None,
+                                        "record_count": None, "finished_at": None, "source_timestamp": None})
+        window = (freshness_hours or {}).get(name)
+        age = _age_hours(row["source_timestamp"], row["finished_at"])
+        if row["status"] == "succeeded" and window is not None and age is not None and age > window:
+            row["status"] = "stale"
+            row["error"] = (f"the source's data was {age:.0f} h old when collected (timestamp "
+                            f"{row['source_timestamp']}); the freshness window is {window} h")
+        row["age_hours"] = None if age is None else round(age, 1)
+        row["fresh_hours"] = window
         states.append({**row, "finished_at": str(row["finished_at"]) if row["finished_at"] else None})
     return states
 
 
+def _age_hours(source_timestamp: str | None, finished_at: datetime | None) -> float | None:
+    if not source_timestamp or finished_at is None:
+        return None
+    try:
+        stamp = datetime.fromisoformat(str(source_timestamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    finished = finished_at if finished_at.tzinfo else finished_at.replace(tzinfo=UTC)
+    return (finished - stamp).total_seconds() / 3600
+
+
 def evaluate_control(warehouse: Warehouse, catalogue: Catalogue, control: Control, snapshot_date: date,
-                     run_id: str) -> ControlOutcome:
+                     run_id: str, waivers: Waivers | None = None,
+                     freshness_hours: dict[str, int] | None = None) -> ControlOutcome:
+    """Run the control's SQL on the day's data. Required sources that cannot be trusted make the
+    control unknown; an untrusted system source makes only that system's rows unknown."""
     parameters = control.sql_parameters(snapshot_date, catalogue.defaults)
-    sources = source_states(warehouse, control.sources, snapshot_date)
-    unusable = [s for s in sources if s["status"] != "succeeded"]
-    if unusable:
-        why = "; ".join(_why_unusable(s) for s in unusable)
+    sources = source_states(warehouse, control.datasets, snapshot_date, freshness_hours)
+    unusable = {s["name"]: s for s in sources if s["status"] != "succeeded"}
+    blocking = [s for name, s in unusable.items() if name in control.sources]
+    if blocking:
+        why = "; ".join(_why_unusable(s) for s in blocking)
         outcome = ControlOutcome(control, snapshot_date, "unknown", f"cannot evaluate: {why}", [], parameters,
                                  sources)
     else:
         rows = [_normalise(control, r) for r in warehouse.query(control.sql, parameters)]
+        rows = [_unknown_if_untrusted(row, unusable) for row in rows]
+        rows += [_system_not_evaluated(control, s) for s in unusable.values()]
         rows.sort(key=lambda r: r["resource_id"])
+        if waivers is not None:
+            apply_waivers(rows, waivers.for_control(control.id), snapshot_date)
         outcome = ControlOutcome(control, snapshot_date, *_verdict(control, rows), rows, parameters, sources)
     outcome.reconciliation = _reconciliation(outcome)
     _store(warehouse, outcome, run_id)
     return outcome
+
+
+def _unknown_if_untrusted(row: dict[str, Any], unusable: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    state = unusable.get(row["details"].get("dataset") or "")
+    if state is not None:
+        row.update(status="unknown", reason=f"not evaluated: {_why_unusable(state)}", failure=None)
+    return row
+
+
+def _system_not_evaluated(control: Control, state: dict[str, Any]) -> dict[str, Any]:
+    """A system whose data cannot be trusted stands in the population as one unknown row, so its
+    accounts are never silently missing from a cross-system control."""
+    return {"resource_id": state["name"], "resource_name": f"every account in {state['name']}",
+            "resource_url": None, "status": "unknown", "reason": f"not evaluated: {_why_unusable(state)}",
+            "failure": None, "details": {"dataset": state["name"]}}
 
 
 def _why_unusable(state: dict[str, Any]) -> str:
@@ -106,6 +153,8 @@ def _why_unusable(state: dict[str, Any]) -> str:
             return f"{state['name']} is not configured"
         case "not_collected":
             return f"{state['name']} was not collected for this day"
+        case "stale":
+            return f"{state['name']} is stale: {state['error']}"
         case _:
             return f"{state['name']} {state['status']}: {state['error'] or 'no error recorded'}"
 
@@ -167,7 +216,7 @@ def load_outcome(warehouse: Warehouse, catalogue: Catalogue, control: Control, s
     """The stored result of a day's evaluation (the snapshot re-reads, it never re-evaluates)."""
     verdicts = warehouse.query("SELECT verdict, reason, parameters, sql_sha256 FROM control_verdicts "
                                "WHERE snapshot_date = ? AND control_id = ?", [snapshot_date, control.id])
-    sources = source_states(warehouse, control.sources, snapshot_date)
+    sources = source_states(warehouse, control.datasets, snapshot_date)
     if not verdicts:
         return ControlOutcome(control, snapshot_date, "unknown", "not evaluated for this day", [], {}, sources)
     stored = verdicts[0]

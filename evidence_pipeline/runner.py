@@ -11,7 +11,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from evidence_pipeline.alerts import WEBHOOK_ENV, report_newly_failing
 from evidence_pipeline.settings import Paths, project_file
+from warehouse import Warehouse
 
 
 def prepare_dagster_home(paths: Paths) -> Path:
@@ -47,4 +49,7 @@ def run_day(day: date, paths: Paths) -> list[JobOutcome]:
     """Collect every source, then evaluate every control and snapshot, whatever collection's outcome."""
     prepare_dagster_home(paths)
     with dg.DagsterInstance.get() as instance:
-        return [run_job("collect_sources", day, instance), run_job("evaluate_controls", day, instance)]
+        outcomes = [run_job("collect_sources", day, instance), run_job("evaluate_controls", day, instance)]
+    # no daemon runs the sensors here, so announce newly failing controls the way the sensor does
+    report_newly_failing(Warehouse(paths.warehouse), day, os.environ.get(WEBHOOK_ENV))
+    return outcomes

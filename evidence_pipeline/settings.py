@@ -34,9 +34,18 @@ class Paths:
         return self.home / "dagster"
 
 
+def optional_project_file(name: str) -> Path | None:
+    """Like `project_file` for files a deployment may go without (waivers.yaml, identity_map.yaml)."""
+    try:
+        return project_file(name)
+    except FileNotFoundError:
+        return None
+
+
 def project_file(name: str) -> Path:
     """A file of the repository (controls_map.yaml, waivers.yaml), overridable by environment."""
-    env = {"controls_map.yaml": "EVIDENCE_CONTROLS_MAP", "waivers.yaml": "EVIDENCE_WAIVERS"}.get(name)
+    env = {"controls_map.yaml": "EVIDENCE_CONTROLS_MAP", "waivers.yaml": "EVIDENCE_WAIVERS",
+           "identity_map.yaml": "EVIDENCE_IDENTITY_MAP"}.get(name)
     if env and os.environ.get(env):
         return Path(os.environ[env]).resolve()
     for folder in (Path.cwd(), Path(__file__).resolve().parent.parent):

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import yaml
+
+from sandbox import expected
 from sandbox.org import SandboxOrg, build_org, sandbox_systems
 from sandbox.server import FakeServer
 
@@ -43,7 +46,18 @@ def start_sandbox(workdir: Path, seed: int = 7, size: int = 50, today: date | No
             servers, env = serve.start(sandbox.org, workdir, latency=latency)
             sandbox.servers.update({s.name: s for s in servers})
             sandbox.env.update(env)
+        sandbox.env.update(write_company_files(sandbox.org, workdir))
     except Exception:
         sandbox.stop()
         raise
     return sandbox
+
+
+def write_company_files(org: SandboxOrg, workdir: Path) -> dict[str, str]:
+    """The files a company keeps beside its systems: the identity map and the accepted exceptions."""
+    identity, waivers = workdir / "identity_map.yaml", workdir / "waivers.yaml"
+    identity.write_text("# Sandbox identity map (generated)\n" + yaml.safe_dump(expected.identity_map(org),
+                                                                              sort_keys=False))
+    waivers.write_text("# Sandbox accepted exceptions (generated)\n" + yaml.safe_dump(
+        {"waivers": expected.waivers(org)}, sort_keys=False))
+    return {"EVIDENCE_IDENTITY_MAP": str(identity), "EVIDENCE_WAIVERS": str(waivers)}

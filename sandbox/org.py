@@ -81,6 +81,8 @@ class SandboxOrg:
     expected: dict[str, set[str]] = field(default_factory=dict)
     #: every account in every system (each system's model.build appends its own)
     accounts: list[Account] = field(default_factory=list)
+    #: control id -> resource ids with an active waiver in the sandbox's waivers.yaml (sandbox/expected.py)
+    waived: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def github(self) -> Any:
@@ -94,6 +96,9 @@ def build_org(seed: int = 7, size: int = 50, today: date | None = None) -> Sandb
     for system in sandbox_systems():
         model = importlib.import_module(f"sandbox.{system}.model")
         org.systems[system] = model.build(org, random.Random(f"{seed}:{system}"))
+    from sandbox import expected
+
+    expected.derive(org)
     return org
 
 

@@ -4,6 +4,8 @@ latency and faults on demand, and serves a WSGI app built from the sandbox org."
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import json
 import socket
 import ssl
@@ -17,8 +19,10 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-#: Fault names a test can inject; see `FakeServer.inject`.
-FAULTS = ("429", "5xx", "reset", "timeout", "malformed", "401", "403")
+#: Fault names a test can inject; see `FakeServer.inject`. "repeat_cursor" answers a page request with the
+#: previous page's body again (a server whose pagination cursor repeats); an empty organisation is
+#: `start_sandbox(size=0, systems=(...))`, per system.
+FAULTS = ("429", "5xx", "reset", "timeout", "malformed", "401", "403", "repeat_cursor")
 
 
 @dataclass
@@ -28,6 +32,8 @@ class RecordedRequest:
     query: str
     body: bytes
     headers: dict[str, str]
+    #: time.monotonic() on arrival, so tests can measure pacing from the server's side
+    received_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -52,6 +58,8 @@ class FakeServer:
     _server: Any = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: call -> (status, headers, body) of the last successful answer to it, for "repeat_cursor"
+    _last_answer: dict[str, tuple[int, list[tuple[str, str]], bytes]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -96,9 +104,17 @@ class FakeServer:
             return [r for r in self.requests if judge(r)]
         return [r for r in self.requests if r.method not in ("GET", "HEAD", "OPTIONS")]
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _repeat_pending(self) -> bool:
+        """Answers are kept for replay only while a "repeat_cursor" fault waits (the bench serves 10^5 pages)."""
+        with self._lock:
+            return any(f.kind == "repeat_cursor" and f.times > 0 for f in self.faults)
+
+    def _take_fault(self, path: str, call: str = "") -> Fault | None:
         with self._lock:
             for fault in self.faults:
+                # a cursor can only repeat once a page of the same call has been served
+                if fault.kind == "repeat_cursor" and call not in self._last_answer:
+                    continue
                 if fault.times > 0 and path.startswith(fault.path_prefix):
                     fault.times -= 1
                     return fault
@@ -112,13 +128,30 @@ class FakeServer:
                                                  body, dict(request.headers)))
         if self.latency:
             time.sleep(self.latency)
-        fault = self._take_fault(request.path)
-        if fault is not None:
-            response = self._fault_response(fault, environ)
+        call = _call_of(request, body)
+        fault = self._take_fault(request.path, call)
+        if fault is not None and fault.kind == "repeat_cursor":
+            with self._lock:
+                status, headers, body = self._last_answer[call]
+            response = Response(body, status=status, headers=headers)
+        elif fault is not None:
+            # Apps may answer HTTP faults in their API's own error shape (e.g. Graph's error JSON); an app
+            # whose shape depends on the call (AWS: XML for IAM, JSON for Backup) takes the request too.
+            shaped = getattr(self.app, "fault_response", None)
+            if shaped is not None and "request" in inspect.signature(shaped).parameters:
+                response = shaped(fault.kind, fault.retry_after, request=request)
+            else:
+                response = shaped(fault.kind, fault.retry_after) if shaped else None
+            response = response or self._fault_response(fault, environ)
             if response is None:
+                # the connection is gone: werkzeug's write fails with BrokenPipe, which it treats as a dropped client
+                start_response("500 Connection Reset", [])
                 return []
         else:
             response = self.app(request)
+            if response.status_code == 200 and not response.is_streamed and self._repeat_pending():
+                with self._lock:
+                    self._last_answer[call] = (200, list(response.headers.items()), response.get_data())
         return response(environ, start_response)
 
     def _fault_response(self, fault: Fault, environ: dict[str, Any]) -> Response | None:
@@ -135,12 +168,27 @@ class FakeServer:
         if fault.kind == "timeout":
             time.sleep(fault.retry_after)
             return json_response({"message": "late"}, 504)
-        # "reset": close the socket without an answer
+        # "reset": abort the connection without an answer. SO_LINGER 0 makes the final close send RST; the
+        # shutdown takes effect at once although werkzeug's file objects still hold the socket open.
         sock = environ.get("werkzeug.socket")
         if isinstance(sock, socket.socket):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             sock.close()
         return None
+
+
+def _call_of(request: Request, body: bytes) -> str:
+    """What a page request asks for, without its cursor: the path plus the AWS query Action or the GraphQL
+    query text (many calls share one path), so a replayed answer is the previous page of the same call."""
+    operation = ""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        operation = request.form.get("Action", "")
+    elif request.mimetype == "application/json" and body:
+        with contextlib.suppress(ValueError, AttributeError):
+            operation = str(json.loads(body).get("query", ""))
+    return f"{request.path}|{operation}"
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -45,7 +45,8 @@ def test_a_wrong_field_is_answered_with_an_errors_array(github: FakeServer) -> N
 
 
 def test_a_field_outside_the_sandbox_subset_but_valid_on_github_is_still_rejected_clearly(github: FakeServer) -> None:
-    answer = _post(github, "{ organization(login: \"example-corp\") { repositories(first: 1) { nodes { diskUsage } } } }")
+    query = '{ organization(login: "example-corp") { repositories(first: 1) { nodes { diskUsage } } } }'
+    answer = _post(github, query)
     assert answer.json()["errors"], "the sandbox must not silently return nulls for fields it does not serve"
 
 

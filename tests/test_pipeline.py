@@ -37,9 +37,12 @@ def test_review_rule_verdicts_equal_the_sandbox_known_states(pipeline_day: Pipel
         "AND snapshot_date = ?", [pipeline_day.day])
     verdicts = {r["resource_id"]: r["status"] for r in rows}
     expected = {f"{org.org_login}/{repo.name}": REPO_KINDS[repo.kind] for repo in org.github.repositories}
+    waived = org.waived.get("cc8_1_branch_review_rules", set())
+    assert waived, "the sandbox waives one failing repository"
+    expected.update({name: "waived" for name in waived})
     assert {k for k, v in expected.items() if v == "out_of_scope"}.isdisjoint(verdicts)  # archived: not judged
     assert verdicts == {k: v for k, v in expected.items() if v != "out_of_scope"}
-    assert {k for k, v in verdicts.items() if v == "fail"} == org.expected["cc8_1_branch_review_rules"]
+    assert {k for k, v in verdicts.items() if v == "fail"} == org.expected["cc8_1_branch_review_rules"] - waived
     # every planted kind is present, so the comparison above covers each of them
     assert {repo.kind for repo in org.github.repositories} == set(REPO_KINDS)
 

@@ -26,6 +26,12 @@ from connectors.provenance import Provenance
 
 LOCK_WAIT_SECONDS = 300.0
 MIGRATIONS = files("warehouse").joinpath("migrations")
+VIEWS = files("warehouse").joinpath("views")
+#: Each identity system's migration declares `accounts_<source>` with these columns, in this order.
+ACCOUNT_COLUMNS = ("snapshot_date", "system", "account_id", "email", "display_name", "is_active", "is_privileged",
+                   "privileges", "mfa_enabled", "last_activity", "created_at", "resource_url", "dataset")
+#: a view file's first line may say `-- requires: table, ...`: it is created once those tables exist
+REQUIRES = re.compile(r"^-- requires: (.+)$", re.MULTILINE)
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -146,7 +152,41 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
             con.execute("ROLLBACK")
             raise
         applied.append(migration.name)
+    if applied or not con.execute("SELECT 1 FROM duckdb_views() WHERE view_name = 'accounts'").fetchone():
+        refresh_views(con)
     return applied
+
+
+def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the cross-system views: `accounts` unions every `accounts_<source>` view, then the
+    identity resolution views in warehouse/views/ build on it."""
+    systems = [row[0] for row in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND starts_with(view_name, 'accounts_') "
+        "ORDER BY view_name").fetchall()]
+    columns = ", ".join(ACCOUNT_COLUMNS)
+    for view in systems:
+        found = [d[0] for d in con.execute(f"SELECT * FROM {view} LIMIT 0").description]
+        if tuple(found) != ACCOUNT_COLUMNS:
+            raise ValueError(f"view {view} must have exactly the columns {columns}; it has {', '.join(found)}")
+    union = " UNION ALL ".join(f"SELECT {columns} FROM {view}" for view in systems) or (
+        "SELECT NULL::DATE AS snapshot_date, NULL::VARCHAR AS system, NULL::VARCHAR AS account_id, "
+        "NULL::VARCHAR AS email, NULL::VARCHAR AS display_name, NULL::BOOLEAN AS is_active, "
+        "NULL::BOOLEAN AS is_privileged, NULL::VARCHAR[] AS privileges, NULL::BOOLEAN AS mfa_enabled, "
+        "NULL::TIMESTAMP AS last_activity, NULL::TIMESTAMP AS created_at, NULL::VARCHAR AS resource_url, "
+        "NULL::VARCHAR AS dataset WHERE false")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"CREATE OR REPLACE VIEW accounts AS {union}")
+        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        for view in sorted(VIEWS.iterdir(), key=lambda v: v.name):
+            sql = view.read_text() if view.name.endswith(".sql") else ""
+            required = REQUIRES.search(sql)
+            if sql and (not required or set(required.group(1).replace(",", " ").split()) <= tables):
+                con.execute(sql)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
 
 
 @contextmanager

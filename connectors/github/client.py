@@ -28,7 +28,7 @@ class GitHubConfig:
 
 
 def make_github(config: GitHubConfig) -> Github:
-    """A PyGithub client with our retry policy in charge (PyGithub's own retries are off)."""
+    """A PyGithub client with our retry and pacing policy in charge (PyGithub's own are off)."""
     if config.token:
         auth: Auth.Auth = Auth.Token(config.token)
     elif config.app_id and config.app_private_key and config.app_installation_id:
@@ -36,5 +36,7 @@ def make_github(config: GitHubConfig) -> Github:
         auth = app.get_installation_auth(int(config.app_installation_id))
     else:
         raise ValueError("GitHub needs a token or a GitHub App (app id, private key, installation id)")
+    # PyGithub's own throttle is off too: it counts every POST as a write (1 s apart), and GraphQL
+    # reads are POSTs. Requests are serial and paced by the stream policy (connectors/stream.py).
     return Github(auth=auth, base_url=config.base_url.rstrip("/"), retry=None, timeout=int(config.timeout),
-                  per_page=100)
+                  per_page=100, seconds_between_requests=None, seconds_between_writes=None)

@@ -1,9 +1,11 @@
-"""GitHub people: the organisation's 2FA setting, its members and its outside collaborators.
+"""GitHub people: the organisation's 2FA requirement, its members (role, identity, 2FA) and its
+outside collaborators with the permission each holds on each repository.
 
-Requests (N members, R repositories, C_r outside collaborators of repository r):
-- org_settings           1 (REST GET /orgs/{org})
-- members                ⌈N/100⌉ (+1 retry, once, if GitHub refuses organizationVerifiedDomainEmails)
-- outside_collaborators  ⌈R/100⌉ + Σ_r max(0, ⌈C_r/100⌉ − 1)
+Requests (N members, D members without 2FA, R repositories, C_r outside collaborators of repository r):
+- organization           1                                   REST GET /orgs/{org}
+- members                max(1, ⌈D/100⌉) + max(1, ⌈N/100⌉)    REST members?filter=2fa_disabled, then GraphQL
+                         (1 + max(1, ⌈N/100⌉) when GitHub hides 2FA from a non-owner: one 422, then GraphQL)
+- outside_collaborators  max(1, ⌈R/100⌉) + Σ_r max(0, ⌈C_r/100⌉ − 1)   GraphQL
 """
 
 from __future__ import annotations
@@ -13,29 +15,31 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from github import Github
+from github import Github, GithubException
+from requests.utils import parse_header_links
 
 from connectors.github.streams import (
     PAGE_SIZE,
     GitHubGraphQLError,
-    GraphQLStream,
     QueuedGraphQLStream,
     Task,
     classify_github,
+    load_query,
 )
 from connectors.stream import Retry, SourceError, Stream
 
 VERIFIED_EMAILS_FIELD = "organizationVerifiedDomainEmails"
 
 
-class OrganizationSettings(Stream):
-    """The organisation's own settings (REST): is two-factor authentication required of everyone?
+class Organization(Stream):
+    """The organisation itself (REST): is two-factor authentication required of every member?
 
-    `two_factor_requirement_enabled` is only shown to owners (or a token with Administration read);
-    when GitHub leaves it out the record keeps null, which the controls treat as unknown."""
+    GitHub shows `two_factor_requirement_enabled` to owners only (a token of an owner, or a GitHub
+    App with Administration read); for anyone else the field is absent and the record keeps null,
+    which the controls report as unknown, never as "not required"."""
 
     source = "github"
-    dataset = "org_settings"
+    dataset = "organization"
 
     def __init__(self, client: Github, org: str) -> None:
         self.client = client
@@ -55,9 +59,8 @@ class OrganizationSettings(Stream):
             "org": self.org,
             "login": payload.get("login"),
             "name": payload.get("name"),
+            "url": payload.get("html_url") or payload.get("url"),
             "two_factor_requirement_enabled": payload.get("two_factor_requirement_enabled"),
-            "default_repository_permission": payload.get("default_repository_permission"),
-            "members_can_create_repositories": payload.get("members_can_create_repositories"),
             "raw": json.dumps(payload, sort_keys=True),
         }
 
@@ -65,52 +68,146 @@ class OrganizationSettings(Stream):
         return classify_github(exc)
 
 
-class OrganizationMembers(GraphQLStream):
-    """Every member with their role and 2FA state (both live on the membership edge).
+class OrganizationMembers(Stream):
+    """Every member with their role, identity and 2FA state, in two phases of one stream.
 
-    `has_two_factor_enabled` is null when GitHub hides it from the viewer: unknown, never "off"."""
+    1. REST `GET /orgs/{org}/members?filter=2fa_disabled` (100 a page, Link header): who lacks 2FA.
+       GitHub answers owners only; anyone else gets 422 (documented as "Validation failed"), or 403,
+       and then every member's `two_factor_enabled` is null (unknown), never false.
+    2. GraphQL `membersWithRole` (100 a page): login, role (ADMIN = owner), profile, and
+       `organizationVerifiedDomainEmails`, which ties an account to a person even when the public
+       profile email is private. A viewer refused that field (FORBIDDEN) is asked again without it.
 
+    Only the (few) logins without 2FA are held in memory; members stream page by page."""
+
+    source = "github"
     dataset = "members"
-    query_name = "organization_members"
-    connection_path = ("organization", "membersWithRole")
 
     def __init__(self, client: Github, org: str) -> None:
+        self.client = client
+        self.org = org
         self.ask_verified_emails = True
-        super().__init__(client, org)
+        #: lower-cased logins GitHub lists as lacking 2FA; None while unknown (hidden from this viewer)
+        self.without_two_factor: set[str] | None = set()
+        self._members_path = f"/orgs/{quote(org)}/members"
+        self._at(("two_factor", None))
+        super().__init__()
 
     def parameters(self) -> dict[str, Any]:
-        return {**super().parameters(), "verified_domain_emails": "requested"}
+        return {"org": self.org, "page_size": PAGE_SIZE, "two_factor": "filter=2fa_disabled",
+                "query": "organization_members", "verified_domain_emails": "requested"}
+
+    def _at(self, cursor: tuple[str, Any]) -> None:
+        """Point endpoint and method at the request `cursor` names (they go into its request log)."""
+        rest = cursor[0] == "two_factor"
+        self.endpoint = f"{self.client.requester.base_url}{self._members_path}" if rest \
+            else self.client.requester.graphql_url
+        self.method = "GET" if rest else "POST"
+
+    def params(self, cursor: Any) -> dict[str, Any]:
+        kind, position = cursor or ("two_factor", None)
+        if kind == "two_factor":
+            return {"filter": "2fa_disabled", "per_page": PAGE_SIZE, "url": position}
+        return {"org": self.org, "pageSize": PAGE_SIZE, "cursor": position}
 
     def request(self, cursor: Any) -> Any:
-        name = self.query_name if self.ask_verified_emails else "organization_members_basic"
-        return self.graphql(name, self.params(cursor))
+        kind, position = cursor or ("two_factor", None)
+        if kind == "two_factor":
+            return self._two_factor_page(position)
+        name = "organization_members" if self.ask_verified_emails else "organization_members_basic"
+        return {"kind": "members", "data": self._graphql(name, {"org": self.org, "pageSize": PAGE_SIZE,
+                                                                 "cursor": position})}
+
+    def _two_factor_page(self, url: str | None) -> dict[str, Any]:
+        requester = self.client.requester
+        try:
+            if url is None:
+                headers, data = requester.requestJsonAndCheck(
+                    "GET", self._members_path, parameters={"filter": "2fa_disabled", "per_page": PAGE_SIZE})
+            else:
+                headers, data = requester.requestJsonAndCheck("GET", url)
+        except GithubException as exc:
+            # 422/403 that is not a rate limit: this viewer may not see 2FA. Anything else fails.
+            if exc.status in (403, 422) and classify_github(exc) is None:
+                message = exc.data.get("message") if isinstance(exc.data, dict) else None
+                return {"kind": "two_factor", "hidden": exc.status, "message": message}
+            raise
+        links = {link.get("rel"): link.get("url") for link in parse_header_links(_header(headers, "link") or "")}
+        return {"kind": "two_factor", "logins": [m["login"] for m in data], "next": links.get("next")}
+
+    def _graphql(self, name: str, variables: dict[str, Any]) -> Any:
+        try:
+            _, data = self.client.requester.graphql_query(load_query(name), variables)
+        except GithubException as exc:
+            errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
+            if exc.status == 400 and errors:
+                raise GitHubGraphQLError(errors, exc.data) from exc
+            raise
+        return data
 
     def classify(self, exc: Exception) -> Retry | None:
         # A viewer without access to members' verified emails gets FORBIDDEN for that one field;
         # the members themselves are still readable, so ask again without it (logged as a retry).
-        if self.ask_verified_emails and isinstance(exc, GitHubGraphQLError) and forbidden_field(
-                exc, VERIFIED_EMAILS_FIELD):
-            self.ask_verified_emails = False
-            self.provenance.parameters["verified_domain_emails"] = "forbidden: read without them"
-            return Retry(0.0, f"{VERIFIED_EMAILS_FIELD} FORBIDDEN; reading members without it")
-        return super().classify(exc)
+        if isinstance(exc, GitHubGraphQLError):
+            if self.ask_verified_emails and forbidden_field(exc, VERIFIED_EMAILS_FIELD):
+                self.ask_verified_emails = False
+                self.provenance.parameters["verified_domain_emails"] = "forbidden: read without them"
+                return Retry(0.0, f"{VERIFIED_EMAILS_FIELD} FORBIDDEN; reading members without it")
+            return Retry(None, "GraphQL RATE_LIMITED") if "RATE_LIMITED" in exc.types else None
+        return classify_github(exc)
 
     def parse(self, payload: Any) -> Iterable[dict[str, Any]]:
-        for edge in self.connection(payload).get("edges") or []:
+        if payload["kind"] == "two_factor":
+            if "hidden" in payload:
+                self.without_two_factor = None
+                self.provenance.parameters["two_factor"] = (f"hidden from this viewer: {payload['hidden']} "
+                                                            f"{payload.get('message') or ''}".strip())
+            elif self.without_two_factor is not None:
+                self.without_two_factor.update(login.lower() for login in payload["logins"])
+            return
+        yield from self._member_records(payload["data"])
+
+    def _member_records(self, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        for edge in _members_connection(self.dataset, data).get("edges") or []:
             user = edge.get("node")
             if user is None:
                 raise SourceError(f"github.{self.dataset}: a membership edge without its user")
+            login = user["login"]
             yield {
                 "org": self.org,
-                "login": user["login"],
+                "login": login,
                 "name": user.get("name") or None,
                 # the public profile email; GitHub sends "" when it is private
                 "email": user.get("email") or None,
                 "verified_domain_emails": user.get(VERIFIED_EMAILS_FIELD) if self.ask_verified_emails else None,
                 "role": edge.get("role"),
-                "has_two_factor_enabled": edge.get("hasTwoFactorEnabled"),
+                "two_factor_enabled": None if self.without_two_factor is None
+                else login.lower() not in self.without_two_factor,
+                "created_at": user.get("createdAt"),
                 "url": user.get("url"),
             }
+
+    def next_cursor(self, payload: Any) -> Any:
+        if payload["kind"] == "two_factor":
+            cursor: tuple[str, Any] = ("two_factor", payload["next"]) if payload.get("next") else ("members", None)
+        else:
+            info = _members_connection(self.dataset, payload["data"])["pageInfo"]
+            if not info.get("hasNextPage"):
+                return None
+            cursor = ("members", info["endCursor"])
+        self._at(cursor)
+        return cursor
+
+
+def _members_connection(dataset: str, data: dict[str, Any]) -> dict[str, Any]:
+    organization = (data.get("data") or {}).get("organization")
+    if organization is None:
+        raise SourceError(f"github.{dataset}: response has no organization (wrong GITHUB_ORG, or no access)")
+    return organization.get("membersWithRole") or {"edges": [], "pageInfo": {"hasNextPage": False}}
+
+
+def _header(headers: dict[str, Any], name: str) -> str | None:
+    return next((v for k, v in (headers or {}).items() if k.lower() == name), None)
 
 
 def forbidden_field(exc: GitHubGraphQLError, field: str) -> bool:
@@ -123,8 +220,10 @@ def forbidden_field(exc: GitHubGraphQLError, field: str) -> bool:
 class OutsideCollaborators(QueuedGraphQLStream):
     """One record per (repository, outside collaborator) with the permission they hold.
 
-    The organisation's repositories are read in pages of 100, each with its first 100 outside
-    collaborators; a repository with more gets follow-up pages of its own. A repository whose
+    Fewest requests: the organisation's repositories in pages of 100, each with its first 100
+    outside collaborators (`collaborators(affiliation: OUTSIDE)`); a repository with more gets
+    follow-up pages of its own. REST would need one request per repository (the org-level
+    /outside_collaborators list carries no repository or permission). A repository whose
     collaborators GitHub will not show (null) yields one record with `collaborators_visible` false
     and no login, so the controls can say "unknown" instead of "none"."""
 
@@ -137,6 +236,18 @@ class OutsideCollaborators(QueuedGraphQLStream):
 
     def initial_tasks(self) -> tuple[Task, ...]:
         return (("repositories", None),)
+
+    def graphql(self, query_name: str, variables: dict[str, Any]) -> Any:
+        """GitHub answers a viewer who may not list a repository's collaborators with a FORBIDDEN error
+        on that repository's `collaborators` (null) and the rest of the page: keep the page."""
+        try:
+            return super().graphql(query_name, variables)
+        except GitHubGraphQLError as exc:
+            if exc.payload.get("data") and all(
+                    e.get("type") == "FORBIDDEN" and (e.get("path") or [None])[-1] == "collaborators"
+                    for e in exc.errors):
+                return exc.payload
+            raise
 
     def task_query(self, task: Task) -> tuple[str, dict[str, Any]]:
         if task[0] == "repositories":
@@ -170,7 +281,8 @@ class OutsideCollaborators(QueuedGraphQLStream):
         return [repo]
 
     def _collaborator_records(self, repo: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        base = {"org": self.org, "repository": repo["nameWithOwner"], "repository_archived": repo.get("isArchived")}
+        base = {"org": self.org, "repository": repo["nameWithOwner"], "repository_url": repo.get("url"),
+                "repository_archived": repo.get("isArchived")}
         collaborators = repo.get("collaborators")
         if collaborators is None:
             yield {**base, "login": None, "name": None, "email": None, "permission": None,

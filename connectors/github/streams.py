@@ -21,9 +21,11 @@ def load_query(name: str) -> str:
 
 
 class GitHubGraphQLError(Exception):
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
+    def __init__(self, errors: list[dict[str, Any]], payload: dict[str, Any] | None = None) -> None:
         self.errors = errors
         self.types = {e.get("type") for e in errors}
+        #: the whole response: GitHub still returns the fields it could resolve beside the errors
+        self.payload = payload or {}
         super().__init__("; ".join(str(e.get("message")) for e in errors)[:500])
 
 
@@ -57,7 +59,7 @@ class GraphQLStream(Stream):
         except GithubException as exc:
             errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
             if exc.status == 400 and errors:
-                raise GitHubGraphQLError(errors) from exc
+                raise GitHubGraphQLError(errors, exc.data) from exc
             raise
         return data
 
@@ -115,7 +117,7 @@ class QueuedGraphQLStream(GraphQLStream):
 
     def params(self, cursor: Any) -> dict[str, Any]:
         name, variables = self.task_query(self._queue(cursor)[0])
-        return {"query": name, **variables}
+        return {"operation": name, **variables}
 
     def request(self, cursor: Any) -> Any:
         self._current = self._queue(cursor)

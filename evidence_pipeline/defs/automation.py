@@ -4,11 +4,13 @@ Collection and evaluation are separate jobs on purpose: when a source fails, the
 controls must still run (and say *unknown*) instead of being skipped by Dagster.
 """
 
-from __future__ import annotations
+
+from datetime import date
 
 import dagster as dg
 
-from evidence_pipeline.defs.partitions import daily_partitions
+from evidence_pipeline.alerts import report_newly_failing
+from evidence_pipeline.defs.resources import WarehouseResource
 
 SOURCES = dg.AssetSelection.key_prefixes(["sources"])
 CONTROLS_AND_EVIDENCE = dg.AssetSelection.key_prefixes(["controls"]) | dg.AssetSelection.key_prefixes(["evidence"])
@@ -51,3 +53,22 @@ def evaluate_after_collection(context: dg.RunStatusSensorContext) -> dg.RunReque
 def evaluate_after_failed_collection(context: dg.RunFailureSensorContext) -> dg.RunRequest | dg.SkipReason:
     """A partly failed collection is evaluated too: controls of the failed sources report unknown."""
     return _evaluate_after(context.dagster_run)
+
+
+class AlertResource(dg.ConfigurableResource):
+    """Where newly failing controls are announced besides the log (a Slack-compatible incoming webhook)."""
+
+    webhook_url: str | None = None
+
+
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS,
+                      monitored_jobs=[evaluate_controls_job, daily_evidence_job],
+                      default_status=dg.DefaultSensorStatus.RUNNING)
+def newly_failing_controls(context: dg.RunStatusSensorContext, alerts: AlertResource,
+                           warehouse: WarehouseResource) -> dg.SkipReason:
+    """Reports controls that fail on the evaluated day but did not fail on the previous one."""
+    partition = context.dagster_run.tags.get("dagster/partition")
+    if not partition:
+        return dg.SkipReason("evaluation run had no partition")
+    found = report_newly_failing(warehouse.get(), date.fromisoformat(partition), alerts.webhook_url, context.log)
+    return dg.SkipReason(f"{len(found)} newly failing control(s) reported" if found else "no newly failing control")

@@ -26,6 +26,8 @@ class ConnectorCase:
     min_requests: Callable[[SandboxOrg], int]
     #: environment variables whose values are credentials
     secret_env: tuple[str, ...]
+    #: a local file export (HR roster, training CSV) has no credentials to name or leak
+    credentials_free: bool = False
 
 
 def pages(count: int, page_size: int) -> int:

@@ -9,9 +9,13 @@ verdict, severity, counts and failing rows. Nothing here talks to an API.
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from evidence_pipeline.alerts import failing_since
 from evidence_pipeline.catalogue import Catalogue, Control
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
+from evidence_pipeline.defs.sources import freshness_hours
 from evidence_pipeline.evaluate import ControlOutcome, evaluate_control
+from evidence_pipeline.settings import optional_project_file
+from evidence_pipeline.waivers import load_waivers
 
 MAX_ROWS_IN_METADATA = 50
 SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
@@ -69,12 +73,12 @@ def outcome_metadata(outcome: ControlOutcome) -> dict[str, dg.MetadataValue | st
     }
 
 
-def control_asset(control: Control, catalogue: Catalogue) -> dg.AssetsDefinition:
+def control_asset(control: Control, catalogue: Catalogue, freshness: dict[str, int]) -> dg.AssetsDefinition:
     key = control_key(control.id)
 
     @dg.asset(
         key=key,
-        deps=[source_key(d) for d in control.sources],
+        deps=[source_key(d) for d in control.datasets],
         group_name=control.family,
         kinds={"duckdb", "sql"},
         owners=[control.owner if ":" in control.owner or "@" in control.owner else f"team:{control.owner}"],
@@ -88,8 +92,12 @@ def control_asset(control: Control, catalogue: Catalogue) -> dg.AssetsDefinition
     )
     def evaluate(context: AssetExecutionContext) -> dg.MaterializeResult:
         warehouse = context.resources.warehouse.get()
-        outcome = evaluate_control(warehouse, catalogue, control, partition_date(context), context.run_id)
+        waivers = load_waivers(optional_project_file("waivers.yaml"), set(catalogue.by_id))
+        outcome = evaluate_control(warehouse, catalogue, control, partition_date(context), context.run_id,
+                                   waivers=waivers, freshness_hours=freshness)
         metadata = outcome_metadata(outcome)
+        since = failing_since(warehouse, control.id, outcome.snapshot_date)
+        metadata["failing since"] = since.isoformat() if since else "not failing"
         context.log.info(f"{control.id}: {outcome.verdict} — {outcome.reason}")
         return dg.MaterializeResult(
             metadata=metadata,
@@ -103,4 +111,5 @@ def control_asset(control: Control, catalogue: Catalogue) -> dg.AssetsDefinition
 
 
 def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
-    return [control_asset(control, catalogue) for control in catalogue.controls]
+    freshness = freshness_hours()
+    return [control_asset(control, catalogue, freshness) for control in catalogue.controls]

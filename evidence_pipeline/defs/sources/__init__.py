@@ -10,4 +10,11 @@ from types import ModuleType
 
 
 def systems() -> list[ModuleType]:
-    return [importlib.import_module(f"{__name__}.{m.name}") for m in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name) if m.ispkg]
+    found = sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name)
+    return [importlib.import_module(f"{__name__}.{m.name}") for m in found if m.ispkg]
+
+
+def freshness_hours() -> dict[str, int]:
+    """'<source>.<dataset>' -> its freshness window: one declaration (SourceDataset.fresh_hours) serves
+    the Dagster FreshnessPolicy and the evaluation's stale rule alike."""
+    return {spec.name: spec.fresh_hours for module in systems() for spec in module.DATASETS}

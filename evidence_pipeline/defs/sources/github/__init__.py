@@ -1,17 +1,30 @@
-"""GitHub: repositories and their default branches' review rules."""
+"""GitHub: repositories and their review rules, the organisation's 2FA requirement, members, outside
+collaborators and the pull requests merged in each day's window."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 
-from connectors.github import GitHubConfig, RepositoryReviewRules, make_github
+from connectors.github import (
+    GitHubConfig,
+    MergedPullRequests,
+    Organization,
+    OrganizationMembers,
+    OutsideCollaborators,
+    RepositoryReviewRules,
+    make_github,
+)
 from connectors.github.client import DEFAULT_BASE_URL
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
 from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
+
+#: Days of merged pull requests each daily partition collects: the full UTC days before the partition day.
+DEFAULT_PULL_REQUEST_DAYS = 1
 
 
 class GitHubResource(SourceResource):
@@ -23,6 +36,8 @@ class GitHubResource(SourceResource):
     app_id: str | None = None
     app_private_key: str | None = None
     app_installation_id: str | None = None
+    #: the merged-pull-request window; keep it equal to cc8_1_pull_requests_peer_approved's period_days
+    pull_request_days: int = DEFAULT_PULL_REQUEST_DAYS
 
     def missing_settings(self) -> list[str]:
         missing = [] if self.org else ["GITHUB_ORG"]
@@ -42,6 +57,30 @@ def repository_streams(resource: GitHubResource, day: date) -> Iterable[Stream]:
     yield RepositoryReviewRules(make_github(resource.config()), resource.org or "")
 
 
+def organization_streams(resource: GitHubResource, day: date) -> Iterable[Stream]:
+    yield Organization(make_github(resource.config()), resource.org or "")
+
+
+def member_streams(resource: GitHubResource, day: date) -> Iterable[Stream]:
+    yield OrganizationMembers(make_github(resource.config()), resource.org or "")
+
+
+def outside_collaborator_streams(resource: GitHubResource, day: date) -> Iterable[Stream]:
+    yield OutsideCollaborators(make_github(resource.config()), resource.org or "")
+
+
+def merge_window(day: date, days: int) -> tuple[datetime, datetime]:
+    """The `days` full UTC days before the partition day: complete days, so successive daily
+    partitions cover every merge exactly once (the partition's own day is still under way)."""
+    until = datetime.combine(day, time(0), UTC)
+    return until - timedelta(days=days), until
+
+
+def merged_pull_request_streams(resource: GitHubResource, day: date) -> Iterable[Stream]:
+    yield MergedPullRequests(make_github(resource.config()), resource.org or "",
+                             *merge_window(day, resource.pull_request_days))
+
+
 DATASETS = [
     SourceDataset(
         source="github",
@@ -50,6 +89,40 @@ DATASETS = [
                     "protection and active rulesets (GraphQL, 100 repositories a request). Archived repositories are "
                     "recorded but out of scope.",
         streams=repository_streams,
+        kinds=("github",),
+    ),
+    SourceDataset(
+        source="github",
+        dataset="organization",
+        description="The organisation and whether it requires two-factor authentication (REST GET /orgs/{org}; "
+                    "the setting is shown to owners only, otherwise NULL = unknown). 1 request.",
+        streams=organization_streams,
+        kinds=("github",),
+    ),
+    SourceDataset(
+        source="github",
+        dataset="members",
+        description="Every organisation member with role (ADMIN = owner), verified company-domain emails and 2FA "
+                    "state: REST members?filter=2fa_disabled (owners only; otherwise 2FA is NULL = unknown) then "
+                    "GraphQL membersWithRole, 100 a request.",
+        streams=member_streams,
+        kinds=("github",),
+    ),
+    SourceDataset(
+        source="github",
+        dataset="outside_collaborators",
+        description="Every outside collaborator on every repository with the permission held (GraphQL, 100 "
+                    "repositories a request with their first 100 outside collaborators).",
+        streams=outside_collaborator_streams,
+        kinds=("github",),
+    ),
+    SourceDataset(
+        source="github",
+        dataset="merged_pull_requests",
+        description="Pull requests merged in the full UTC day(s) before the partition day (GITHUB_PULL_REQUEST_DAYS, "
+                    "default 1) with their approvals, change requests and dismissed reviews (GraphQL search, 100 a "
+                    "request; windows over the search API's 1,000-result cap are split).",
+        streams=merged_pull_request_streams,
         kinds=("github",),
     ),
 ]
@@ -63,6 +136,8 @@ def github_resource() -> GitHubResource:
         app_id=env_value("GITHUB_APP_ID"),
         app_private_key=env_value("GITHUB_APP_PRIVATE_KEY"),
         app_installation_id=env_value("GITHUB_APP_INSTALLATION_ID"),
+        # not a secret: read the value itself
+        pull_request_days=int(os.environ.get("GITHUB_PULL_REQUEST_DAYS") or DEFAULT_PULL_REQUEST_DAYS),
     )
 
 

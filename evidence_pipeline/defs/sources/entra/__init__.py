@@ -1,0 +1,109 @@
+"""Microsoft Entra ID: users with sign-in activity, the authentication-methods registration report and
+directory role assignments, through Microsoft Graph v1.0 with an app registration (client credentials).
+
+Least privilege: register an application, add a client secret or (better) a certificate, and grant it
+these Microsoft Graph *application* permissions with admin consent — nothing else:
+  User.Read.All                  GET /users
+  AuditLog.Read.All              signInActivity on /users, and /reports/authenticationMethods/userRegistrationDetails
+  RoleManagement.Read.Directory  /roleManagement/directory/roleAssignments and roleDefinitions
+signInActivity and the registration report need a Microsoft Entra ID P1 or P2 licence in the tenant.
+National clouds: set ENTRA_AUTHORITY_URL (e.g. https://login.microsoftonline.us, https://login.chinacloudapi.cn)
+and ENTRA_GRAPH_URL (https://graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import dagster as dg
+
+from connectors.entra import EntraConfig, RoleAssignments, UserRegistrationDetails, Users, make_graph
+from connectors.entra.client import DEFAULT_AUTHORITY_URL, DEFAULT_GRAPH_URL
+from connectors.entra.streams import GraphStream
+from connectors.stream import Stream
+from evidence_pipeline.defs.resources import env_value
+from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
+
+
+class EntraResource(SourceResource):
+    """An app registration (tenant id, client id) with a client secret or a certificate."""
+
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    certificate_path: str | None = None
+    certificate_thumbprint: str | None = None
+    authority_url: str = DEFAULT_AUTHORITY_URL
+    graph_url: str = DEFAULT_GRAPH_URL
+    ca_bundle: str | None = None
+
+    def missing_settings(self) -> list[str]:
+        missing = [name for name, value in (("ENTRA_TENANT_ID", self.tenant_id), ("ENTRA_CLIENT_ID", self.client_id))
+                   if not value]
+        if not self.client_secret and not (self.certificate_path and self.certificate_thumbprint):
+            missing.append("ENTRA_CLIENT_SECRET (or ENTRA_CLIENT_CERTIFICATE_PATH and "
+                           "ENTRA_CLIENT_CERTIFICATE_THUMBPRINT)")
+        return missing
+
+    def config(self) -> EntraConfig:
+        return EntraConfig(
+            tenant_id=self.tenant_id or "", client_id=self.client_id or "", client_secret=self.client_secret,
+            certificate_path=self.certificate_path, certificate_thumbprint=self.certificate_thumbprint,
+            authority_url=self.authority_url, graph_url=self.graph_url, ca_bundle=self.ca_bundle,
+        )
+
+
+def graph_streams(kind: type[GraphStream]):
+    def streams(resource: EntraResource, day: date) -> Iterable[Stream]:
+        yield kind(make_graph(resource.config()))
+    return streams
+
+
+DATASETS = [
+    SourceDataset(
+        source="entra",
+        dataset="users",
+        description="Every Microsoft Entra ID user with account status (accountEnabled), type (member/guest), "
+                    "creation time and sign-in activity: last interactive, non-interactive and successful sign-in "
+                    "(GET /v1.0/users with $select and signInActivity, 500 a request).",
+        streams=graph_streams(Users),
+        kinds=("azure",),
+    ),
+    SourceDataset(
+        source="entra",
+        dataset="user_registration_details",
+        description="The authentication-methods registration report: per user whether they are registered for "
+                    "MFA, which methods (SMS, voice, Authenticator, FIDO2, Windows Hello, passkeys...) and Graph's "
+                    "admin flag (GET /v1.0/reports/authenticationMethods/userRegistrationDetails). The report's "
+                    "lastUpdatedDateTime is the source timestamp.",
+        streams=graph_streams(UserRegistrationDetails),
+        kinds=("azure",),
+    ),
+    SourceDataset(
+        source="entra",
+        dataset="role_assignments",
+        description="Active directory role assignments with their principal (user, group or service principal) "
+                    "and role name (GET /v1.0/roleManagement/directory/roleAssignments?$expand=principal, named by "
+                    "roleDefinitions). PIM-eligible roles that are not activated are not listed.",
+        streams=graph_streams(RoleAssignments),
+        kinds=("azure",),
+    ),
+]
+
+
+def entra_resource() -> EntraResource:
+    return EntraResource(
+        tenant_id=env_value("ENTRA_TENANT_ID"),
+        client_id=env_value("ENTRA_CLIENT_ID"),
+        client_secret=env_value("ENTRA_CLIENT_SECRET"),
+        certificate_path=env_value("ENTRA_CLIENT_CERTIFICATE_PATH"),
+        certificate_thumbprint=env_value("ENTRA_CLIENT_CERTIFICATE_THUMBPRINT"),
+        authority_url=env_value("ENTRA_AUTHORITY_URL") or DEFAULT_AUTHORITY_URL,
+        graph_url=env_value("ENTRA_GRAPH_URL") or DEFAULT_GRAPH_URL,
+        ca_bundle=env_value("ENTRA_CA_BUNDLE"),
+    )
+
+
+def defs() -> dg.Definitions:
+    return source_definitions(DATASETS, "entra", entra_resource())

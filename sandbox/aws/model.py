@@ -1,0 +1,530 @@
+"""The sandbox organisation's AWS side: two accounts (production and development) with IAM users,
+the root user's state, a password policy, AWS Backup plans, protected resources, backup and restore
+jobs, and RDS instances, with known violations planted at every size >= 50.
+
+Sizes: about one IAM user per nine people (2,000+ at the 20,000-person reference scale), one protected
+resource per three people, and one backup job per protected resource per day for the 30 days AWS
+Backup keeps (200,000 jobs at the reference scale). Backup jobs are computed from their index, never
+stored, so the largest org builds and serves in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import overload
+
+from sandbox.org import Account, Person, SandboxOrg
+
+REGION = "us-east-1"
+ROLE_NAME = "evidence-collector"
+ADMIN_POLICY = "AdministratorAccess"
+#: AWS managed policies the sandbox attaches (name -> policy id); the API lists those in use
+AWS_MANAGED = {
+    "AdministratorAccess": "ANPAIWMBCKSKIEE64ZLYK",
+    "ReadOnlyAccess": "ANPAILL3HVNFSB6DCOWYQ",
+    "PowerUserAccess": "ANPAJYRXTHIB4FOVS3ZXS",
+    "AWSBackupServiceRolePolicyForBackup": "ANPAIOOYZSLZZXWFJJ5N2",
+}
+BACKUP_DAYS = 30  # AWS Backup keeps 30 days of job history
+RESOURCE_TYPES = ("RDS", "EBS", "DynamoDB", "EFS", "S3")
+#: the default parameters of the AWS controls (controls_map.yaml)
+ROTATION_DAYS = 90
+DORMANT_DAYS = 90
+MIN_RETENTION_DAYS = 7
+RESTORE_TEST_DAYS = 365
+JOB_LOOKBACK_DAYS = 1
+FAILED_JOB_STATES = ("FAILED", "EXPIRED", "ABORTED")
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    key_id: str
+    active: bool
+    last_rotated: datetime
+    last_used: datetime | None
+    last_used_service: str | None = None
+
+
+@dataclass(frozen=True)
+class IamUser:
+    account_id: str
+    name: str
+    user_id: str
+    created: datetime
+    person: str | None  # the HR email of its owner; None for service, break-glass and orphan users
+    kind: str  # person | service | break_glass | orphan
+    email_tag: str | None  # the `email` tag the identity resolution reads
+    groups: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()  # AWS managed policies attached directly
+    inline_policies: tuple[str, ...] = ()
+    password_enabled: bool = True
+    password_last_used: datetime | None = None
+    password_last_changed: datetime | None = None
+    mfa: bool = True
+    keys: tuple[AccessKey, ...] = ()
+    extra_tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:user/{self.name}"
+
+    @property
+    def ref(self) -> str:
+        """The id the pipeline reports: '<account id>/<user name>'."""
+        return f"{self.account_id}/{self.name}"
+
+    @property
+    def active(self) -> bool:
+        return self.password_enabled or any(k.active for k in self.keys)
+
+    @property
+    def tags(self) -> tuple[tuple[str, str], ...]:
+        return ((("email", self.email_tag),) if self.email_tag else ()) + self.extra_tags
+
+    @property
+    def last_activity(self) -> datetime | None:
+        uses = [t for t in (self.password_last_used, *(k.last_used for k in self.keys)) if t is not None]
+        return max(uses, default=None)
+
+
+@dataclass(frozen=True)
+class DbInstance:
+    identifier: str
+    engine: str
+    retention_days: int
+    encrypted: bool
+    public: bool = False
+
+    def arn(self, account_id: str) -> str:
+        return f"arn:aws:rds:{REGION}:{account_id}:db:{self.identifier}"
+
+
+@dataclass(frozen=True)
+class ProtectedResource:
+    arn: str
+    resource_type: str
+    name: str
+
+
+@dataclass(frozen=True)
+class BackupPlan:
+    plan_id: str
+    name: str
+    created: datetime
+    version_id: str
+
+
+@dataclass(frozen=True)
+class RestoreJob:
+    job_id: str
+    resource_type: str
+    source_arn: str
+    status: str  # PENDING | RUNNING | COMPLETED | ABORTED | FAILED
+    created: datetime
+    completed: datetime | None
+
+
+@dataclass(frozen=True)
+class BackupJob:
+    job_id: str
+    resource: ProtectedResource
+    state: str
+    created: datetime
+    completed: datetime | None
+    plan_id: str
+
+
+class BackupJobs(Sequence[BackupJob]):
+    """Every backup job AWS Backup still lists (30 days), oldest first, computed from its index:
+    job k backs up resource k % R on day k // R. Planted states override the COMPLETED default."""
+
+    def __init__(self, account_id: str, today: date, resources: list[ProtectedResource], plan_id: str,
+                 states: dict[tuple[int, int], str]) -> None:
+        self.account_id = account_id
+        self.resources = resources
+        self.plan_id = plan_id
+        self.states = states  # (resource index, day index) -> state
+        self.slot_of = {r.arn: slot for slot, r in enumerate(resources)}
+        self.first_day = datetime.combine(today - timedelta(days=BACKUP_DAYS - 1), time(1), UTC)
+
+    def __len__(self) -> int:
+        return len(self.resources) * BACKUP_DAYS
+
+    @overload
+    def __getitem__(self, index: int) -> BackupJob: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[BackupJob]: ...
+
+    def __getitem__(self, index: int | slice) -> BackupJob | list[BackupJob]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        count = len(self.resources)
+        day, slot = divmod(index, count)
+        state = self.states.get((slot, day), "COMPLETED")
+        # the day's jobs start within a six-hour backup window, in resource order (creation order overall)
+        created = self.first_day + timedelta(days=day, seconds=slot * 21600 // count)
+        completed = created + timedelta(minutes=20 + slot % 40) if state != "RUNNING" else None
+        job_id = hashlib.md5(f"{self.account_id}:{index}".encode()).hexdigest().upper()
+        job_id = f"{job_id[:8]}-{job_id[8:12]}-{job_id[12:16]}-{job_id[16:20]}-{job_id[20:32]}"
+        return BackupJob(job_id, self.resources[slot], state, created, completed, self.plan_id)
+
+    def created_index(self, when: datetime) -> int:
+        """The first index whose job was created at or after `when` (jobs are in creation order)."""
+        lo, hi = 0, len(self)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self[mid].created < when:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def __iter__(self) -> Iterator[BackupJob]:
+        return (self[i] for i in range(len(self)))
+
+
+@dataclass
+class AwsAccount:
+    account_id: str
+    alias: str
+    created: datetime
+    root_mfa: bool = True
+    root_keys: tuple[AccessKey, ...] = ()
+    root_password_last_used: datetime | None = None
+    #: GetAccountPasswordPolicy's fields, or None: NoSuchEntity
+    password_policy: dict | None = None
+    users: list[IamUser] = field(default_factory=list)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # group name -> AWS managed policies
+    roles: list[str] = field(default_factory=list)
+    customer_policies: list[str] = field(default_factory=list)
+    db_instances: list[DbInstance] = field(default_factory=list)
+    protected: list[ProtectedResource] = field(default_factory=list)
+    plans: list[BackupPlan] = field(default_factory=list)
+    restore_jobs: list[RestoreJob] = field(default_factory=list)
+    backup_jobs: BackupJobs | None = None
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{ROLE_NAME}"
+
+    @property
+    def root_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:root"
+
+    def used_aws_policies(self) -> list[str]:
+        used = {p for u in self.users for p in u.policies} | {p for ps in self.groups.values() for p in ps}
+        if self.roles:
+            used.add("AWSBackupServiceRolePolicyForBackup")
+        return sorted(used)
+
+    def authorization_entities(self) -> int:
+        """Items GetAccountAuthorizationDetails lists: users, groups, roles and managed policies in use."""
+        return len(self.users) + len(self.groups) + len(self.roles) + len(self.customer_policies) + len(
+            self.used_aws_policies())
+
+    def jobs(self) -> BackupJobs | list[BackupJob]:
+        return self.backup_jobs if self.backup_jobs is not None else []
+
+
+@dataclass
+class AwsData:
+    accounts: list[AwsAccount]
+    today: date
+    #: planted case -> resource ids ('<account>/<user>', ARNs, account ids, job ids)
+    planted: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def production(self) -> AwsAccount:
+        return self.accounts[0]
+
+    def account(self, account_id: str) -> AwsAccount | None:
+        return next((a for a in self.accounts if a.account_id == account_id), None)
+
+
+def account_ids(org: SandboxOrg) -> tuple[str, str]:
+    """Production and development account ids, distinct per (seed, size) so that several sandboxes
+    in one process never share moto's per-account state."""
+    tail = f"{org.seed % 1000:03d}{org.size % 10**8:08d}"
+    return f"1{tail}", f"2{tail}"
+
+
+def build(org: SandboxOrg, rng: random.Random) -> AwsData:
+    midnight = datetime.combine(org.today, time(0), UTC)
+    prod_id, dev_id = account_ids(org)
+    prod = AwsAccount(prod_id, "production", midnight - timedelta(days=2400), root_mfa=True,
+                      root_password_last_used=midnight - timedelta(days=200),
+                      password_policy=_strong_policy())
+    dev = AwsAccount(dev_id, "development", midnight - timedelta(days=1500), root_mfa=True,
+                     root_password_last_used=midnight - timedelta(days=300), password_policy=_strong_policy())
+    data = AwsData(accounts=[prod, dev], today=org.today)
+    if org.size:
+        _iam(org, rng, data, midnight)
+        _backups(org, rng, data, midnight)
+    _expected(org, data)
+    return data
+
+
+def _plant(data: AwsData, case: str, resource: str) -> None:
+    data.planted.setdefault(case, set()).add(resource)
+
+
+def _strong_policy() -> dict:
+    return {"MinimumPasswordLength": 14, "RequireSymbols": True, "RequireNumbers": True,
+            "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True, "AllowUsersToChangePassword": True,
+            "ExpirePasswords": False, "PasswordReusePrevention": 24, "HardExpiry": False}
+
+
+def _user_id(account_id: str, name: str) -> str:
+    return "AIDA" + hashlib.sha1(f"{account_id}:{name}".encode()).hexdigest().upper()[:17]
+
+
+def _key_id(account_id: str, name: str, n: int) -> str:
+    return "AKIA" + hashlib.sha1(f"{account_id}:{name}:{n}".encode()).hexdigest().upper()[:16]
+
+
+def _iam(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datetime) -> None:
+    prod, dev = data.accounts
+    for account in (prod, dev):
+        account.groups = {"admins": (ADMIN_POLICY,), "developers": ("PowerUserAccess",),
+                          "auditors": ("ReadOnlyAccess",)}
+        account.roles = ["aws-backup-service-role", ROLE_NAME]
+        account.customer_policies = ["deny-without-mfa"]
+    holders = [p for i, p in enumerate(org.people) if p.department in ("Engineering", "Operations") and i % 3 == 0]
+    # a few more so every planted case has a person at size 50
+    holders += [p for p in org.people if p.department not in ("Engineering", "Operations")][:10]
+    active = [p for p in holders if p.status == "active"]
+    leavers = [p for p in org.people if p.status != "active"]
+
+    def person_user(account: AwsAccount, person: Person, **changes: object) -> IamUser:
+        name = person.email.split("@", 1)[0]
+        created = datetime.combine(max(person.start_date, org.today - timedelta(days=1800)), time(9), UTC)
+        fields: dict = dict(
+            account_id=account.account_id, name=name, user_id=_user_id(account.account_id, name), created=created,
+            person=person.email, kind="person", email_tag=person.email, groups=("developers",),
+            password_enabled=True, password_last_used=midnight - timedelta(hours=rng.randint(2, 24 * 20)),
+            password_last_changed=created + timedelta(days=1), mfa=True,
+        )
+        fields.update(changes)
+        return IamUser(**fields)
+
+    def key(account: AwsAccount, name: str, n: int, rotated_days: int, used_days: int | None,
+            active: bool = True) -> AccessKey:
+        return AccessKey(_key_id(account.account_id, name, n), active, midnight - timedelta(days=rotated_days),
+                         None if used_days is None else midnight - timedelta(days=used_days, hours=3),
+                         None if used_days is None else rng.choice(["s3", "ec2", "backup", "sts"]))
+
+    users: list[IamUser] = []
+    for i, person in enumerate(active):
+        name = person.email.split("@", 1)[0]
+        keys = (key(prod, name, 1, rng.randint(5, 80), rng.randint(0, 10)),) if i % 3 == 1 else ()
+        user = person_user(prod, person, keys=keys)
+        if i in (0, 1):  # the administrators, with MFA
+            user = person_user(prod, person, groups=("admins",), keys=keys)
+            _plant(data, "admin", user.ref)
+        elif i == 2:  # an administrator by direct attachment, without MFA
+            user = person_user(prod, person, groups=(), policies=(ADMIN_POLICY,), mfa=False)
+            _plant(data, "admin", user.ref)
+            _plant(data, "admin_without_mfa", user.ref)
+            _plant(data, "console_without_mfa", user.ref)
+        elif i in (3, 4):
+            user = person_user(prod, person, mfa=False, groups=("auditors",))
+            _plant(data, "console_without_mfa", user.ref)
+        elif i == 5:  # a key not rotated for 200 days, still used daily
+            user = person_user(prod, person, keys=(key(prod, name, 1, 200, 0),))
+            _plant(data, "access_key_not_rotated", f"{user.ref}/access_key_1")
+        elif i == 6:  # a programmatic-only user whose second key was never used in 150 days
+            user = person_user(prod, person, password_enabled=False, password_last_used=None, mfa=False,
+                               keys=(key(prod, name, 1, 30, 1), key(prod, name, 2, 150, None)))
+            _plant(data, "access_key_unused", f"{user.ref}/access_key_2")
+        elif i == 7:  # an old key that is deactivated: out of scope of the rotation control
+            user = person_user(prod, person, keys=(key(prod, name, 1, 400, 380, active=False),))
+            _plant(data, "access_key_inactive_old", f"{user.ref}/access_key_1")
+        elif i == 8:  # dormant: console sign-in 120 days ago
+            user = person_user(prod, person, password_last_used=midnight - timedelta(days=120))
+            _plant(data, "dormant", user.ref)
+        elif i == 9:  # never signed in since creation long ago
+            user = person_user(prod, person, password_last_used=None)
+            _plant(data, "dormant", user.ref)
+        users.append(user)
+    # leavers: the first (and every tenth) keeps an active user; the second a disabled one; the rest were removed
+    for j, person in enumerate(leavers):
+        if j == 0 or (j >= 2 and j % 10 == 0):
+            user = person_user(prod, person, password_last_used=datetime.combine(person.end_date, time(17), UTC)
+                               - timedelta(days=1))
+            _plant(data, "leaver_active", user.ref)
+            users.append(user)
+        elif j == 1:
+            name = person.email.split("@", 1)[0]
+            user = person_user(prod, person, password_enabled=False, mfa=False,
+                               password_last_used=datetime.combine(person.end_date, time(12), UTC),
+                               keys=(key(prod, name, 1, 300, 40, active=False),))
+            _plant(data, "leaver_disabled", user.ref)
+            users.append(user)
+    created = midnight - timedelta(days=700)
+    users.append(IamUser(prod.account_id, "svc-backup-exporter", _user_id(prod.account_id, "svc-backup-exporter"),
+                         created, None, "service", None, groups=(), policies=("ReadOnlyAccess",),
+                         password_enabled=False, mfa=False,
+                         keys=(key(prod, "svc-backup-exporter", 1, 45, 0),), extra_tags=(("purpose", "service"),)))
+    _plant(data, "service", f"{prod.account_id}/svc-backup-exporter")
+    users.append(IamUser(prod.account_id, "break-glass-admin", _user_id(prod.account_id, "break-glass-admin"),
+                         created, None, "break_glass", None, groups=("admins",), password_enabled=True,
+                         password_last_used=midnight - timedelta(days=40), password_last_changed=created, mfa=True,
+                         extra_tags=(("purpose", "break-glass"),)))
+    _plant(data, "break_glass", f"{prod.account_id}/break-glass-admin")
+    _plant(data, "admin", f"{prod.account_id}/break-glass-admin")
+    users.append(IamUser(prod.account_id, "old-jenkins", _user_id(prod.account_id, "old-jenkins"),
+                         midnight - timedelta(days=1300), None, "orphan", None, groups=("developers",),
+                         password_enabled=False, mfa=False, keys=(key(prod, "old-jenkins", 1, 60, 2),)))
+    _plant(data, "orphan", f"{prod.account_id}/old-jenkins")
+    prod.users = sorted(users, key=lambda u: u.name)
+    # development: the administrators and every fifth engineer again, all compliant
+    dev_users = [person_user(dev, p, groups=("admins",) if i < 2 else ("developers",))
+                 for i, p in enumerate(active) if i < 2 or i % 5 == 0]
+    dev.users = sorted(dev_users, key=lambda u: u.name)
+    for u in dev.users:
+        if u.groups == ("admins",):
+            _plant(data, "admin", u.ref)
+    # the development account's root: no MFA and an active access key
+    dev.root_mfa = False
+    dev.root_keys = (AccessKey(_key_id(dev.account_id, "<root_account>", 1), True,
+                               midnight - timedelta(days=900), midnight - timedelta(days=12), "s3"),)
+    _plant(data, "root_without_mfa", dev.account_id)
+    _plant(data, "root_access_key", dev.account_id)
+    # ... and no password policy at all
+    dev.password_policy = None
+    _plant(data, "no_password_policy", dev.account_id)
+    for account in data.accounts:
+        for user in account.users:
+            org.accounts.append(Account(
+                system="aws", account_id=user.ref, email=user.email_tag.lower() if user.email_tag else None,
+                owner=user.person, kind=user.kind, active=user.active,
+                privileged=ADMIN_POLICY in effective_policies(account, user), mfa=user.mfa,
+                last_activity=user.last_activity, created=user.created,
+            ))
+
+
+def effective_policies(account: AwsAccount, user: IamUser) -> set[str]:
+    return set(user.policies) | {p for g in user.groups for p in account.groups.get(g, ())}
+
+
+def _backups(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datetime) -> None:
+    prod = data.production
+    account_id = prod.account_id
+    count = max(len(RESOURCE_TYPES) * 2, org.size // 3)
+    db_count = max(4, org.size // 40)
+    prod.db_instances = [
+        DbInstance(f"db-{k:04d}", rng.choice(["postgres", "mysql"]), rng.choice([7, 14, 35]), True)
+        for k in range(db_count)
+    ]
+    prod.db_instances[1] = DbInstance("db-0001", "postgres", 3, True)  # retention below 7 days
+    prod.db_instances[2] = DbInstance("db-0002", "mysql", 14, False)  # not encrypted
+    prod.db_instances[3] = DbInstance("db-0003", "postgres", 0, False, public=True)  # automated backups off
+    _plant(data, "rds_retention_below_7", prod.db_instances[1].arn(account_id))
+    _plant(data, "rds_retention_below_7", prod.db_instances[3].arn(account_id))
+    _plant(data, "rds_unencrypted", prod.db_instances[2].arn(account_id))
+    _plant(data, "rds_unencrypted", prod.db_instances[3].arn(account_id))
+    resources = [ProtectedResource(d.arn(account_id), "RDS", d.identifier) for d in prod.db_instances]
+    k = 0
+    while len(resources) < count:
+        kind = RESOURCE_TYPES[1 + k % (len(RESOURCE_TYPES) - 1)]
+        name = f"{kind.lower()}-{k:05d}"
+        arn = {
+            "EBS": f"arn:aws:ec2:{REGION}:{account_id}:volume/vol-{k:017x}",
+            "DynamoDB": f"arn:aws:dynamodb:{REGION}:{account_id}:table/{name}",
+            "EFS": f"arn:aws:elasticfilesystem:{REGION}:{account_id}:file-system/fs-{k:017x}",
+            "S3": f"arn:aws:s3:::example-corp-{name}",
+        }[kind]
+        resources.append(ProtectedResource(arn, kind, name))
+        k += 1
+    prod.protected = resources
+    plan = BackupPlan("8d2b6c1e-0000-4000-8000-000000000001", "daily-35-days", midnight - timedelta(days=900), "v1")
+    prod.plans = [plan, BackupPlan("8d2b6c1e-0000-4000-8000-000000000002", "monthly-1-year",
+                                   midnight - timedelta(days=880), "v3")]
+    last, previous = BACKUP_DAYS - 1, BACKUP_DAYS - 2
+    # the last protected resource was never backed up (added to the vault's selection today)
+    never = resources[-1]
+    _plant(data, "protected_never_backed_up", never.arn)
+    backed = resources[:-1]
+    states: dict[tuple[int, int], str] = {}
+    # resource 4: the last two days failed -> no success within 24 h of the snapshot day's start
+    states[(4, last)] = states[(4, previous)] = "FAILED"
+    _plant(data, "no_backup_within_rpo", backed[4].arn)
+    # one failure today and one expired yesterday on other resources: the next day's job succeeded or still fresh
+    states[(5, last)] = "FAILED"
+    states[(6, previous)] = "EXPIRED"
+    states[(7, last)] = "ABORTED"
+    # older failures, outside the failed-jobs look-back
+    for day in range(0, previous):
+        slot = (day * 7 + 3) % len(backed)
+        if slot not in (4, 5, 6, 7) and day % 3 == 0:
+            states[(slot, day)] = rng.choice(FAILED_JOB_STATES)
+    prod.backup_jobs = BackupJobs(account_id, org.today, backed, plan.plan_id, states)
+    for slot, day in states:
+        index = day * len(backed) + slot
+        if day >= previous:
+            _plant(data, "backup_job_failed_recently", prod.backup_jobs[index].job_id)
+        else:
+            _plant(data, "backup_job_failed_older", prod.backup_jobs[index].job_id)
+    # restore tests per resource type: EBS last restored 400 days ago (and failed 10 days ago)
+    restores = {"RDS": 100, "DynamoDB": 200, "EFS": 30, "S3": 60, "EBS": 400}
+    jobs: list[RestoreJob] = []
+    for n, (kind, days) in enumerate(restores.items()):
+        source = next(r for r in resources if r.resource_type == kind)
+        start = midnight - timedelta(days=days, hours=-10)
+        jobs.append(RestoreJob(f"restore-{n:04d}", kind, source.arn, "COMPLETED", start, start + timedelta(hours=2)))
+        older = midnight - timedelta(days=days + 365, hours=-10)
+        jobs.append(RestoreJob(f"restore-{n + 10:04d}", kind, source.arn, "COMPLETED", older,
+                               older + timedelta(hours=1)))
+    ebs = next(r for r in resources if r.resource_type == "EBS")
+    failed = midnight - timedelta(days=10, hours=-9)
+    jobs.append(RestoreJob("restore-0020", "EBS", ebs.arn, "FAILED", failed, failed + timedelta(minutes=30)))
+    prod.restore_jobs = sorted(jobs, key=lambda j: j.created)
+    _plant(data, "restore_not_tested_within_365", f"{account_id}/EBS")
+
+
+def _expected(org: SandboxOrg, data: AwsData) -> None:
+    """The truth each AWS control must report, from the planted state (not from SQL)."""
+    day = datetime.combine(org.today, time(0), UTC)
+    expected = org.expected
+    expected["cc6_1_aws_root_mfa"] = {a.account_id for a in data.accounts
+                                      if not a.root_mfa or any(k.active for k in a.root_keys)}
+    expected["cc6_1_aws_console_users_mfa"] = {u.ref for a in data.accounts for u in a.users
+                                               if u.password_enabled and not u.mfa}
+    expected["cc6_1_aws_password_policy"] = {a.account_id for a in data.accounts if not _policy_ok(a.password_policy)}
+    stale = day - timedelta(days=ROTATION_DAYS)
+    expected["cc6_2_aws_access_keys_rotated"] = {
+        f"{u.ref}/access_key_{n}" for a in data.accounts for u in a.users for n, k in enumerate(u.keys, 1)
+        if k.active and (k.last_rotated < stale or (k.last_used or k.last_rotated) < stale)
+    }
+    prod = data.production
+    jobs = prod.jobs()
+    rpo_start = day - timedelta(hours=24)
+    good = {j.resource.arn for j in jobs if j.state == "COMPLETED" and j.completed and j.completed >= rpo_start}
+    expected["a1_2_backups_within_rpo"] = {r.arn for a in data.accounts for r in a.protected if r.arn not in good}
+    since = day - timedelta(days=JOB_LOOKBACK_DAYS)
+    if isinstance(jobs, BackupJobs):
+        recent = jobs[jobs.created_index(since):]
+        expected["a1_2_backup_jobs_failed"] = {j.job_id for j in recent if j.state in FAILED_JOB_STATES}
+    else:
+        expected["a1_2_backup_jobs_failed"] = set()
+    expected["a1_2_rds_backup_retention"] = {d.arn(a.account_id) for a in data.accounts for d in a.db_instances
+                                             if d.retention_days < MIN_RETENTION_DAYS or not d.encrypted}
+    tested_since = day - timedelta(days=RESTORE_TEST_DAYS)
+    expected["a1_2_restore_tested"] = {
+        f"{a.account_id}/{kind}" for a in data.accounts for kind in sorted({r.resource_type for r in a.protected})
+        if not any(j.resource_type == kind and j.status == "COMPLETED" and j.completed and j.completed >= tested_since
+                   for j in a.restore_jobs)
+    }
+
+
+def _policy_ok(policy: dict | None) -> bool:
+    return bool(policy) and policy["MinimumPasswordLength"] >= 14 and all(
+        policy[k] for k in ("RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters",
+                            "RequireLowercaseCharacters"))

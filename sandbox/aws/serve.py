@@ -1,0 +1,65 @@
+"""Start the fake AWS endpoint, seed moto with the sandbox accounts, and say how the pipeline reaches it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sandbox.aws.model import REGION, AwsAccount, AwsData
+from sandbox.aws.server import AwsApp
+from sandbox.org import SandboxOrg
+from sandbox.server import FakeServer
+
+#: the base credentials the pipeline starts from; it assumes each account's role with them
+SANDBOX_ACCESS_KEY_ID = "AKIASANDBOXBASE00001"
+SANDBOX_SECRET_ACCESS_KEY = "sandbox-aws-secret-access-key-do-not-log"
+
+
+def start(org: SandboxOrg, workdir: Path, latency: float = 0.0) -> tuple[list[FakeServer], dict[str, str]]:
+    data: AwsData = org.systems["aws"]
+    for account in data.accounts:
+        seed_moto(account)
+    server = FakeServer("aws", AwsApp(data), latency=latency).start()
+    server.reset_log()  # seeding went to moto's backends directly; the log holds the pipeline's requests only
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    env = {
+        "AWS_ENDPOINT_URL": server.url,
+        "AWS_ROLE_ARNS": ",".join(a.role_arn for a in data.accounts),
+        "AWS_REGIONS": REGION,
+        "AWS_ACCESS_KEY_ID": SANDBOX_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SANDBOX_SECRET_ACCESS_KEY,
+    }
+    return [server], env
+
+
+def seed_moto(account: AwsAccount) -> None:
+    """Put what moto serves (account summary, password policy, RDS instances) into its backends, in
+    process: no HTTP request, so nothing of this is recorded as the connector's traffic. The account's
+    backends are reset first, so starting the same org twice in one process gives the same state."""
+    from moto.iam.models import iam_backends
+    from moto.rds.models import rds_backends
+
+    iam = iam_backends[account.account_id]["global"]
+    iam.reset()
+    iam.account_summary._account_mfa_enabled = int(account.root_mfa)
+    iam.account_summary._account_access_keys_present = int(any(k.active for k in account.root_keys))
+    policy = account.password_policy
+    if policy is not None:
+        iam.update_account_password_policy(
+            allow_change_password=policy["AllowUsersToChangePassword"], hard_expiry=policy["HardExpiry"],
+            max_password_age=policy.get("MaxPasswordAge", 0),
+            minimum_password_length=policy["MinimumPasswordLength"],
+            password_reuse_prevention=policy["PasswordReusePrevention"],
+            require_lowercase_characters=policy["RequireLowercaseCharacters"],
+            require_numbers=policy["RequireNumbers"], require_symbols=policy["RequireSymbols"],
+            require_uppercase_characters=policy["RequireUppercaseCharacters"],
+        )
+    rds = rds_backends[account.account_id][REGION]
+    rds.reset()
+    for db in account.db_instances:
+        rds.create_db_instance({
+            "db_instance_identifier": db.identifier, "db_instance_class": "db.t3.medium", "engine": db.engine,
+            "allocated_storage": 100, "master_username": "app", "backup_retention_period": db.retention_days,
+            "storage_encrypted": db.encrypted, "publicly_accessible": db.public, "storage_type": "gp3",
+            "tags": [{"Key": "team", "Value": "platform"}],
+        })

@@ -1,0 +1,59 @@
+"""Google Workspace datasets under the connector contract.
+
+Request counts are the Directory API's page-size minimum at the discovery document's maxResults
+maximum (users 500, roleAssignments 200, roles 100). The fixed call of every client, the token
+exchange (one POST to token_uri), is not a dataset page and not in provenance; the discovery
+document is the one shipped in googleapiclient, so it is not fetched. tests/test_google_sandbox.py
+asserts the fake saw exactly those pages plus one token request.
+"""
+
+from __future__ import annotations
+
+from connectors.google_workspace import GoogleWorkspaceConfig, RoleAssignments, Roles, Users, make_directory
+from tests.connectors.contract import ConnectorCase, pages
+
+
+def google_config(env: dict[str, str]) -> GoogleWorkspaceConfig:
+    return GoogleWorkspaceConfig.from_settings(
+        admin_subject=env["GOOGLE_WORKSPACE_ADMIN_SUBJECT"],
+        credentials_json=env.get("GOOGLE_WORKSPACE_CREDENTIALS_JSON"),
+        credentials_file=env.get("GOOGLE_WORKSPACE_CREDENTIALS_FILE"),
+        customer_id=env.get("GOOGLE_WORKSPACE_CUSTOMER_ID"),
+        api_url=env.get("GOOGLE_WORKSPACE_API_URL"),
+        excluded_org_units=env.get("GOOGLE_WORKSPACE_EXCLUDED_OUS", ""),
+    )
+
+
+def _stream(kind):
+    def make(sandbox):
+        config = google_config(sandbox.env)
+        return kind(make_directory(config), config)
+    return make
+
+
+CASES = [
+    ConnectorCase(
+        name="google_workspace.users",
+        systems=("google",),
+        make_stream=_stream(Users),
+        expected_records=lambda org: len(org.systems["google"].users),
+        min_requests=lambda org: pages(len(org.systems["google"].users), 500),
+        secret_env=("GOOGLE_WORKSPACE_CREDENTIALS_JSON",),
+    ),
+    ConnectorCase(
+        name="google_workspace.role_assignments",
+        systems=("google",),
+        make_stream=_stream(RoleAssignments),
+        expected_records=lambda org: len(org.systems["google"].role_assignments),
+        min_requests=lambda org: pages(len(org.systems["google"].role_assignments), 200),
+        secret_env=("GOOGLE_WORKSPACE_CREDENTIALS_JSON",),
+    ),
+    ConnectorCase(
+        name="google_workspace.roles",
+        systems=("google",),
+        make_stream=_stream(Roles),
+        expected_records=lambda org: len(org.systems["google"].roles),
+        min_requests=lambda org: pages(len(org.systems["google"].roles), 100),
+        secret_env=("GOOGLE_WORKSPACE_CREDENTIALS_JSON",),
+    ),
+]

@@ -1,0 +1,48 @@
+"""Every control of the catalogue against the sandbox organisation: its exceptions are exactly the
+violations the sandbox planted (no false positive, no miss), and waived rows show as waived."""
+
+from __future__ import annotations
+
+import pytest
+
+from evidence_pipeline.catalogue import load_catalogue
+from evidence_pipeline.settings import project_file
+from sandbox import expected as truth
+from tests.conftest import PipelineDay
+from warehouse import Warehouse
+
+CATALOGUE = load_catalogue(project_file("controls_map.yaml"))
+
+
+def statuses(pipeline_day: PipelineDay, control_id: str) -> dict[str, str]:
+    rows = Warehouse(pipeline_day.paths.warehouse).query(
+        "SELECT resource_id, status FROM control_results WHERE control_id = ? AND snapshot_date = ?",
+        [control_id, pipeline_day.day])
+    return {r["resource_id"]: r["status"] for r in rows}
+
+
+@pytest.mark.parametrize("control_id", sorted(CATALOGUE.by_id))
+def test_exceptions_are_exactly_the_planted_violations(pipeline_day: PipelineDay, control_id: str) -> None:
+    org = pipeline_day.sandbox.org
+    assert control_id in org.expected, f"the sandbox plants no known state for {control_id}"
+    found = statuses(pipeline_day, control_id)
+    waived = org.waived.get(control_id, set())
+    assert found, f"{control_id} judged no resource on the sandbox"
+    assert {r for r, s in found.items() if s == "unknown"} == set(), "every sandbox source succeeded"
+    assert {r for r, s in found.items() if s == "fail"} == org.expected[control_id] - waived
+    assert {r for r, s in found.items() if s == "waived"} == waived
+
+
+def test_an_expired_waiver_fails_and_says_so(pipeline_day: PipelineDay) -> None:
+    rows = Warehouse(pipeline_day.paths.warehouse).query(
+        "SELECT resource_id, status, reason FROM control_results WHERE snapshot_date = ? AND reason LIKE "
+        "'%waiver expired%'", [pipeline_day.day])
+    assert rows and all(r["status"] == "fail" for r in rows)
+
+
+def test_the_sandbox_truth_uses_the_catalogue_parameters() -> None:
+    assert CATALOGUE.defaults["offboarding_days"] == truth.OFFBOARDING_DAYS
+    assert CATALOGUE.defaults["dormant_days"] == truth.DORMANT_DAYS
+    if "cc6_3_admin_count_within_bounds" in CATALOGUE.by_id:
+        bounds = CATALOGUE.by_id["cc6_3_admin_count_within_bounds"].parameters["admin_bounds"]
+        assert {b["system"]: (b["min"], b["max"]) for b in bounds} == truth.ADMIN_BOUNDS
