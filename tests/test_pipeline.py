@@ -73,6 +73,11 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
             evaluate = run_job("evaluate_controls", pipeline_day.day, instance)
         verdict = warehouse.query(verdict_sql, [pipeline_day.day])[0]
         after = warehouse.query(count_sql, [pipeline_day.day])[0]["n"]
+        leavers = {r["resource_id"]: r for r in warehouse.query(
+            "SELECT resource_id, status, reason FROM control_results WHERE control_id = "
+            "'cc6_2_leavers_deprovisioned' AND snapshot_date = ?", [pipeline_day.day])}
+        leavers_verdict = warehouse.query(verdict_sql.replace("cc8_1_branch_review_rules",
+                                                              "cc6_2_leavers_deprovisioned"), [pipeline_day.day])[0]
         newest = bundles_of(pipeline_day.paths, pipeline_day.day)[-1]
         bundle_result = (newest / "controls/cc8_1_branch_review_rules/result.json").read_text()
         bundle_provenance = (newest / "sources/github/provenance.json").read_text()
@@ -85,6 +90,14 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
     assert verdict["verdict"] == "unknown"
     assert "github.repositories failed" in verdict["reason"] and "401" in verdict["reason"]
     assert after == before  # earlier evidence intact
+    # a cross-system control keeps judging the other systems; GitHub's accounts stand as one unknown row
+    github_row = leavers["github.members"]
+    assert github_row["status"] == "unknown" and "github.members failed" in github_row["reason"]
+    assert not any(k.startswith("github:") and r["status"] == "fail" for k, r in leavers.items())
+    other_systems = {k for k in pipeline_day.sandbox.org.expected["cc6_2_leavers_deprovisioned"]
+                     if not k.startswith("github:")}
+    assert other_systems and {k for k, r in leavers.items() if r["status"] == "fail"} == other_systems
+    assert leavers_verdict["verdict"] == "fail"
     assert '"verdict": "unknown"' in bundle_result
     assert os.environ["GITHUB_TOKEN"] not in bundle_provenance
     assert all(r.success for r in restored)

@@ -77,11 +77,17 @@ class Browser:
             time.sleep(0.5)
 
     def click_text(self, label: str) -> bool:
-        """Click the first button or link whose visible text is `label`."""
-        return bool(self.evaluate(
-            "(() => { const el = [...document.querySelectorAll('button, a, [role=button], span')]"
-            f".find(e => e.innerText && e.innerText.trim() === {json.dumps(label)});"
-            " if (el) { el.click(); return true; } return false; })()"))
+        """Click, as a mouse would, the innermost visible element whose text is exactly `label`."""
+        box = self.evaluate(
+            "(() => { const hits = [...document.querySelectorAll('body *')].filter(e => e.innerText"
+            f" && e.innerText.trim() === {json.dumps(label)} && e.getBoundingClientRect().width > 0);"
+            " const el = hits[hits.length - 1]; if (!el) return null; el.scrollIntoView({block: 'center'});"
+            " const r = el.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        if not box:
+            return False
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
+        return True
 
     def screenshot(self, path: Path) -> Path:
         data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
