@@ -34,6 +34,10 @@ def pipeline_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineD
     sandbox = start_sandbox(home / "sandbox", size=50, today=DAY)
     os.environ.update(sandbox.env)
     paths = Paths(home)
+    # bundles are signed as in the demo: a key in the data folder, its path in EVIDENCE_SIGNING_KEY
+    from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
+
+    os.environ[SIGNING_KEY_ENV] = str(ensure_data_folder_key(home).path)
     try:
         outcomes = run_day(DAY, paths)
         yield PipelineDay(sandbox, paths, DAY, outcomes)

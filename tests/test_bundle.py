@@ -27,7 +27,7 @@ def bundle_copy(pipeline_day: PipelineDay, tmp_path: Path) -> Path:
 
 def test_verify_accepts_a_fresh_bundle(pipeline_day: PipelineDay, capsys: pytest.CaptureFixture[str]) -> None:
     bundle = bundles_of(pipeline_day.paths, pipeline_day.day)[0]
-    manifest = verify_bundle(bundle)
+    manifest = verify_bundle(bundle).manifest
     listed = {f["path"] for f in manifest["files"]}
     assert {"controls/cc8_1_branch_review_rules/population.csv", "controls/cc8_1_branch_review_rules/exceptions.csv",
             "controls/cc8_1_branch_review_rules/query.sql", "controls/cc8_1_branch_review_rules/result.json",

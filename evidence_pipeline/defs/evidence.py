@@ -1,7 +1,8 @@
-"""The daily evidence snapshot: an immutable, hashed bundle of every control's result."""
+"""The daily evidence snapshot: an immutable, hashed, signed bundle of every control's result."""
 
 
 import hashlib
+from pathlib import Path
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -12,6 +13,7 @@ from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.resources import OWNERS
 from evidence_pipeline.evaluate import load_outcome
 from evidence_pipeline.evidence.bundle import MANIFEST, BundleInputs, write_bundle
+from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, signing_key_from_env
 from evidence_pipeline.settings import project_file
 
 SNAPSHOT_KEY = dg.AssetKey(["evidence", "daily_snapshot"])
@@ -37,10 +39,15 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         warehouse = resource.get()
         day = partition_date(context)
         outcomes = [load_outcome(warehouse, catalogue, control, day) for control in catalogue.controls]
-        datasets = sorted({d for c in catalogue.controls for d in c.sources})
+        datasets = sorted({d for c in catalogue.controls for d in c.datasets})
         inputs = BundleInputs(snapshot_date=day, run_id=context.run_id, outcomes=outcomes, datasets=datasets,
-                              controls_map=project_file("controls_map.yaml"))
-        bundle = write_bundle(warehouse, resource.paths.evidence, inputs)
+                              controls_map=project_file("controls_map.yaml"), waivers_file=_waivers_file())
+        # a configured key that cannot be read fails the snapshot: silently writing unsigned bundles would hide it
+        signing_key = signing_key_from_env()
+        if signing_key is None:
+            context.log.warning(f"{SIGNING_KEY_ENV} is not set: the bundle is written UNSIGNED "
+                                f"(`evidence-pipeline keygen` makes a key)")
+        bundle = write_bundle(warehouse, resource.paths.evidence, inputs, signing_key=signing_key)
         manifest_sha256 = hashlib.sha256((bundle / MANIFEST).read_bytes()).hexdigest()
         with warehouse.connect() as con:
             con.execute("INSERT INTO evidence_snapshots (snapshot_date, snapshot_id, path, manifest_sha256, run_id) "
@@ -51,6 +58,7 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         return dg.MaterializeResult(metadata={
             "bundle": dg.MetadataValue.path(str(bundle)),
             "manifest sha256": manifest_sha256,
+            "signed by": signing_key.key_id if signing_key else "unsigned",
             "controls": len(outcomes),
             "failing": sum(v == "fail" for v in verdicts.values()),
             "unknown": sum(v == "unknown" for v in verdicts.values()),
@@ -58,3 +66,10 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         })
 
     return daily_snapshot
+
+
+def _waivers_file() -> Path | None:
+    try:
+        return project_file("waivers.yaml")
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,278 @@
+"""Type II: evidence over a period, built from the verified daily bundles (never from mutable tables).
+
+Each day's newest bundle is verified (hashes, signature, and the pinned key when given) before anything is read
+from it; the export records which bundle and manifest hash every day came from. Days without a bundle are
+named (`missing_days`), never silently skipped. Exceptions are followed across days: the day a resource was
+first seen failing, the day it was resolved (passed again or left the population) and how long it stayed open.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from evidence_pipeline.evidence.bundle import (
+    MANIFEST,
+    POPULATION_COLUMNS,
+    VerificationError,
+    daily_bundles,
+    seal_bundle,
+    sha256_file,
+    verify_bundle,
+)
+from evidence_pipeline.evidence.pseudonymize import Pseudonymizer
+from evidence_pipeline.evidence.signing import SigningKey
+
+EXPORTS = "exports"
+EXCEPTION_COLUMNS = ["resource_id", "resource_name", "first_seen", "last_seen", "resolved_on", "resolution",
+                     "days_open", "days_failing", "last_status", "last_reason"]
+DAILY_COLUMNS = ["date", "verdict", "population", "pass", "fail", "unknown", "waived", "pass_rate", "reason",
+                 "sql_sha256"]
+
+
+class PeriodError(ValueError):
+    """The period cannot be exported (bad range, no snapshot at all, a bundle that does not verify)."""
+
+
+@dataclass(frozen=True)
+class PeriodControl:
+    id: str
+    title: str
+    criteria: list[str]
+    frequency: str
+    scope: str
+
+
+@dataclass
+class PeriodEvidence:
+    start: date
+    end: date
+    days: list[date]
+    missing_days: list[date]
+    controls: list[PeriodControl]
+    #: control id -> one entry per day of the period (verdict "missing" on days without it)
+    daily: dict[str, list[dict[str, Any]]]
+    #: control id -> every population row of every day, with its snapshot_date
+    population: dict[str, list[dict[str, Any]]]
+    #: control id -> exception episodes (first seen .. resolved)
+    exceptions: dict[str, list[dict[str, Any]]]
+    control_stats: dict[str, dict[str, Any]]
+    #: one entry per day and dataset: collection status, counts, hashes, the bundle it came from
+    provenance: list[dict[str, Any]]
+    #: the daily bundles the period was built from
+    snapshots: list[dict[str, Any]]
+    pseudonymization_note: str = "not pseudonymized"
+    pseudonymization: dict[str, Any] | None = None
+    controls_map_sha256: list[str] = field(default_factory=list)
+
+
+def period_days(start: date, end: date) -> list[date]:
+    if end < start:
+        raise PeriodError(f"--to {end} is before --from {start}")
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def newest_bundle_of_day(evidence_root: Path, day: date) -> Path | None:
+    versions = [b for b in daily_bundles(evidence_root) if b.parent.name == day.isoformat()]
+    return max(versions, key=lambda b: b.name) if versions else None
+
+
+def _read_population(path: Path) -> list[dict[str, Any]]:
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row["details"] = json.loads(row["details"]) if row.get("details") else {}
+        for column in ("resource_name", "resource_url", "failure", "reason"):
+            row[column] = row.get(column) or None
+    return rows
+
+
+def load_period(evidence_root: Path, start: date, end: date, public_key: bytes | None = None,
+                pseudonymizer: Pseudonymizer | None = None) -> PeriodEvidence:
+    days = period_days(start, end)
+    snapshots, missing = [], []
+    results: dict[date, dict[str, dict[str, Any]]] = {}
+    rows: dict[date, dict[str, list[dict[str, Any]]]] = {}
+    provenance: list[dict[str, Any]] = []
+    controls: dict[str, PeriodControl] = {}
+    maps: set[str] = set()
+    for day in days:
+        bundle = newest_bundle_of_day(evidence_root, day)
+        if bundle is None:
+            missing.append(day)
+            continue
+        try:
+            verified = verify_bundle(bundle, public_key=public_key)
+        except VerificationError as exc:
+            raise PeriodError(f"the bundle of {day} ({bundle}) does not verify: {exc}") from None
+        manifest = verified.manifest
+        maps.add(manifest.get("controls_map_sha256", ""))
+        snapshot = {"date": day.isoformat(), "bundle": f"{bundle.parent.name}/{bundle.name}",
+                    "manifest_sha256": sha256_file(bundle / MANIFEST), "signed_by": verified.signed_by}
+        snapshots.append(snapshot)
+        results[day], rows[day] = {}, {}
+        for result_file in sorted((bundle / "controls").glob("*/result.json")):
+            result = json.loads(result_file.read_text())
+            control_id = result["control_id"]
+            results[day][control_id] = result
+            rows[day][control_id] = _read_population(result_file.parent / "population.csv")
+            controls[control_id] = PeriodControl(control_id, result.get("title", control_id),
+                                                 list(result.get("criteria") or []),
+                                                 result.get("frequency", "daily"), result.get("scope", ""))
+        for provenance_file in sorted((bundle / "sources").glob("*/provenance.json")):
+            for dataset, entry in sorted(json.loads(provenance_file.read_text()).items()):
+                detail = entry.get("provenance") or {}
+                provenance.append({
+                    "date": day.isoformat(), "dataset": f"{provenance_file.parent.name}.{dataset}",
+                    "status": entry.get("status"), "record_count": entry.get("record_count", detail.get(
+                        "record_count")), "request_count": entry.get("request_count", detail.get("request_count")),
+                    "retry_count": entry.get("retry_count", detail.get("retry_count")),
+                    "source_timestamp": entry.get("source_timestamp", detail.get("source_timestamp")),
+                    "finished_at": entry.get("finished_at", detail.get("finished_at")),
+                    "payload_sha256": entry.get("payload_sha256", detail.get("payload_sha256")),
+                    "snapshot": snapshot["bundle"], "snapshot_manifest_sha256": snapshot["manifest_sha256"]})
+    if not snapshots:
+        raise PeriodError(f"no evidence snapshot between {start} and {end} in {evidence_root}")
+
+    if pseudonymizer is not None:
+        pseudonymizer.learn_rows(r for by_control in rows.values() for day_rows in by_control.values()
+                                 for r in day_rows)
+        rows = {day: {cid: [pseudonymizer.row(r) for r in day_rows] for cid, day_rows in by_control.items()}
+                for day, by_control in rows.items()}
+
+    ordered = sorted(controls.values(), key=lambda c: c.id)
+    period = PeriodEvidence(start=start, end=end, days=days, missing_days=missing, controls=ordered, daily={},
+                            population={}, exceptions={}, control_stats={}, provenance=provenance,
+                            snapshots=snapshots, controls_map_sha256=sorted(maps - {""}))
+    if pseudonymizer is not None:
+        period.pseudonymization = pseudonymizer.manifest_entry()
+        period.pseudonymization_note = f"pseudonymized (keyed HMAC-SHA256; key {pseudonymizer.key_origin})"
+    for control in ordered:
+        daily = []
+        population = []
+        for day in days:
+            result = results.get(day, {}).get(control.id)
+            if result is None:
+                daily.append({"date": day.isoformat(), "verdict": "missing", "population": None, "pass": None,
+                              "fail": None, "unknown": None, "waived": None, "pass_rate": None,
+                              "reason": "no snapshot for this day" if day in missing else
+                              "not in this day's snapshot", "sql_sha256": None})
+                continue
+            count = {s: result.get(s, 0) for s in ("population", "pass", "fail", "unknown", "waived")}
+            daily.append({"date": day.isoformat(), "verdict": result["verdict"], **count,
+                          "pass_rate": count["pass"] / count["population"] if count["population"] else None,
+                          "reason": pseudonymizer.text(result.get("reason")) if pseudonymizer else
+                          result.get("reason"), "sql_sha256": result.get("sql_sha256")})
+            population += [{"snapshot_date": day.isoformat(), **r} for r in rows[day][control.id]]
+        period.daily[control.id] = daily
+        period.population[control.id] = population
+        period.exceptions[control.id] = exception_episodes(days, missing, rows, control.id)
+        evaluated = [d for d in daily if d["verdict"] != "missing"]
+        total_rows = sum(d["population"] for d in evaluated)
+        period.control_stats[control.id] = {
+            "days_evaluated": len(evaluated),
+            "days_pass": sum(d["verdict"] == "pass" for d in evaluated),
+            "days_fail": sum(d["verdict"] == "fail" for d in evaluated),
+            "days_unknown": sum(d["verdict"] == "unknown" for d in evaluated),
+            "days_missing": len(days) - len(evaluated),
+            "pass_rate": sum(d["pass"] for d in evaluated) / total_rows if total_rows else None,
+            "population_rows": total_rows,
+            "exceptions": len(period.exceptions[control.id]),
+            "open_at_end": sum(1 for x in period.exceptions[control.id] if x["resolved_on"] is None),
+        }
+    return period
+
+
+def exception_episodes(days: list[date], missing: list[date], rows: dict[date, dict[str, list[dict[str, Any]]]],
+                       control_id: str) -> list[dict[str, Any]]:
+    """Each stretch of days a resource did not pass: first seen, last seen, resolved (and how), days open.
+
+    A day without a snapshot neither opens nor resolves anything: the exception stays open across it, because
+    nobody looked. Resolved means the resource passed again or left the population on a day that was checked.
+    """
+    open_: dict[str, dict[str, Any]] = {}
+    episodes: list[dict[str, Any]] = []
+    for day in days:
+        if day in missing or control_id not in rows.get(day, {}):
+            continue
+        today = {r["resource_id"]: r for r in rows[day][control_id]}
+        for resource_id, row in today.items():
+            if row["status"] == "pass":
+                continue
+            episode = open_.get(resource_id)
+            if episode is None:
+                episode = open_[resource_id] = {"resource_id": resource_id, "resource_name": row.get("resource_name"),
+                                                "first_seen": day, "days_failing": 0}
+            episode.update(last_seen=day, last_status=row["status"], last_reason=row.get("reason"))
+            episode["days_failing"] += 1
+        for resource_id in list(open_):
+            row = today.get(resource_id)
+            if row is None or row["status"] == "pass":
+                episode = open_.pop(resource_id)
+                episode["resolved_on"] = day
+                episode["resolution"] = "passed" if row is not None else "left the population"
+                episodes.append(episode)
+    end = days[-1]
+    for episode in open_.values():
+        episode["resolved_on"] = None
+        episode["resolution"] = f"still open on {end}"
+        episodes.append(episode)
+    for episode in episodes:
+        until = episode["resolved_on"] or end + timedelta(days=1)
+        episode["days_open"] = (until - episode["first_seen"]).days
+        for key in ("first_seen", "last_seen", "resolved_on"):
+            episode[key] = episode[key].isoformat() if episode[key] else None
+    return sorted(episodes, key=lambda e: (e["first_seen"], e["resource_id"]))
+
+
+def write_export(evidence_root: Path, period: PeriodEvidence, signing_key: SigningKey | None) -> Path:
+    """The period's bundle under <evidence>/exports/<from>--<to>/v<NNN>-<stamp>/ (its own chain)."""
+
+    def write(work: Path) -> dict[str, Any]:
+        from evidence_pipeline.evidence import oscal, report, workbook
+
+        for control in period.controls:
+            folder = work / "controls" / control.id
+            folder.mkdir(parents=True)
+            _write_csv(folder / "population.csv", ["snapshot_date", *POPULATION_COLUMNS[:6], "details"],
+                       [{**r, "details": json.dumps(r.get("details") or {}, sort_keys=True, default=str)}
+                        for r in period.population[control.id]])
+            _write_csv(folder / "daily.csv", DAILY_COLUMNS, period.daily[control.id])
+            _write_csv(folder / "exceptions.csv", EXCEPTION_COLUMNS, period.exceptions[control.id])
+        (work / "sources").mkdir()
+        _write_csv(work / "sources" / "provenance.csv", list(period.provenance[0]) if period.provenance else
+                   ["date"], period.provenance)
+        summary = {"from": period.start.isoformat(), "to": period.end.isoformat(), "days": len(period.days),
+                   "days_with_snapshot": len(period.snapshots),
+                   "missing_days": [d.isoformat() for d in period.missing_days], "snapshots": period.snapshots,
+                   "controls": {c.id: period.control_stats[c.id] for c in period.controls}}
+        (work / "period.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        (work / "report.html").write_text(report.render_period(period))
+        pdf_note = report.print_pdf(work / "report.html", work / "report.pdf")
+        workbook.write_period(period, work / "evidence.xlsx")
+        (work / "oscal").mkdir()
+        (work / "oscal" / "assessment-results.json").write_text(
+            json.dumps(oscal.period_assessment_results(period), indent=2) + "\n")
+        return {
+            "kind": "period_export",
+            "data_window": {"from": period.start.isoformat(), "to": period.end.isoformat()},
+            "missing_days": summary["missing_days"],
+            "snapshots": period.snapshots,
+            "controls_map_sha256": period.controls_map_sha256,
+            "renderings": {"report.html": "written", "report.pdf": pdf_note, "evidence.xlsx": "written",
+                           "oscal/assessment-results.json": "written"},
+            "pseudonymization": period.pseudonymization,
+        }
+
+    return seal_bundle(evidence_root / EXPORTS, f"{period.start}--{period.end}", write, signing_key)
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)

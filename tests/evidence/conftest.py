@@ -1,0 +1,121 @@
+"""Fixtures for the evidence tests: copies of the session's signed bundle, synthetic day series written with the
+real bundle writer (fast: no pipeline run), and a real two-day pipeline run for the period export."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidence_pipeline.catalogue import Control, load_catalogue
+from evidence_pipeline.evaluate import ControlOutcome
+from evidence_pipeline.evidence.bundle import BundleInputs, write_bundle
+from evidence_pipeline.evidence.signing import SigningKey, data_folder_key, generate_key, load_private_key
+from evidence_pipeline.settings import Paths, project_file
+from tests.conftest import PipelineDay, bundles_of
+from warehouse import Warehouse
+
+
+def writable_copy(bundle: Path, target: Path) -> Path:
+    shutil.copytree(bundle, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+@pytest.fixture
+def bundle_copy(pipeline_day: PipelineDay, tmp_path: Path) -> Path:
+    return writable_copy(bundles_of(pipeline_day.paths, pipeline_day.day)[0], tmp_path / "bundle")
+
+
+@pytest.fixture(scope="session")
+def pipeline_key(pipeline_day: PipelineDay) -> SigningKey:
+    """The key the session's pipeline signed with (the demo's data-folder key)."""
+    return load_private_key(data_folder_key(pipeline_day.paths.home))
+
+
+@pytest.fixture(scope="session")
+def catalogue_control() -> Control:
+    return load_catalogue(project_file("controls_map.yaml")).by_id["cc8_1_branch_review_rules"]
+
+
+def row(resource_id: str, status: str, reason: str = "", name: str | None = None,
+        details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"resource_id": resource_id, "resource_name": name or resource_id,
+            "resource_url": f"https://example.test/{resource_id}", "status": status,
+            "reason": reason or f"{resource_id} {status}", "failure": "no_review" if status == "fail" else None,
+            "details": details or {}}
+
+
+def outcome(control: Control, day: date, rows: list[dict[str, Any]]) -> ControlOutcome:
+    fails = sum(r["status"] == "fail" for r in rows)
+    verdict = "fail" if fails else "pass"
+    return ControlOutcome(control, day, verdict, f"{fails} of {len(rows)} fail", rows,
+                          {"snapshot_date": day, "min_approving_reviews": 1}, [])
+
+
+@dataclass
+class Series:
+    evidence: Path
+    key: SigningKey
+    days: list[date]
+    missing: list[date]
+
+
+def write_day(warehouse: Warehouse, evidence: Path, control: Control, day: date, rows: list[dict[str, Any]],
+              key: SigningKey | None) -> Path:
+    inputs = BundleInputs(snapshot_date=day, run_id=f"synthetic-{day}", outcomes=[outcome(control, day, rows)],
+                          datasets=[], controls_map=project_file("controls_map.yaml"))
+    return write_bundle(warehouse, evidence, inputs, signing_key=key)
+
+
+SERIES_START = date(2026, 3, 2)
+
+
+@pytest.fixture
+def synthetic_series(pipeline_day: PipelineDay, catalogue_control: Control, tmp_path: Path) -> Series:
+    """Five days, the third without a snapshot. `repo-a` fails days 1-2 and passes on day 4; `ann@school.test`
+    (a person) fails from day 4 and leaves the population on day 5; `repo-b` fails from day 2 to the end."""
+    warehouse = Warehouse(pipeline_day.paths.warehouse)
+    key = generate_key(tmp_path / "keys" / "series.pem")
+    evidence = tmp_path / "evidence"
+    d = [SERIES_START + timedelta(days=n) for n in range(5)]
+    person = {"email": "ann@school.test", "display_name": "Ann Example"}
+    plan = {
+        d[0]: [row("repo-a", "fail"), row("repo-b", "pass"), row("repo-c", "pass")],
+        d[1]: [row("repo-a", "fail"), row("repo-b", "fail"), row("repo-c", "pass")],
+        d[3]: [row("repo-a", "pass"), row("repo-b", "fail"), row("repo-c", "pass"),
+               row("ann@school.test", "fail", "Ann Example (ann@school.test) has not finished training",
+                   name="Ann Example", details=person)],
+        d[4]: [row("repo-a", "pass"), row("repo-b", "fail"), row("repo-c", "pass")],
+    }
+    for day, rows in plan.items():
+        write_day(warehouse, evidence, catalogue_control, day, rows, key)
+    return Series(evidence, key, d, [d[2]])
+
+
+@pytest.fixture(scope="session")
+def two_days(pipeline_day: PipelineDay, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
+    """The pipeline run for real on two days with one missing between them (DAY-2 and DAY; DAY-1 missing), in a
+    home of its own, against the session's sandbox. DAGSTER_HOME/EVIDENCE_HOME are restored afterwards."""
+    from evidence_pipeline.runner import run_day
+
+    paths = Paths(tmp_path_factory.mktemp("two-days-home"))
+    saved = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "EVIDENCE_HOME")}
+    try:
+        for day in (pipeline_day.day - timedelta(days=2), pipeline_day.day):
+            outcomes = run_day(day, paths)
+            assert outcomes[-1].success, outcomes
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    yield paths
