@@ -34,12 +34,14 @@ class JobOutcome:
     failed_steps: list[str]
 
 
-def run_job(job_name: str, day: date, instance: dg.DagsterInstance) -> JobOutcome:
+def run_job(job_name: str, day: date, instance: dg.DagsterInstance,
+            assets: list[dg.AssetKey] | None = None) -> JobOutcome:
+    """One partition of a job; `assets` narrows it to some of its assets (a re-collect of one source)."""
     from evidence_pipeline import definitions
 
     job = dg.reconstructable(getattr(definitions, f"{job_name}_job"))
     with dg.execute_job(job, instance=instance, tags={"dagster/partition": day.isoformat()},
-                        raise_on_error=False) as result:
+                        asset_selection=assets, raise_on_error=False) as result:
         failed = [event.step_key for event in result.all_events
                   if event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_key]
         return JobOutcome(job_name, result.run_id, result.success, failed)

@@ -13,17 +13,24 @@ from warehouse import Warehouse
 
 
 def test_every_definition_materializes_without_duckdb_lock_errors(pipeline_day: PipelineDay) -> None:
-    for outcome in pipeline_day.outcomes:
-        assert outcome.success, outcome
+    """The session's day ran collect_sources then evaluate_controls, each under the default multiprocess
+    executor with all its steps in parallel processes: together they materialize every asset."""
+    materialized: set[str] = set()
+    text = ""
     with dg.DagsterInstance.get() as instance:
-        # and everything at once in one run, all steps in parallel processes
-        outcome = run_job("daily_evidence", pipeline_day.day, instance)
-        assert outcome.success and outcome.failed_steps == []
-        records = instance.get_records_for_run(outcome.run_id).records
-        text = "\n".join(str(r.event_log_entry.dagster_event or r.event_log_entry.user_message) for r in records)
-        assert "Could not set lock" not in text
-        materialized = {r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records
-                        if r.event_log_entry.dagster_event and r.event_log_entry.dagster_event.is_step_materialization}
+        for outcome in pipeline_day.outcomes:
+            assert outcome.success and outcome.failed_steps == [], outcome
+            assert instance.get_run_by_id(outcome.run_id).run_config.get("execution") is None  # the default
+            records = instance.get_records_for_run(outcome.run_id).records
+            text += "\n".join(str(r.event_log_entry.dagster_event or r.event_log_entry.user_message)
+                               for r in records)
+            materialized |= {r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records
+                             if r.event_log_entry.dagster_event
+                             and r.event_log_entry.dagster_event.is_step_materialization}
+            processes = {r.event_log_entry.dagster_event.pid for r in records if r.event_log_entry.dagster_event
+                         and r.event_log_entry.dagster_event.event_type == dg.DagsterEventType.STEP_START}
+            assert len(processes) > 1, "steps ran in separate processes"
+    assert "Could not set lock" not in text
     from evidence_pipeline.definitions import defs
 
     every_asset = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
@@ -67,10 +74,16 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
     before = warehouse.query(count_sql, [pipeline_day.day])[0]["n"]
     github = pipeline_day.sandbox.servers["github"]
     github.inject("401", times=10_000)
+    # only what this failure touches: GitHub's datasets, two controls that depend on them, the snapshot
+    from evidence_pipeline.definitions import defs
+
+    github_sources = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[:2] == ["sources", "github"]]
+    affected = [dg.AssetKey(["controls", c]) for c in ("cc8_1_branch_review_rules", "cc6_2_leavers_deprovisioned")]
+    affected.append(dg.AssetKey(["evidence", "daily_snapshot"]))
     try:
         with dg.DagsterInstance.get() as instance:
-            collect = run_job("collect_sources", pipeline_day.day, instance)
-            evaluate = run_job("evaluate_controls", pipeline_day.day, instance)
+            collect = run_job("collect_sources", pipeline_day.day, instance, github_sources)
+            evaluate = run_job("evaluate_controls", pipeline_day.day, instance, affected)
         verdict = warehouse.query(verdict_sql, [pipeline_day.day])[0]
         after = warehouse.query(count_sql, [pipeline_day.day])[0]["n"]
         leavers = {r["resource_id"]: r for r in warehouse.query(
@@ -84,7 +97,8 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
     finally:
         github.faults.clear()
         with dg.DagsterInstance.get() as instance:  # leave the session's day as the other tests expect it
-            restored = [run_job(job, pipeline_day.day, instance) for job in ("collect_sources", "evaluate_controls")]
+            restored = [run_job("collect_sources", pipeline_day.day, instance, github_sources),
+                        run_job("evaluate_controls", pipeline_day.day, instance, affected)]
     assert not collect.success and "sources__github__repositories" in collect.failed_steps
     assert evaluate.success
     assert verdict["verdict"] == "unknown"
