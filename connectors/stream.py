@@ -8,17 +8,21 @@ A connector is a `Stream` subclass that fills in a few hooks:
 - `classify(exc)`        is this failure worth a retry, and after how long?
 
 The shared loop (`Stream.records`) pages to the end, paces requests, retries
-transient failures honouring Retry-After, refuses a cursor that repeats, hashes
-every payload and records each request in `Provenance`. Authentication lives in
-how the connector builds its real client; credentials never reach provenance.
+transient failures honouring Retry-After, refuses a cursor that repeats and a
+page identical to the previous page of the same call (a server serving a page
+twice, which only the payload shows when pages are numbered), hashes every
+payload and records each request in `Provenance`. Authentication lives in how
+the connector builds its real client; credentials never reach provenance.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +67,8 @@ class Stream(ABC):
         self.provenance = Provenance(source=self.source, dataset=self.dataset, parameters=self.parameters())
         self._hasher = PayloadHasher()
         self._last_request_at = 0.0
+        #: SHA-256 of the page `call` returned last
+        self._page_digest = ""
 
     # -- hooks ---------------------------------------------------------------
     def parameters(self) -> dict[str, Any]:
@@ -82,6 +88,12 @@ class Stream(ABC):
         """Records of one page."""
 
     def next_cursor(self, payload: Any) -> Any:
+        return None
+
+    def page_scope(self, cursor: Any) -> Hashable:
+        """The call the page at `cursor` belongs to, for the repeated-page guard: a page identical to the previous
+        page of its call is a repeat. One call per stream; a stream that interleaves calls (a work queue of
+        follow-up queries whose payloads need not name their parent) names the call of each page."""
         return None
 
     def classify(self, exc: Exception) -> Retry | None:
@@ -125,7 +137,9 @@ class Stream(ABC):
                 continue
             log.status = 200 if log.status is None or log.status >= 400 else log.status
             log.duration_ms = round((time.monotonic() - started) * 1000, 1)
-            self._hasher.add(payload)
+            page_bytes = _page_bytes(payload)
+            self._hasher.add(page_bytes)
+            self._page_digest = hashlib.sha256(page_bytes).hexdigest()
             return payload
 
     def records(self) -> Iterator[dict[str, Any]]:
@@ -133,12 +147,26 @@ class Stream(ABC):
         cursor: Any = None
         seen: set[str] = set()
         page = 0
+        #: call -> (page number, digest) of its last page
+        last_page: dict[Hashable, tuple[int, str]] = {}
         try:
             while True:
                 page += 1
+                scope = self.page_scope(cursor)
                 payload = self.call(cursor, page)
+                # A page byte-identical to the previous page of its call is the server serving a page twice (a page
+                # number or cursor it did not advance): its records would be duplicates. Identical pages without
+                # records (an asynchronous job polled twice, an empty result) duplicate nothing and pass.
+                previous = last_page.get(scope)
+                last_page[scope] = (page, self._page_digest)
                 count = 0
                 for record in self.parse(payload):
+                    if previous is not None and previous[1] == self._page_digest:
+                        raise SourceError(
+                            f"{self.source}.{self.dataset}: {self.method} {self.endpoint} page {page} repeated "
+                            f"page {previous[0]} (identical payload, sha256 {previous[1][:12]}); refusing to "
+                            "duplicate its records"
+                        )
                     count += 1
                     yield record
                 self.provenance.requests[-1].record_count = count
@@ -160,6 +188,15 @@ class Stream(ABC):
             self.provenance.finished_at = utc_now()
             self.provenance.payload_sha256 = self._hasher.hexdigest()
         self.provenance.status = "succeeded"
+
+
+def _page_bytes(payload: Any) -> bytes:
+    """A page as PayloadHasher hashes it: bytes or text as sent, anything else as canonical JSON."""
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, str):
+        return payload.encode()
+    return json.dumps(payload, sort_keys=True, default=str).encode()
 
 
 def http_retry(status: int | None, headers: dict[str, str] | None, exc: Exception) -> Retry | None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pandas as pd
+
 from evidence_pipeline.catalogue import Catalogue, Control
 from evidence_pipeline.waivers import Waivers, apply_waivers
 from warehouse import Warehouse
@@ -192,13 +194,20 @@ def _store(warehouse: Warehouse, outcome: ControlOutcome, run_id: str) -> None:
         try:
             con.execute("DELETE FROM control_results WHERE snapshot_date = ? AND control_id = ?", [day, control.id])
             con.execute("DELETE FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?", [day, control.id])
-            if outcome.rows:
-                con.executemany(
-                    "INSERT INTO control_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[day, control.id, run_id, r["resource_id"], r["resource_name"], r["resource_url"], r["status"],
-                      r["reason"], json.dumps({**r["details"], "failure": r["failure"]}, default=str)]
-                     for r in outcome.rows],
-                )
+            if outcome.rows:  # one bulk insert: executemany goes row by row (minutes at 20,000 rows)
+                results = pd.DataFrame({
+                    "resource_id": [r["resource_id"] for r in outcome.rows],
+                    "resource_name": [r["resource_name"] for r in outcome.rows],
+                    "resource_url": [r["resource_url"] for r in outcome.rows],
+                    "status": [r["status"] for r in outcome.rows],
+                    "reason": [r["reason"] for r in outcome.rows],
+                    "details": [json.dumps({**r["details"], "failure": r["failure"]}, default=str)
+                                for r in outcome.rows],
+                }, dtype="object")
+                con.register("results_frame", results)
+                con.execute("INSERT INTO control_results SELECT ?::DATE, ?, ?, resource_id, resource_name, "
+                            "resource_url, status, reason, details::JSON FROM results_frame", [day, control.id, run_id])
+                con.unregister("results_frame")
             con.execute(
                 "INSERT INTO control_verdicts (snapshot_date, control_id, run_id, verdict, reason, population, passed, "
                 "failed, unknown, waived, sql_sha256, parameters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

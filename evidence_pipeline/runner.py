@@ -3,11 +3,14 @@ instance under the data folder, with Dagster's default multiprocess executor."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -26,6 +29,8 @@ def prepare_dagster_home(paths: Paths) -> Path:
     shutil.copyfile(project_file("dagster.yaml"), home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ["EVIDENCE_HOME"] = str(paths.home)
+    with dg.DagsterInstance.get():  # create the run storage once, before run workers race to create it
+        pass
     return home
 
 
@@ -56,16 +61,66 @@ def run_job(job_name: str, day: date, instance: dg.DagsterInstance | None = None
     return JobOutcome(**json.loads(lines[-1]))
 
 
+#: run tag naming the lock file its run worker holds while it lives (see `reclaim_dead_runs`)
+WORKER_LOCK_TAG = "evidence/run_worker_lock"
+_LOCK_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _worker_locks(instance: dg.DagsterInstance) -> Path:
+    folder = Path(instance.root_directory) / "run_workers"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def reclaim_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail the runs whose worker was killed outright (SIGKILL, the OOM killer, a power cut) and free their pool slots.
+
+    Such a run stays STARTED for ever, and Dagster frees a pool slot only when its run finishes, so the
+    `duckdb_writer` slot a killed step held would stay claimed and every later control or snapshot step would wait
+    on it for ever. A worker holds an flock on its lock file while it lives; the kernel drops it when the process
+    dies, so a free lock means no worker. Runs launched elsewhere (the UI) carry no lock tag and are left alone.
+    """
+    reclaimed: list[str] = []
+    running = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+    for run in instance.get_runs(dg.RunsFilter(statuses=running)):
+        token = run.tags.get(WORKER_LOCK_TAG, "")
+        if not _LOCK_TOKEN.match(token):
+            continue
+        lock = _worker_locks(instance) / f"{token}.lock"
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its worker is alive
+            current = instance.get_run_by_id(run.run_id)
+            if current is None or current.status not in running:
+                continue  # another worker reclaimed it meanwhile
+            instance.report_run_failed(current, "The run worker died before the run finished (killed); marked "
+                                                "failed so that its pool slots are freed. Re-run the partition.")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            lock.unlink(missing_ok=True)
+        reclaimed.append(run.run_id)
+    return reclaimed
+
+
 def _execute(job_name: str, day: date, assets: list[dg.AssetKey] | None) -> JobOutcome:
     from evidence_pipeline import definitions
 
     job = dg.reconstructable(getattr(definitions, f"{job_name}_job"))
-    with dg.DagsterInstance.get() as instance, dg.execute_job(
-            job, instance=instance, tags={"dagster/partition": day.isoformat()}, asset_selection=assets,
-            raise_on_error=False) as result:
-        failed = [event.step_key for event in result.all_events
-                  if event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_key]
-        return JobOutcome(job_name, result.run_id, result.success, failed)
+    with dg.DagsterInstance.get() as instance:
+        reclaim_dead_runs(instance)
+        token = uuid.uuid4().hex
+        lock = _worker_locks(instance) / f"{token}.lock"
+        # held until this process ends, however it ends; not inherited by the step processes (close-on-exec)
+        with lock.open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            with dg.execute_job(job, instance=instance, asset_selection=assets, raise_on_error=False,
+                                tags={"dagster/partition": day.isoformat(), WORKER_LOCK_TAG: token}) as result:
+                failed = [event.step_key for event in result.all_events
+                          if event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_key]
+                outcome = JobOutcome(job_name, result.run_id, result.success, failed)
+        lock.unlink(missing_ok=True)
+        return outcome
 
 
 def run_day(day: date, paths: Paths) -> list[JobOutcome]:

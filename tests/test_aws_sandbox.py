@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import parse_qs
 
 import pytest
+from botocore.exceptions import ClientError
 
 from connectors.aws import (
     AccountSummary,
@@ -18,14 +20,16 @@ from connectors.aws import (
     PasswordPolicy,
     RdsInstances,
     account_sessions,
+    backup_jobs_created_after,
 )
 from connectors.stream import SourceError
+from evidence_pipeline.defs.sources.aws import AwsResource, _streams, aws_resource
 from sandbox.aws.model import REGION, build
 from sandbox.aws.server import AwsApp
 from sandbox.launch import start_sandbox
 from sandbox.org import SandboxOrg, _people
 from sandbox.server import RecordedRequest
-from tests.connectors.cases_aws import aws_config
+from tests.connectors.cases_aws import aws_config, backup_jobs_in_window
 
 DAY = date(2026, 11, 20)
 
@@ -130,6 +134,66 @@ def test_throttling_and_server_errors_are_retried_and_counted(sandbox, sessions)
     assert stream.provenance.retry_count == 2
     first = stream.provenance.requests[0].retry_reasons[0]
     assert first.startswith("429") or "ThrottlingException" in first, first
+
+
+def test_backup_jobs_are_read_from_the_window_only(sandbox, sessions):
+    server = sandbox.servers["aws"]
+    prod = sandbox.org.systems["aws"].production
+    since = backup_jobs_created_after(DAY, 2)
+    assert since == datetime(2026, 11, 18, tzinfo=UTC)
+    server.reset_log()
+    stream = BackupJobs(sessions[prod.account_id].client("backup", REGION), prod.account_id, created_after=since)
+    stream.page_size = 50  # several pages, each with the filter
+    records = list(stream.records())
+    truth = sorted(j.job_id for j in prod.jobs() if j.created > since)
+    assert 0 < len(truth) == backup_jobs_in_window(prod, DAY, 2) < len(prod.jobs())
+    assert sorted(r["backup_job_id"] for r in records) == truth
+    assert min(r["creation_date"] for r in records) > "2026-11-18 00:00:00"
+    # on the wire: the model's querystring name, in botocore's ISO 8601 form, on every page
+    pages = [parse_qs(r.query) for r in server.requests if r.path.startswith("/backup-jobs")]
+    assert len(pages) == stream.provenance.request_count == -(-len(truth) // 50)
+    assert all(q["createdAfter"] == ["2026-11-18T00:00:00Z"] for q in pages), pages
+    assert stream.provenance.parameters["ByCreatedAfter"] == "2026-11-18T00:00:00+00:00"
+    assert all(r.params["ByCreatedAfter"] == "2026-11-18T00:00:00+00:00" for r in stream.provenance.requests)
+
+
+def test_created_after_is_strict_as_the_model_says(sandbox, sessions):
+    """ByCreatedAfter: "Returns only backup jobs that were created after the specified date"."""
+    prod = sandbox.org.systems["aws"].production
+    jobs = prod.jobs()
+    boundary = jobs[len(jobs) - 3]
+    client = sessions[prod.account_id].client("backup", REGION)
+    listed = client.list_backup_jobs(ByCreatedAfter=boundary.created)["BackupJobs"]
+    assert [j["BackupJobId"] for j in listed] == [j.job_id for j in jobs[len(jobs) - 2:]]
+    before = client.list_backup_jobs(ByCreatedAfter=boundary.created - timedelta(seconds=1))["BackupJobs"]
+    assert before[0]["BackupJobId"] == boundary.job_id
+
+
+def test_backup_filters_the_fake_does_not_implement_are_refused(sandbox, sessions):
+    prod = sandbox.org.systems["aws"].production
+    client = sessions[prod.account_id].client("backup", REGION)
+    for unsupported in ({"ByState": "FAILED"}, {"ByResourceType": "EBS"}, {"ByCompleteAfter": "2026-11-19T00:00:00Z"}):
+        with pytest.raises(ClientError, match="does not filter by") as raised:
+            client.list_backup_jobs(**unsupported)
+        assert raised.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
+
+def test_the_snapshot_day_and_aws_backup_job_days_set_the_window(sandbox, monkeypatch):
+    env = sandbox.env
+    resource = AwsResource(role_arns=env["AWS_ROLE_ARNS"], regions=env["AWS_REGIONS"],
+                           endpoint_url=env["AWS_ENDPOINT_URL"], backup_job_days=2)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", env["AWS_ACCESS_KEY_ID"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", env["AWS_SECRET_ACCESS_KEY"])
+    streams = list(_streams("backup_jobs")(resource, DAY))
+    assert len(streams) == len(sandbox.org.systems["aws"].accounts)
+    assert {s.created_after for s in streams} == {datetime(2026, 11, 18, tzinfo=UTC)}
+    assert all(s.provenance.parameters["ByCreatedAfter"] == "2026-11-18T00:00:00+00:00" for s in streams)
+    monkeypatch.delenv("AWS_BACKUP_JOB_DAYS", raising=False)
+    assert aws_resource().backup_job_days == 4  # the controls' one day and a three-day margin
+    monkeypatch.setenv("AWS_BACKUP_JOB_DAYS", "7")
+    assert aws_resource().backup_job_days == 7
+    with pytest.raises(ValueError, match="at least one day"):
+        backup_jobs_created_after(DAY, 0)
 
 
 def test_access_denied_is_not_retried(sandbox, sessions):

@@ -74,10 +74,13 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
     before = warehouse.query(count_sql, [pipeline_day.day])[0]["n"]
     github = pipeline_day.sandbox.servers["github"]
     github.inject("401", times=10_000)
-    # only what this failure touches: GitHub's datasets, two controls that depend on them, the snapshot
+    # and, in the same run, a transient 429 on Google Workspace, which must be retried and recovered
+    pipeline_day.sandbox.servers["google"].inject("429", times=1, path_prefix="/admin/directory/v1/users")
+    # only what this failure touches: GitHub's and Google's datasets, two controls, the snapshot
     from evidence_pipeline.definitions import defs
 
-    github_sources = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[:2] == ["sources", "github"]]
+    github_sources = [k for k in defs.resolve_asset_graph().get_all_asset_keys()
+                      if k.path[:2] in (["sources", "github"], ["sources", "google_workspace"])]
     affected = [dg.AssetKey(["controls", c]) for c in ("cc8_1_branch_review_rules", "cc6_2_leavers_deprovisioned")]
     affected.append(dg.AssetKey(["evidence", "daily_snapshot"]))
     try:
@@ -86,6 +89,9 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
             evaluate = run_job("evaluate_controls", pipeline_day.day, instance, affected)
         verdict = warehouse.query(verdict_sql, [pipeline_day.day])[0]
         after = warehouse.query(count_sql, [pipeline_day.day])[0]["n"]
+        statuses = {f"{r['source']}.{r['dataset']}": r for r in warehouse.query(
+            "SELECT source, dataset, status, retry_count, run_id FROM source_status WHERE snapshot_date = ?",
+            [pipeline_day.day])}
         leavers = {r["resource_id"]: r for r in warehouse.query(
             "SELECT resource_id, status, reason FROM control_results WHERE control_id = "
             "'cc6_2_leavers_deprovisioned' AND snapshot_date = ?", [pipeline_day.day])}
@@ -104,6 +110,13 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
     assert verdict["verdict"] == "unknown"
     assert "github.repositories failed" in verdict["reason"] and "401" in verdict["reason"]
     assert after == before  # earlier evidence intact
+    # the failed dataset's latest attempt says failed: no partial day is marked complete
+    assert statuses["github.repositories"]["status"] == "failed"
+    assert statuses["github.repositories"]["run_id"] == collect.run_id
+    # the other source of the same run completed, its retry in provenance
+    users = statuses["google_workspace.users"]
+    assert users["status"] == "succeeded" and users["run_id"] == collect.run_id and users["retry_count"] == 1
+    assert collect.failed_steps and all("github" in step for step in collect.failed_steps)
     # a cross-system control keeps judging the other systems; GitHub's accounts stand as one unknown row
     github_row = leavers["github.members"]
     assert github_row["status"] == "unknown" and "github.members failed" in github_row["reason"]

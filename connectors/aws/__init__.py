@@ -2,6 +2,7 @@
 
 from connectors.aws.client import AccountSession, AwsConfig, account_sessions
 from connectors.aws.streams import (
+    BACKUP_JOB_DAYS,
     DATASETS,
     AccountSummary,
     AuthorizationDetails,
@@ -12,9 +13,11 @@ from connectors.aws.streams import (
     ProtectedResources,
     RdsInstances,
     RestoreJobs,
+    backup_jobs_created_after,
 )
 
 __all__ = [
-    "DATASETS", "AccountSession", "AccountSummary", "AuthorizationDetails", "AwsConfig", "BackupJobs", "BackupPlans",
-    "CredentialReport", "PasswordPolicy", "ProtectedResources", "RdsInstances", "RestoreJobs", "account_sessions",
+    "BACKUP_JOB_DAYS", "DATASETS", "AccountSession", "AccountSummary", "AuthorizationDetails", "AwsConfig",
+    "BackupJobs", "BackupPlans", "CredentialReport", "PasswordPolicy", "ProtectedResources", "RdsInstances",
+    "RestoreJobs", "account_sessions", "backup_jobs_created_after",
 ]

@@ -6,7 +6,7 @@ Requests per dataset and account (region for Backup and RDS), with N items:
   account_summary        1
   authorization_details  ⌈N/1000⌉  (users + groups + roles + managed policies in use, MaxItems 1000)
   password_policy        1         (NoSuchEntity = "no policy set", recorded as such)
-  backup_jobs            ⌈N/1000⌉  (AWS keeps 30 days of jobs)
+  backup_jobs            ⌈N/1000⌉  (N = jobs created after ByCreatedAfter; AWS keeps 30 days of jobs)
   restore_jobs           ⌈N/1000⌉
   protected_resources    ⌈N/1000⌉
   backup_plans           ⌈N/1000⌉
@@ -20,7 +20,7 @@ import io
 import json
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from botocore import xform_name
@@ -33,6 +33,10 @@ from connectors.stream import Retry, SourceError, Stream, http_retry
 BACKUP_PAGE = 1000
 IAM_PAGE = 1000
 RDS_PAGE = 100
+#: Days of backup jobs read before the snapshot day (AWS_BACKUP_JOB_DAYS). The controls need one: the RPO control
+#: a job completed within rpo_hours (24) before the day's start, the failed-jobs control the jobs created since
+#: midnight of the day before; three more days cover jobs that ran long (completed within the RPO, created earlier).
+BACKUP_JOB_DAYS = 4
 THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
                     "RequestThrottled", "SlowDown", "LimitExceededException"}
 
@@ -352,12 +356,39 @@ class BackupStream(PagedAwsStream):
         return super().classify(exc)
 
 
+def backup_jobs_created_after(day: date, days: int = BACKUP_JOB_DAYS) -> datetime:
+    """Midnight UTC `days` days before the snapshot `day`: the ByCreatedAfter of that day's backup jobs."""
+    if days < 1:
+        raise ValueError(f"the backup job window must be at least one day, not {days}")
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=days)
+
+
 class BackupJobs(BackupStream):
-    """ListBackupJobs: every job AWS Backup keeps (30 days)."""
+    """ListBackupJobs: the jobs created after `created_after` (ByCreatedAfter; see `backup_jobs_created_after`),
+    or, with None, every job AWS Backup keeps (30 days: 200,000 jobs for 6,700 resources backed up daily)."""
 
     dataset = "backup_jobs"
     operation = "ListBackupJobs"
     items_key = "BackupJobs"
+
+    def __init__(self, client: BaseClient, account_id: str, created_after: datetime | None = None) -> None:
+        if created_after is not None and created_after.tzinfo is None:
+            raise ValueError("created_after must be timezone-aware (UTC)")
+        self.created_after = created_after.astimezone(UTC) if created_after is not None else None
+        super().__init__(client, account_id)
+
+    def _created_after_text(self) -> str | None:
+        return self.created_after.isoformat() if self.created_after is not None else None
+
+    def parameters(self) -> dict[str, Any]:
+        return {**super().parameters(), "ByCreatedAfter": self._created_after_text()}
+
+    def params(self, cursor: Any) -> dict[str, Any]:
+        params = super().params(cursor)
+        if self.created_after is not None:
+            # ISO 8601 text: botocore parses it and sends the model's querystring timestamp (createdAfter=...Z)
+            params["ByCreatedAfter"] = self._created_after_text()
+        return params
 
     def record(self, job: dict[str, Any]) -> dict[str, Any]:
         created_by = job.get("CreatedBy") or {}

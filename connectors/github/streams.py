@@ -119,6 +119,11 @@ class QueuedGraphQLStream(GraphQLStream):
         name, variables = self.task_query(self._queue(cursor)[0])
         return {"operation": name, **variables}
 
+    def page_scope(self, cursor: Any) -> Any:
+        # a task without its cursor (last item) is one call: a follow-up page (a pull request's reviews) need
+        # not name its parent, so only pages of the same task may be compared for a repeat
+        return self._queue(cursor)[0][:-1]
+
     def request(self, cursor: Any) -> Any:
         self._current = self._queue(cursor)
         return self.graphql(*self.task_query(self._current[0]))

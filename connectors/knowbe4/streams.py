@@ -4,7 +4,9 @@ The Reporting API answers each page with a plain JSON array and no total, so the
 page is the first one shorter than per_page: floor(N/500) + 1 requests for N enrollments
 (one more than ceil(N/500) when N is a multiple of 500). Requests are paced to 4 a second,
 the API's documented burst limit, through the shared policy's `min_interval`; a 429 waits
-for Retry-After (or backs off) and is counted in provenance.
+for Retry-After (or backs off) and is counted in provenance. Pages are numbered, so a server
+that serves a page twice shows it only in the payload: the shared loop refuses a page identical
+to the previous one rather than duplicate its enrollments.
 """
 
 from __future__ import annotations

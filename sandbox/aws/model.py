@@ -169,22 +169,28 @@ class BackupJobs(Sequence[BackupJob]):
         day, slot = divmod(index, count)
         state = self.states.get((slot, day), "COMPLETED")
         # the day's jobs start within a six-hour backup window, in resource order (creation order overall)
-        created = self.first_day + timedelta(days=day, seconds=slot * 21600 // count)
+        created = self._created(index)
         completed = created + timedelta(minutes=20 + slot % 40) if state != "RUNNING" else None
         job_id = hashlib.md5(f"{self.account_id}:{index}".encode()).hexdigest().upper()
         job_id = f"{job_id[:8]}-{job_id[8:12]}-{job_id[12:16]}-{job_id[16:20]}-{job_id[20:32]}"
         return BackupJob(job_id, self.resources[slot], state, created, completed, self.plan_id)
 
-    def created_index(self, when: datetime) -> int:
-        """The first index whose job was created at or after `when` (jobs are in creation order)."""
+    def created_index(self, when: datetime, after: bool = False) -> int:
+        """The first index whose job was created at or after `when` (strictly after it with `after`); jobs
+        are in creation order, so ListBackupJobs' createdAfter / createdBefore are slices."""
         lo, hi = 0, len(self)
         while lo < hi:
             mid = (lo + hi) // 2
-            if self[mid].created < when:
+            created = self._created(mid)
+            if created < when or (after and created == when):
                 lo = mid + 1
             else:
                 hi = mid
         return lo
+
+    def _created(self, index: int) -> datetime:
+        day, slot = divmod(index, len(self.resources))
+        return self.first_day + timedelta(days=day, seconds=slot * 21600 // len(self.resources))
 
     def __iter__(self) -> Iterator[BackupJob]:
         return (self[i] for i in range(len(self)))

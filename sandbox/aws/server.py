@@ -223,11 +223,12 @@ class AwsApp:
             _only(args, ("createdAfter", "createdBefore"))
             jobs = account.jobs() if here else []
             start, end = 0, len(jobs)
+            # the model's ByCreatedAfter / ByCreatedBefore: jobs created (strictly) after / before the date
             if isinstance(jobs, BackupJobs):
                 if args.get("createdAfter"):
-                    start = jobs.created_index(_when(args["createdAfter"]))
+                    start = jobs.created_index(_when(args["createdAfter"]), after=True)
                 if args.get("createdBefore"):
-                    end = jobs.created_index(_when(args["createdBefore"]))
+                    end = max(start, jobs.created_index(_when(args["createdBefore"])))
             page = jobs[start + offset:min(end, start + offset + max_results)]
             more = start + offset + max_results < end
             key, items = "BackupJobs", [backup_job(account, j) for j in page]
@@ -271,10 +272,16 @@ def _only(args: Any, allowed: tuple[str, ...]) -> None:
 
 
 def _when(value: str) -> datetime:
+    """A querystring timestamp: botocore sends ISO 8601 (rest-json's default), epoch seconds are accepted too."""
     try:
         return datetime.fromtimestamp(float(value), UTC)
     except ValueError:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        pass
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest("InvalidParameterValueException", f"invalid timestamp {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # -- the payloads, field names from the botocore models --------------------------------------------------

@@ -1,7 +1,21 @@
 """AWS contract cases: every dataset for the sandbox's production account, through a role assumed with
-the sandbox's base credentials (the AssumeRole call is session setup, outside each dataset's count)."""
+the sandbox's base credentials (the AssumeRole call is session setup, outside each dataset's count).
 
-from connectors.aws import DATASETS, AwsConfig, CredentialReport, account_sessions
+Backup jobs are read as the pipeline reads them for the sandbox's today: ByCreatedAfter midnight UTC
+BACKUP_JOB_DAYS days before, so N is the jobs created strictly after that moment, counted here from the
+model's jobs one by one (not with the fake's own slicing)."""
+
+from datetime import date
+
+from connectors.aws import (
+    BACKUP_JOB_DAYS,
+    DATASETS,
+    AwsConfig,
+    BackupJobs,
+    CredentialReport,
+    account_sessions,
+    backup_jobs_created_after,
+)
 from connectors.aws.streams import BACKUP_PAGE, IAM_PAGE, RDS_PAGE
 from sandbox.aws.model import REGION
 from tests.connectors.contract import ConnectorCase, pages
@@ -21,12 +35,21 @@ def _stream(dataset: str):
         client = production.client(cls.service, REGION if regional else None)
         if cls is CredentialReport:
             return CredentialReport(client, production.account_id, poll_interval=0.0)
+        if cls is BackupJobs:
+            return BackupJobs(client, production.account_id,
+                              created_after=backup_jobs_created_after(sandbox.org.today, BACKUP_JOB_DAYS))
         return cls(client, production.account_id)
     return make
 
 
 def _prod(org):
     return org.systems["aws"].production
+
+
+def backup_jobs_in_window(account, today: date, days: int = BACKUP_JOB_DAYS) -> int:
+    """The jobs ListBackupJobs returns with ByCreatedAfter = midnight `days` days before `today`: created after it."""
+    since = backup_jobs_created_after(today, days)
+    return sum(1 for job in account.jobs() if job.created > since)
 
 
 CASES = [
@@ -43,8 +66,8 @@ CASES = [
                   min_requests=lambda org: pages(_prod(org).authorization_entities(), IAM_PAGE),
                   secret_env=("AWS_SECRET_ACCESS_KEY",)),
     ConnectorCase("aws.backup_jobs", ("aws",), _stream("backup_jobs"),
-                  expected_records=lambda org: len(_prod(org).jobs()),
-                  min_requests=lambda org: pages(len(_prod(org).jobs()), BACKUP_PAGE),
+                  expected_records=lambda org: backup_jobs_in_window(_prod(org), org.today),
+                  min_requests=lambda org: pages(backup_jobs_in_window(_prod(org), org.today), BACKUP_PAGE),
                   secret_env=("AWS_SECRET_ACCESS_KEY",)),
     ConnectorCase("aws.restore_jobs", ("aws",), _stream("restore_jobs"),
                   expected_records=lambda org: len(_prod(org).restore_jobs),

@@ -2,19 +2,28 @@
 
 Settings: AWS_REGIONS (comma list; enables the source), AWS_ROLE_ARNS (comma list of roles to assume, one
 per account; empty = the base credentials' own account), AWS_ENDPOINT_URL (the sandbox or a proxy),
-AWS_EXTERNAL_ID (optional). Base credentials come from boto3's standard chain (AWS_ACCESS_KEY_ID /
+AWS_EXTERNAL_ID (optional), AWS_BACKUP_JOB_DAYS (days of backup jobs before the snapshot day, default 4).
+Base credentials come from boto3's standard chain (AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, instance or container role) and never pass through Dagster.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import date
 
 import dagster as dg
 
+from connectors.aws import (
+    BACKUP_JOB_DAYS,
+    AwsConfig,
+    BackupJobs,
+    CredentialReport,
+    account_sessions,
+    backup_jobs_created_after,
+)
 from connectors.aws import DATASETS as STREAMS
-from connectors.aws import AwsConfig, CredentialReport, account_sessions
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
 from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
@@ -32,6 +41,9 @@ class AwsResource(SourceResource):
     endpoint_url: str | None = None
     profile: str | None = None
     external_id: str | None = None
+    #: backup jobs created in the `backup_job_days` full UTC days before the snapshot day (and on it) are read;
+    #: keep it above the backup controls' look-back (rpo_hours, job_lookback_days: one day) with a margin
+    backup_job_days: int = BACKUP_JOB_DAYS
 
     def missing_settings(self) -> list[str]:
         return [] if _split(self.regions) else ["AWS_REGIONS (and AWS credentials: AWS_ROLE_ARNS to assume, "
@@ -51,7 +63,11 @@ def _streams(dataset: str):
         for account in account_sessions(config):
             for region in config.regions if regional else (None,):
                 client = account.client(cls.service, region)
-                yield cls(client, account.account_id)
+                if cls is BackupJobs:
+                    yield BackupJobs(client, account.account_id,
+                                     created_after=backup_jobs_created_after(day, resource.backup_job_days))
+                else:
+                    yield cls(client, account.account_id)
 
     return streams
 
@@ -65,7 +81,9 @@ DESCRIPTIONS = {
                              "attached and inline policies and tags (the `email` tag names the owner), groups, "
                              "roles and managed policies.",
     "password_policy": "GetAccountPasswordPolicy per account; an account without a policy is recorded as such.",
-    "backup_jobs": "AWS Backup ListBackupJobs per account and region: every job of the 30 days AWS keeps.",
+    "backup_jobs": "AWS Backup ListBackupJobs per account and region: the jobs created since midnight UTC "
+                   "AWS_BACKUP_JOB_DAYS (default 4) days before the partition day (ByCreatedAfter, in provenance), "
+                   "which covers the backup controls' one-day look-back with a margin.",
     "restore_jobs": "AWS Backup ListRestoreJobs per account and region: the restore tests.",
     "protected_resources": "AWS Backup ListProtectedResources per account and region: the RPO population.",
     "backup_plans": "AWS Backup ListBackupPlans per account and region.",
@@ -82,7 +100,9 @@ DATASETS = [
 def aws_resource() -> AwsResource:
     return AwsResource(role_arns=env_value("AWS_ROLE_ARNS"), regions=env_value("AWS_REGIONS"),
                        endpoint_url=env_value("AWS_ENDPOINT_URL"), profile=env_value("AWS_PROFILE"),
-                       external_id=env_value("AWS_EXTERNAL_ID"))
+                       external_id=env_value("AWS_EXTERNAL_ID"),
+                       # not a secret: read the value itself
+                       backup_job_days=int(os.environ.get("AWS_BACKUP_JOB_DAYS") or BACKUP_JOB_DAYS))
 
 
 def defs() -> dg.Definitions:

@@ -1,0 +1,1 @@
+"""`python -m bench`: one full pipeline day on a large sandbox organisation, with figures."""

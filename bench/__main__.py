@@ -1,0 +1,6 @@
+"""python -m bench [--size 20000] [--latency-ms 20]: see bench/run.py."""
+
+from bench.run import main
+
+if __name__ == "__main__":  # the multiprocess executor's forkserver re-imports the main module
+    raise SystemExit(main())

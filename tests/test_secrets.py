@@ -1,0 +1,59 @@
+"""Canary credentials: the session's pipeline day (and, run after tests/test_pipeline.py, its failing-source
+re-run) used the sandbox's credentials; not one of them may appear in Dagster's run storage and compute logs,
+the DuckDB warehouse, the staging folder or any evidence bundle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import PipelineDay
+
+#: every variable whose value is a credential, across the sources the sandbox configures
+SECRET_ENV = ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "GOOGLE_WORKSPACE_CREDENTIALS_JSON", "ENTRA_CLIENT_SECRET",
+              "KNOWBE4_API_KEY")
+
+
+def canaries(env: dict[str, str]) -> dict[str, str]:
+    found = {name: env[name] for name in SECRET_ENV if env.get(name)}
+    key = json.loads(env["GOOGLE_WORKSPACE_CREDENTIALS_JSON"])
+    # parts of the key file that could leak on their own: its id and a line of the private key
+    found["google private_key_id"] = key["private_key_id"]
+    found["google private key line"] = max(key["private_key"].splitlines(), key=len)
+    return found
+
+
+def test_canary_credentials_are_distinct_and_were_used(pipeline_day: PipelineDay) -> None:
+    secrets = canaries(pipeline_day.sandbox.env)
+    assert set(SECRET_ENV) <= set(secrets), "every source's credential is a canary"
+    assert all(len(value) >= 16 for value in secrets.values())
+    assert all(o.success for o in pipeline_day.outcomes[:1]), "the day was collected with them"
+
+
+def test_no_canary_in_dagster_storage_warehouse_staging_or_bundles(pipeline_day: PipelineDay) -> None:
+    secrets = canaries(pipeline_day.sandbox.env)
+    home = pipeline_day.paths.home
+    sandbox_files = home / "sandbox"  # the sandbox's own key file lives there, as a user's key file would
+    scanned: list[Path] = []
+    for path in home.rglob("*"):
+        if not path.is_file() or sandbox_files in path.parents:
+            continue
+        data = path.read_bytes()
+        scanned.append(path)
+        for name, value in secrets.items():
+            assert value.encode() not in data, f"{name} found in {path}"
+    folders = {p.relative_to(home).parts[0] for p in scanned}
+    assert {"dagster", "evidence", "warehouse.duckdb"} <= folders, folders  # run storage, bundles, DuckDB
+    # DuckDB compresses strings on disk, so the byte scan above is not enough: read every table too
+    con = duckdb.connect(str(pipeline_day.paths.warehouse), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        assert "collection_log" in tables and "raw_github_repositories" in tables
+        for table in tables:
+            text = str(con.execute(f"SELECT * FROM {table}").fetchall())
+            for name, value in secrets.items():
+                assert value not in text, f"{name} found in table {table}"
+    finally:
+        con.close()
