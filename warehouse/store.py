@@ -46,10 +46,29 @@ class Warehouse:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._session: duckdb.DuckDBPyConnection | None = None
+
+    @contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One connection held for a batch of work (a step in the writer pool): every `connect()` inside reuses
+        it. Opening the file costs tens of milliseconds, and a day's evaluation makes hundreds of queries."""
+        if self._session is not None:
+            yield self._session
+            return
+        with self.connect() as con:
+            self._session = con
+            try:
+                yield con
+            finally:
+                self._session = None
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection; waits (with backoff) while another process holds the file."""
+        """A short-lived connection (or the open session's); waits (with backoff) while another process holds the
+        file."""
+        if self._session is not None:
+            yield self._session
+            return
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         delay = 0.05
         while True:

@@ -38,7 +38,8 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         resource = context.resources.warehouse
         warehouse = resource.get()
         day = partition_date(context)
-        outcomes = [load_outcome(warehouse, catalogue, control, day) for control in catalogue.controls]
+        with warehouse.session():
+            outcomes = [load_outcome(warehouse, catalogue, control, day) for control in catalogue.controls]
         datasets = sorted({d for c in catalogue.controls for d in c.datasets})
         inputs = BundleInputs(snapshot_date=day, run_id=context.run_id, outcomes=outcomes, datasets=datasets,
                               controls_map=project_file("controls_map.yaml"), waivers_file=_waivers_file())

@@ -7,6 +7,7 @@ verdict, severity, counts and failing rows. Nothing here talks to an API.
 
 
 from collections.abc import Iterator
+from datetime import date
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -109,19 +110,22 @@ def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
         waivers = load_waivers(optional_project_file("waivers.yaml"), set(catalogue.by_id))
         day = partition_date(context)
         failed: list[str] = []
-        for control in catalogue.controls:
-            key = control_key(control.id)
-            if key not in context.selected_asset_keys:
-                continue
-            try:
-                outcome = evaluate_control(warehouse, catalogue, control, day, context.run_id, waivers=waivers,
-                                           freshness_hours=freshness)
-            except Exception as exc:  # one broken control must not hide the others' verdicts
-                context.log.error(f"{control.id}: evaluation failed: {exc}")
-                failed.append(f"{control.id}: {exc}")
-                continue
+        evaluated: list[tuple[ControlOutcome, date | None]] = []
+        with warehouse.session():  # one connection for the step: opening the file costs more than a control
+            for control in catalogue.controls:
+                if control_key(control.id) not in context.selected_asset_keys:
+                    continue
+                try:
+                    outcome = evaluate_control(warehouse, catalogue, control, day, context.run_id, waivers=waivers,
+                                               freshness_hours=freshness)
+                except Exception as exc:  # one broken control must not hide the others' verdicts
+                    context.log.error(f"{control.id}: evaluation failed: {exc}")
+                    failed.append(f"{control.id}: {exc}")
+                    continue
+                evaluated.append((outcome, failing_since(warehouse, control.id, day)))
+        for outcome, since in evaluated:
+            control, key = outcome.control, control_key(outcome.control.id)
             metadata = outcome_metadata(outcome)
-            since = failing_since(warehouse, control.id, day)
             metadata["failing since"] = since.isoformat() if since else "not failing"
             context.log.info(f"{control.id}: {outcome.verdict} — {outcome.reason}")
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)
