@@ -76,7 +76,7 @@ def reclaim_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     """Fail the runs whose worker was killed outright (SIGKILL, the OOM killer, a power cut) and free their pool slots.
 
     Such a run stays STARTED for ever, and Dagster frees a pool slot only when its run finishes, so the
-    `duckdb_writer` slot a killed step held would stay claimed and every later control or snapshot step would wait
+    `duckdb_writer` slot a killed step held would stay claimed and every later control evaluation would wait
     on it for ever. A worker holds an flock on its lock file while it lives; the kernel drops it when the process
     dies, so a free lock means no worker. Runs launched elsewhere (the UI) carry no lock tag and are left alone.
     """

@@ -30,7 +30,8 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                     "and result; per source the raw records and provenance; a manifest with the SHA-256 of every "
                     "file. A re-run writes a new version beside the old one, never over it.",
         partitions_def=daily_partitions,
-        pool="duckdb_writer",
+        # no writer pool: the bundle is file work (PDF, workbook, hashes); its few short reads and one insert wait
+        # for DuckDB's lock in `Warehouse.connect`, so a backfill's snapshots write side by side
         required_resource_keys={"warehouse"},
         tags={"evidence/layer": "snapshot"},
     )
