@@ -36,6 +36,7 @@ FAMILIES = {
 REQUIRED_COLUMNS = ("resource_id", "status", "reason")
 OPTIONAL_COLUMNS = ("resource_name", "resource_url", "failure", "dataset")
 SQL_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
+SNAPSHOT_DATE = re.compile(r"\$snapshot_date\b")
 
 
 class CatalogueError(ValueError):
@@ -102,6 +103,20 @@ class Control(BaseModel):
     @cached_property
     def sql_sha256(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    def sql_over_days(self) -> str:
+        """The control's SQL for many days in one query: each day of the list parameter `$days` stands where
+        `$snapshot_date` stood (a LATERAL join, which DuckDB decorrelates into one set-based plan), and each row gains
+        `evaluated_day`. For re-judging a period's history without a query per day."""
+        body = SNAPSHOT_DATE.sub("evaluated.day", self.sql.strip().rstrip(";"))
+        return (f"SELECT evaluated.day AS evaluated_day, judged.* FROM (SELECT unnest($days) AS day) AS evaluated, "
+                f"LATERAL ({body}) AS judged")
+
+    def days_parameters(self, days: list[Any], defaults: dict[str, Any]) -> dict[str, Any]:
+        """`sql_over_days`'s parameters: the control's own, with `days` for `snapshot_date`."""
+        parameters = self.sql_parameters(None, defaults)
+        parameters.pop("snapshot_date", None)
+        return {**parameters, "days": list(days)}
 
     def sql_parameters(self, snapshot_date: Any, defaults: dict[str, Any]) -> dict[str, Any]:
         """Only the parameters the SQL names: DuckDB rejects unused named parameters."""

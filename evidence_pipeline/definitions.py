@@ -15,8 +15,10 @@ from warehouse import schema_connection
 
 #: Dagster's multiprocess executor, with steps forked from a server that has imported this code
 #: location once: a day has ~50 steps, and a fresh interpreter per step costs ~2 s of CPU each.
+#: Source steps mostly wait on their APIs, so more of them run at once than there are cores.
 STEP_EXECUTOR = dg.multiprocess_executor.configured(
-    {"start_method": {"forkserver": {"preload_modules": ["evidence_pipeline.definitions"]}}})
+    {"max_concurrent": 4,
+     "start_method": {"forkserver": {"preload_modules": ["evidence_pipeline.definitions"]}}})
 
 
 def build_definitions() -> dg.Definitions:

@@ -3,6 +3,8 @@ violations the sandbox planted (no false positive, no miss), and waived rows sho
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from evidence_pipeline.catalogue import load_catalogue
@@ -46,3 +48,19 @@ def test_the_sandbox_truth_uses_the_catalogue_parameters() -> None:
     if "cc6_3_admin_count_within_bounds" in CATALOGUE.by_id:
         bounds = CATALOGUE.by_id["cc6_3_admin_count_within_bounds"].parameters["admin_bounds"]
         assert {b["system"]: (b["min"], b["max"]) for b in bounds} == truth.ADMIN_BOUNDS
+
+
+def test_every_control_judged_over_many_days_at_once_equals_day_by_day(pipeline_day: PipelineDay) -> None:
+    """`sql_over_days` (history re-judged in one query) gives each day exactly the rows the daily SQL gives, for the
+    collected day and for a day with no collection."""
+    days = [pipeline_day.day - timedelta(days=400), pipeline_day.day]
+    with Warehouse(pipeline_day.paths.warehouse).connect() as con:
+        for control in CATALOGUE.controls:
+            cursor = con.execute(control.sql_over_days(), control.days_parameters(days, CATALOGUE.defaults))
+            assert cursor.description[0][0] == "evaluated_day"
+            judged = cursor.fetchall()
+            for day in days:
+                daily = con.execute(control.sql, control.sql_parameters(day, CATALOGUE.defaults)).fetchall()
+                at_once = [row[1:] for row in judged if row[0] == day]
+                assert sorted(map(repr, at_once)) == sorted(map(repr, daily)), (control.id, day)
+            assert sum(row[0] == pipeline_day.day for row in judged) > 0, control.id

@@ -21,6 +21,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -236,11 +237,13 @@ def _write_renderings(work: Path, evidence: DailyEvidence) -> dict[str, str]:
 
     html = report.render_daily(evidence)
     (work / "report.html").write_text(html)
-    pdf_note = report.print_pdf(work / "report.html", work / "report.pdf")
-    workbook.write_daily(evidence, work / "evidence.xlsx")
-    (work / "oscal").mkdir()
-    (work / "oscal" / "assessment-results.json").write_text(
-        json.dumps(oscal.daily_assessment_results(evidence), indent=2) + "\n")
+    with ThreadPoolExecutor(1) as printer:  # Chromium prints the PDF while this process writes the rest
+        printing = printer.submit(report.print_pdf, work / "report.html", work / "report.pdf")
+        workbook.write_daily(evidence, work / "evidence.xlsx")
+        (work / "oscal").mkdir()
+        (work / "oscal" / "assessment-results.json").write_text(
+            json.dumps(oscal.daily_assessment_results(evidence), indent=2) + "\n")
+        pdf_note = printing.result()
     return {"report.html": "written", "report.pdf": pdf_note, "evidence.xlsx": "written",
             "oscal/assessment-results.json": "written"}
 

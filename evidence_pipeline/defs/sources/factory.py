@@ -42,6 +42,8 @@ class SourceDataset:
     fresh_hours: int = 26
     #: Dagster kinds shown in the UI beside "duckdb"
     kinds: tuple[str, ...] = ()
+    #: steps start highest first: a dataset paced by its API's rate limit goes first, or the day waits on it at the end
+    priority: int = 0
 
     @property
     def key(self) -> dg.AssetKey:
@@ -89,6 +91,7 @@ def source_asset(spec: SourceDataset, resource_key: str) -> dg.AssetsDefinition:
         freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=spec.fresh_hours),
                                                         warn_window=timedelta(hours=max(1, spec.fresh_hours - 2))),
         tags={"evidence/layer": "source"},
+        op_tags={"dagster/priority": str(spec.priority)},
     )
     def collect(context: AssetExecutionContext) -> dg.MaterializeResult:
         resource: SourceResource = getattr(context.resources, resource_key)
