@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,27 +25,32 @@ class PipelineDay:
     outcomes: list
 
 
-@pytest.fixture(scope="session")
-def pipeline_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineDay]:
-    """The demo's path once per session: sandbox, collect (multiprocess), evaluate, snapshot."""
-    from evidence_pipeline.runner import run_day
-
-    home = tmp_path_factory.mktemp("evidence-home")
+@contextmanager
+def sandbox_home(home: Path, size: int) -> Iterator[tuple[Sandbox, Paths]]:
+    """A sandbox organisation served for DAY, its settings in the environment, and a data folder of its own; the
+    environment is restored afterwards."""
     saved = dict(os.environ)
-    sandbox = start_sandbox(home / "sandbox", size=50, today=DAY)
-    os.environ.update(sandbox.env)
-    paths = Paths(home)
-    # bundles are signed as in the demo: a key in the data folder, its path in EVIDENCE_SIGNING_KEY
-    from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
-
-    os.environ[SIGNING_KEY_ENV] = str(ensure_data_folder_key(home).path)
+    sandbox = start_sandbox(home / "sandbox", size=size, today=DAY)
     try:
-        outcomes = run_day(DAY, paths)
-        yield PipelineDay(sandbox, paths, DAY, outcomes)
+        os.environ.update(sandbox.env)
+        yield sandbox, Paths(home)
     finally:
         sandbox.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def pipeline_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineDay]:
+    """The demo's path once per session: sandbox, collect (multiprocess), evaluate, snapshot."""
+    from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
+    from evidence_pipeline.runner import run_day
+
+    home = tmp_path_factory.mktemp("evidence-home")
+    with sandbox_home(home, size=50) as (sandbox, paths):
+        # bundles are signed as in the demo: a key in the data folder, its path in EVIDENCE_SIGNING_KEY
+        os.environ[SIGNING_KEY_ENV] = str(ensure_data_folder_key(home).path)
+        yield PipelineDay(sandbox, paths, DAY, run_day(DAY, paths))
 
 
 def bundles_of(paths: Paths, day: date) -> list[Path]:

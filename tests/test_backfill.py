@@ -15,8 +15,7 @@ import pytest
 from evidence_pipeline.catalogue import load_catalogue
 from evidence_pipeline.runner import JobOutcome, prepare_dagster_home, run_job
 from evidence_pipeline.settings import Paths, project_file
-from sandbox.launch import start_sandbox
-from tests.conftest import DAY, bundles_of
+from tests.conftest import DAY, bundles_of, sandbox_home
 from warehouse import Warehouse
 
 DAYS = [DAY - timedelta(days=offset) for offset in range(13, -1, -1)]
@@ -37,20 +36,12 @@ def backfill_assets() -> list[dg.AssetKey]:
 @pytest.fixture(scope="module")
 def backfill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, list[JobOutcome]]]:
     home = tmp_path_factory.mktemp("backfill-home")
-    saved = dict(os.environ)
-    sandbox = start_sandbox(home / "sandbox", size=10, today=DAY)
-    try:
-        os.environ.update(sandbox.env)
-        paths = Paths(home)
+    with sandbox_home(home, size=10) as (_, paths):
         prepare_dagster_home(paths)
         with ThreadPoolExecutor(RUNS_AT_ONCE) as pool:
             assets = backfill_assets()
             outcomes = list(pool.map(lambda day: run_job("daily_evidence", day, assets=assets), DAYS))
         yield paths, outcomes
-    finally:
-        sandbox.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_every_partition_run_succeeds_without_a_lock_error(backfill: tuple[Paths, list[JobOutcome]]) -> None:

@@ -38,7 +38,8 @@ from evidence_pipeline.evidence.bundle import (
 from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
 from evidence_pipeline.runner import WORKER_LOCK_TAG, JobOutcome, prepare_dagster_home, reclaim_dead_runs
 from evidence_pipeline.settings import Paths
-from sandbox.launch import Sandbox, start_sandbox
+from sandbox.launch import Sandbox
+from tests.conftest import sandbox_home
 from warehouse import Warehouse
 
 DAY = date(2026, 11, 20)
@@ -67,18 +68,10 @@ class CrashDay:
 def crash_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashDay]:
     """A small sandbox and a data folder of this module's own (the session's pipeline_day is left alone)."""
     home = tmp_path_factory.mktemp("crash-home")
-    saved = dict(os.environ)
-    sandbox = start_sandbox(home / "sandbox", size=10, today=DAY)
-    try:
-        os.environ.update(sandbox.env)
-        paths = Paths(home)
+    with sandbox_home(home, size=10) as (sandbox, paths):
         prepare_dagster_home(paths)
         os.environ[SIGNING_KEY_ENV] = str(ensure_data_folder_key(home).path)
         yield CrashDay(sandbox, paths, ensure_data_folder_key(home).key_id)
-    finally:
-        sandbox.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 # -- the killable run worker ----------------------------------------------------------------------------------------
