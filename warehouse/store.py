@@ -50,7 +50,7 @@ class Warehouse:
 
     @contextmanager
     def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One connection held for a batch of work (a step in the writer pool): every `connect()` inside reuses
+        """One connection held for a batch of work (a step's many queries): every `connect()` inside reuses
         it. Opening the file costs tens of milliseconds, and a day's evaluation makes hundreds of queries."""
         if self._session is not None:
             yield self._session
