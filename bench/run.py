@@ -81,6 +81,7 @@ def evaluate_history(warehouse_file: Path, day: date, days: int) -> dict[str, An
     import duckdb
 
     from evidence_pipeline.catalogue import load_catalogue
+    from evidence_pipeline.evaluate import verdict_from_counts
     from evidence_pipeline.settings import project_file
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-history-")) / "history.duckdb"
@@ -107,8 +108,7 @@ def evaluate_history(warehouse_file: Path, day: date, days: int) -> dict[str, An
             counts[evaluated_day][status] = count
             judged += count
         for by_status in counts.values():
-            verdict = next((s for s in ("fail", "unknown", "pass") if by_status.get(s)), "unknown")
-            verdicts[verdict] += 1
+            verdicts[verdict_from_counts(control, by_status)[0]] += 1
     spent = time.monotonic() - started
     con.close()
     shutil.rmtree(scratch.parent, ignore_errors=True)

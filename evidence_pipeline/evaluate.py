@@ -8,6 +8,8 @@ control *unknown* (never pass), and the verdict says which source and why.
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -128,7 +130,8 @@ def evaluate_control(warehouse: Warehouse, catalogue: Catalogue, control: Contro
         rows.sort(key=lambda r: r["resource_id"])
         if waivers is not None:
             apply_waivers(rows, waivers.for_control(control.id), snapshot_date)
-        outcome = ControlOutcome(control, snapshot_date, *_verdict(control, rows), rows, parameters, sources)
+        verdict = verdict_from_counts(control, Counter(r["status"] for r in rows))
+        outcome = ControlOutcome(control, snapshot_date, *verdict, rows, parameters, sources)
     outcome.reconciliation = _reconciliation(outcome)
     _store(warehouse, outcome, run_id)
     return outcome
@@ -172,18 +175,20 @@ def _normalise(control: Control, row: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _verdict(control: Control, rows: list[dict[str, Any]]) -> tuple[str, str]:
-    failed = sum(r["status"] == "fail" for r in rows)
-    unknown = sum(r["status"] == "unknown" for r in rows)
+def verdict_from_counts(control: Control, counts: Mapping[str, int]) -> tuple[str, str]:
+    """The control's verdict and its reason from its population's count per status: any fail fails, then any
+    unknown is unknown; an empty population passes only where the control says so."""
+    population = sum(counts.values())
+    failed, unknown = counts.get("fail", 0), counts.get("unknown", 0)
     if failed:
-        return "fail", f"{failed} of {len(rows)} {control.scope} fail"
+        return "fail", f"{failed} of {population} {control.scope} fail"
     if unknown:
-        return "unknown", f"{unknown} of {len(rows)} {control.scope} could not be evaluated"
-    if not rows:
+        return "unknown", f"{unknown} of {population} {control.scope} could not be evaluated"
+    if not population:
         if control.empty_population == "pass":
             return "pass", f"no {control.scope} in scope"
         return "unknown", f"no {control.scope} found: empty evidence is not proof"
-    return "pass", f"all {len(rows)} {control.scope} pass"
+    return "pass", f"all {population} {control.scope} pass"
 
 
 def _store(warehouse: Warehouse, outcome: ControlOutcome, run_id: str) -> None:

@@ -30,7 +30,7 @@ FILLS = {"pass": "#C8E6C9", "fail": "#FFCDD2", "unknown": "#E0E0E0", "waived": "
 SHEET_NAME_LIMIT = 31
 #: what XML 1.0 (and so a .xlsx cell) cannot hold
 _ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-#: Excel's limit for one cell's text
+#: Excel's limit for one cell's text (the bundle's CSV files keep the whole text)
 _CELL_TEXT_LIMIT = 32_767
 
 
