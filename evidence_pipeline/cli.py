@@ -87,7 +87,9 @@ def _run_and_report(day: date, paths: Paths) -> int:
 
     outcomes = run_day(day, paths)
     for outcome in outcomes:
-        state = "succeeded" if outcome.success else f"failed steps: {', '.join(outcome.failed_steps)}"
+        state = "succeeded" if outcome.success else (
+            f"failed steps: {', '.join(outcome.failed_steps)}"
+            + (f" (assets not materialized: {', '.join(outcome.failed_assets)})" if outcome.failed_assets else ""))
         print(f"{outcome.job}: {state} (run {outcome.run_id})")
     bundle = latest_bundle(paths.evidence)
     evaluated = outcomes[-1].success

@@ -10,15 +10,15 @@ from evidence_pipeline.defs import automation, sources
 from evidence_pipeline.defs.controls import control_definitions
 from evidence_pipeline.defs.evidence import snapshot_asset
 from evidence_pipeline.defs.resources import WarehouseResource, env_value
-from evidence_pipeline.settings import project_file
+from evidence_pipeline.settings import STEP_PRELOAD_MODULES, project_file
 from warehouse import schema_connection
 
 #: Dagster's multiprocess executor, with steps forked from a server that has imported this code
-#: location once: a day has ~50 steps, and a fresh interpreter per step costs ~2 s of CPU each.
-#: Source steps mostly wait on their APIs, so more of them run at once than there are cores.
+#: location once (a fresh interpreter per step costs ~2 s of CPU). The run worker starts that server
+#: early (see run_worker.py). Source steps mostly wait on their APIs, so more of them run at once
+#: than there are cores.
 STEP_EXECUTOR = dg.multiprocess_executor.configured(
-    {"max_concurrent": 4,
-     "start_method": {"forkserver": {"preload_modules": ["evidence_pipeline.definitions"]}}})
+    {"max_concurrent": 4, "start_method": {"forkserver": {"preload_modules": STEP_PRELOAD_MODULES}}})
 
 
 def build_definitions() -> dg.Definitions:

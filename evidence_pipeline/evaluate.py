@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,27 +24,39 @@ STATUSES = ("pass", "fail", "unknown", "waived")
 ROW_COLUMNS = ("resource_id", "resource_name", "resource_url", "status", "reason", "failure")
 
 
+#: exceptions a summary (`load_summary`) holds for the report; the bundle's exceptions.csv has all of them
+EXCEPTIONS_IN_SUMMARY = 300
+
+
 @dataclass
 class ControlOutcome:
     control: Control
     snapshot_date: date
     verdict: str
     reason: str
+    #: the population, one row per resource; empty in a summary (`load_summary`): its rows stay in the warehouse
     rows: list[dict[str, Any]]
     parameters: dict[str, Any]
     sources: list[dict[str, Any]]
     reconciliation: list[str] = field(default_factory=list)
+    #: the population's size and count per status (from `rows` unless given)
+    counts: dict[str, int] = field(default_factory=dict)
+    #: the rows that did not pass: every one, or a summary's first EXCEPTIONS_IN_SUMMARY
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            tally = Counter(r["status"] for r in self.rows)
+            self.counts = {"population": len(self.rows), **{s: tally.get(s, 0) for s in STATUSES}}
+        if not self.exceptions:
+            self.exceptions = [r for r in self.rows if r["status"] != "pass"]
 
     def count(self, status: str) -> int:
-        return sum(1 for r in self.rows if r["status"] == status)
+        return self.counts[status]
 
     @property
-    def counts(self) -> dict[str, int]:
-        return {"population": len(self.rows), **{s: self.count(s) for s in STATUSES}}
-
-    @property
-    def exceptions(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r["status"] != "pass"]
+    def exception_count(self) -> int:
+        return self.counts["population"] - self.counts["pass"]
 
     def remediation_for(self, row: dict[str, Any]) -> str:
         return self.control.remediation.get(row.get("failure") or "", self.control.remediation.get("default", ""))
@@ -226,10 +238,15 @@ def _store(warehouse: Warehouse, outcome: ControlOutcome, run_id: str) -> None:
             raise
 
 
-def load_outcome(warehouse: Warehouse, catalogue: Catalogue, control: Control, snapshot_date: date) -> ControlOutcome:
-    """The stored result of a day's evaluation (the snapshot re-reads, it never re-evaluates)."""
-    verdicts = warehouse.query("SELECT verdict, reason, parameters, sql_sha256 FROM control_verdicts "
-                               "WHERE snapshot_date = ? AND control_id = ?", [snapshot_date, control.id])
+RESULT_COLUMNS = "resource_id, resource_name, resource_url, status, reason, details"
+
+
+def load_summary(warehouse: Warehouse, control: Control, snapshot_date: date) -> ControlOutcome:
+    """The stored result of a day's evaluation without its population: verdict, counts and the first exceptions
+    (the snapshot re-reads, it never re-evaluates; it streams the population with `stored_rows`)."""
+    verdicts = warehouse.query("SELECT verdict, reason, parameters, sql_sha256, population, passed, failed, unknown, "
+                               "waived FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?",
+                               [snapshot_date, control.id])
     sources = source_states(warehouse, control.datasets, snapshot_date)
     if not verdicts:
         return ControlOutcome(control, snapshot_date, "unknown", "not evaluated for this day", [], {}, sources)
@@ -237,21 +254,44 @@ def load_outcome(warehouse: Warehouse, catalogue: Catalogue, control: Control, s
     if stored["sql_sha256"] != control.sql_sha256:
         return ControlOutcome(control, snapshot_date, "unknown", "evaluated with different SQL than the catalogue "
                               "now holds; re-materialize the control", [], {}, sources)
-    rows = warehouse.query(
-        "SELECT resource_id, resource_name, resource_url, status, reason, details FROM control_results "
-        "WHERE snapshot_date = ? AND control_id = ? ORDER BY resource_id", [snapshot_date, control.id])
-    for row in rows:
-        details = json.loads(row["details"]) if row["details"] else {}
-        row["failure"] = details.pop("failure", None)
-        row["details"] = details
-    outcome = ControlOutcome(control, snapshot_date, stored["verdict"], stored["reason"], rows,
-                             json.loads(stored["parameters"] or "{}"), sources)
+    exceptions = [_stored_row(row) for row in warehouse.query(
+        f"SELECT {RESULT_COLUMNS} FROM control_results WHERE snapshot_date = ? AND control_id = ? AND status <> 'pass' "
+        f"ORDER BY resource_id LIMIT {EXCEPTIONS_IN_SUMMARY}", [snapshot_date, control.id])]
+    counts = {"population": stored["population"], "pass": stored["passed"], "fail": stored["failed"],
+              "unknown": stored["unknown"], "waived": stored["waived"]}
+    outcome = ControlOutcome(control, snapshot_date, stored["verdict"], stored["reason"], [],
+                             json.loads(stored["parameters"] or "{}"), sources, counts=counts, exceptions=exceptions)
     outcome.reconciliation = _reconciliation(outcome)
     return outcome
+
+
+def stored_rows(warehouse: Warehouse, control: Control, snapshot_date: date,
+                batch: int = 10_000) -> Iterator[dict[str, Any]]:
+    """A day's stored population of one control, in resource order, a batch at a time: memory stays flat whatever
+    the population. The summary's verdict belongs to the same rows only if its SQL hash still matches the catalogue's
+    (`load_summary` says unknown otherwise, and its population is then empty)."""
+    with warehouse.connect() as con:
+        cursor = con.cursor()  # its own result set: the caller may query the warehouse between batches
+        try:
+            cursor.execute(f"SELECT {RESULT_COLUMNS} FROM control_results WHERE snapshot_date = ? AND control_id = ? "
+                           "ORDER BY resource_id", [snapshot_date, control.id])
+            names = [d[0] for d in cursor.description]
+            while rows := cursor.fetchmany(batch):
+                for row in rows:
+                    yield _stored_row(dict(zip(names, row, strict=True)))
+        finally:
+            cursor.close()
+
+
+def _stored_row(row: dict[str, Any]) -> dict[str, Any]:
+    details = json.loads(row["details"]) if row["details"] else {}
+    row["failure"] = details.pop("failure", None)
+    row["details"] = details
+    return row
 
 
 def _reconciliation(outcome: ControlOutcome) -> list[str]:
     return [
         f"{s['name']}: {s['record_count'] if s['record_count'] is not None else 'no'} records collected -> "
-        f"{len(outcome.rows)} in the population ({outcome.control.scope})" for s in outcome.sources
+        f"{outcome.counts['population']} in the population ({outcome.control.scope})" for s in outcome.sources
     ]

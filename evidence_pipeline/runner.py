@@ -40,6 +40,9 @@ class JobOutcome:
     run_id: str
     success: bool
     failed_steps: list[str]
+    #: assets the run planned but did not materialize: a source's failed datasets (its step still lands the others),
+    #: and whatever was skipped after them
+    failed_assets: list[str]
 
 
 def run_job(job_name: str, day: date, instance: dg.DagsterInstance | None = None,
@@ -52,7 +55,7 @@ def run_job(job_name: str, day: date, instance: dg.DagsterInstance | None = None
     `assets` narrows the job to some of its assets (a re-collect of one source). `instance` is unused:
     the worker opens DAGSTER_HOME's instance itself.
     """
-    command = [sys.executable, "-m", "evidence_pipeline.runner", job_name, day.isoformat(),
+    command = [sys.executable, "-m", "evidence_pipeline.run_worker", job_name, day.isoformat(),
                *(key.to_user_string() for key in assets or [])]
     worker = subprocess.run(command, env=dict(os.environ), stdout=subprocess.PIPE, text=True, check=False)
     lines = worker.stdout.strip().splitlines()
@@ -118,7 +121,12 @@ def _execute(job_name: str, day: date, assets: list[dg.AssetKey] | None) -> JobO
                                 tags={"dagster/partition": day.isoformat(), WORKER_LOCK_TAG: token}) as result:
                 failed = [event.step_key for event in result.all_events
                           if event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_key]
-                outcome = JobOutcome(job_name, result.run_id, result.success, failed)
+                planned = {record.event_log_entry.dagster_event.asset_key for record in instance.get_records_for_run(
+                    result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED).records}
+                materialized = {event.asset_key for event in result.all_events
+                                if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION}
+                outcome = JobOutcome(job_name, result.run_id, result.success, failed,
+                                     sorted(key.to_user_string() for key in planned - materialized if key))
         lock.unlink(missing_ok=True)
         return outcome
 
@@ -132,7 +140,8 @@ def run_day(day: date, paths: Paths) -> list[JobOutcome]:
     return outcomes
 
 
-if __name__ == "__main__":  # the run worker: `python -m evidence_pipeline.runner JOB DATE [ASSET_KEY ...]`
-    outcome = _execute(sys.argv[1], date.fromisoformat(sys.argv[2]),
-                       [dg.AssetKey.from_user_string(key) for key in sys.argv[3:]] or None)
+def run_worker_main(arguments: list[str]) -> None:
+    """`python -m evidence_pipeline.run_worker JOB DATE [ASSET_KEY ...]`"""
+    outcome = _execute(arguments[0], date.fromisoformat(arguments[1]),
+                       [dg.AssetKey.from_user_string(key) for key in arguments[2:]] or None)
     print(json.dumps(asdict(outcome)), flush=True)

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = "evidence-data"
+#: what every Dagster step process needs imported, preloaded once by the forkserver the steps fork from
+#: (definitions.STEP_EXECUTOR; run_worker.py starts that server early)
+STEP_PRELOAD_MODULES = ["dagster._core.executor.multiprocess", "evidence_pipeline.definitions"]
 
 
 @dataclass(frozen=True)

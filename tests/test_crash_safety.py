@@ -83,7 +83,7 @@ class Worker:
         self.log = log
         with log.open("w") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "evidence_pipeline.runner", job, DAY.isoformat(), *assets],
+                [sys.executable, "-m", "evidence_pipeline.run_worker", job, DAY.isoformat(), *assets],
                 env=dict(os.environ), stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
         self.session = self.process.pid
 

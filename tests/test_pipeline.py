@@ -118,7 +118,9 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    assert not collect.success and "sources__github__repositories" in collect.failed_steps
+    assert not collect.success and collect.failed_steps == ["collect_github"]
+    assert "sources/github/repositories" in collect.failed_assets
+    assert not any(key.startswith("sources/google_workspace/") for key in collect.failed_assets)
     assert evaluate.success
     assert verdict["verdict"] == "unknown"
     assert "github.repositories failed" in verdict["reason"] and "401" in verdict["reason"]
@@ -129,7 +131,7 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
     # the other source of the same run completed, its retry in provenance
     users = statuses["google_workspace.users"]
     assert users["status"] == "succeeded" and users["run_id"] == collect.run_id and users["retry_count"] == 1
-    assert collect.failed_steps and all("github" in step for step in collect.failed_steps)
+    assert collect.failed_assets and all(key.startswith("sources/github/") for key in collect.failed_assets)
     # a cross-system control keeps judging the other systems; GitHub's accounts stand as one unknown row
     github_row = leavers["github.members"]
     assert github_row["status"] == "unknown" and "github.members failed" in github_row["reason"]

@@ -286,9 +286,9 @@ def materialize(spec, resource_key: str, resource, home: Path):
     import dagster as dg
 
     from evidence_pipeline.defs.resources import WarehouseResource
-    from evidence_pipeline.defs.sources.factory import source_asset
+    from evidence_pipeline.defs.sources.factory import source_step
 
-    return dg.materialize([source_asset(spec, resource_key)], partition_key=TODAY.isoformat(), raise_on_error=False,
+    return dg.materialize([source_step([spec], resource_key)], partition_key=TODAY.isoformat(), raise_on_error=False,
                           resources={resource_key: resource, "warehouse": WarehouseResource(home=str(home))})
 
 

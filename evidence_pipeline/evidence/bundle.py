@@ -16,12 +16,13 @@ import csv
 import fcntl
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -163,6 +164,10 @@ def _manifest(work: Path, fields: dict[str, Any], series_root: Path, previous: P
 # The daily snapshot
 # ---------------------------------------------------------------------------------------------------------------
 
+def held_rows(outcome: ControlOutcome) -> Iterable[dict[str, Any]]:
+    return outcome.rows
+
+
 @dataclass(frozen=True)
 class BundleInputs:
     snapshot_date: date
@@ -173,6 +178,9 @@ class BundleInputs:
     controls_map: Path
     #: waivers.yaml when there is one (its hash goes into the manifest, its entries into waivers.csv)
     waivers_file: Path | None = None
+    #: each control's population in resource order: the outcome's own rows, or (the daily snapshot) streamed from the
+    #: warehouse one control at a time, so that memory does not grow with the organisation
+    population: Callable[[ControlOutcome], Iterable[dict[str, Any]]] = held_rows
 
 
 @dataclass
@@ -206,7 +214,7 @@ def write_bundle(warehouse: Warehouse, evidence_root: Path, inputs: BundleInputs
             signing_key_id=signing_key.key_id if signing_key else None)
         for outcome in inputs.outcomes:
             _write_control(work / "controls" / outcome.control.id, outcome,
-                           evidence.reconciliation[outcome.control.id])
+                           evidence.reconciliation[outcome.control.id], inputs.population(outcome))
         waivers = _write_waivers(work, inputs)
         evidence.waivers, evidence.waivers_sha256 = waivers["entries"], waivers["sha256"]
         renderings = _write_renderings(work, evidence)
@@ -232,42 +240,60 @@ def write_bundle(warehouse: Warehouse, evidence_root: Path, inputs: BundleInputs
 
 
 def _write_renderings(work: Path, evidence: DailyEvidence) -> dict[str, str]:
-    """report.html (+ PDF), evidence.xlsx, OSCAL: views of the CSV/JSON evidence, for people and tools."""
+    """report.html (+ PDF), evidence.xlsx, OSCAL: views of the CSV/JSON evidence, for people and tools.
+
+    The workbook, the slowest of them (every population row is a row of cells), is written by a process of its own
+    from the population CSVs, while this one writes the rest and Chromium prints the PDF."""
     from evidence_pipeline.evidence import oscal, report, workbook
 
-    html = report.render_daily(evidence)
-    (work / "report.html").write_text(html)
-    with ThreadPoolExecutor(1) as printer:  # Chromium prints the PDF while this process writes the rest
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as spreadsheet, \
+            ThreadPoolExecutor(1) as printer:
+        writing = spreadsheet.submit(workbook.write_daily, evidence, work / "evidence.xlsx", work / "controls")
+        html = report.render_daily(evidence)
+        (work / "report.html").write_text(html)
         printing = printer.submit(report.print_pdf, work / "report.html", work / "report.pdf")
-        workbook.write_daily(evidence, work / "evidence.xlsx")
         (work / "oscal").mkdir()
         (work / "oscal" / "assessment-results.json").write_text(
             json.dumps(oscal.daily_assessment_results(evidence), indent=2) + "\n")
         pdf_note = printing.result()
+        writing.result()
     return {"report.html": "written", "report.pdf": pdf_note, "evidence.xlsx": "written",
             "oscal/assessment-results.json": "written"}
 
 
-def _write_control(folder: Path, outcome: ControlOutcome, reconciliation: list[dict[str, Any]]) -> None:
+def _write_control(folder: Path, outcome: ControlOutcome, reconciliation: list[dict[str, Any]],
+                   population: Iterable[dict[str, Any]]) -> None:
+    """query.sql, result.json, and the population and its exceptions, written as the rows stream past."""
     folder.mkdir(parents=True)
     (folder / "query.sql").write_text(outcome.control.sql.strip() + "\n")
     result = {**outcome.summary(), "reconciliation": reconciliation}
     (folder / "result.json").write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
-    write_population_csv(folder / "population.csv", outcome, outcome.rows)
-    write_population_csv(folder / "exceptions.csv", outcome, outcome.exceptions)
+    written = 0
+    with population_csv(folder / "population.csv", outcome) as everyone, \
+            population_csv(folder / "exceptions.csv", outcome) as exceptions:
+        for row in population:
+            everyone(row)
+            if row["status"] != "pass":
+                exceptions(row)
+            written += 1
+    if written != outcome.counts["population"]:  # the CSV must be the population the verdict was judged on
+        raise RuntimeError(f"{outcome.control.id}: {written} population rows for a verdict on "
+                           f"{outcome.counts['population']}")
 
 
-def write_population_csv(path: Path, outcome: ControlOutcome, rows: list[dict[str, Any]],
-                         leading: dict[str, Callable[[dict[str, Any]], Any]] | None = None) -> None:
-    leading = leading or {}
+@contextmanager
+def population_csv(path: Path, outcome: ControlOutcome) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """A population CSV being written: yields the function that writes one row."""
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*leading, *POPULATION_COLUMNS], lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=POPULATION_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for row in rows:
-            writer.writerow({**{name: get(row) for name, get in leading.items()},
-                             **{c: row.get(c) for c in POPULATION_COLUMNS[:6]},
+
+        def write(row: dict[str, Any]) -> None:
+            writer.writerow({**{c: row.get(c) for c in POPULATION_COLUMNS[:6]},
                              "remediation": outcome.remediation_for(row) if row["status"] != "pass" else "",
                              "details": json.dumps(row.get("details") or {}, sort_keys=True, default=str)})
+
+        yield write
 
 
 def _write_sources(warehouse: Warehouse, folder: Path, inputs: BundleInputs) -> dict[str, dict[str, Any]]:
@@ -359,7 +385,7 @@ def scope_filters(sql: str) -> list[str]:
 
 def reconcile(outcome: ControlOutcome, sources: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per source: records collected -> records kept in the bundle -> population, and the filters in between."""
-    population = len(outcome.rows)
+    population = outcome.counts["population"]
     filters = scope_filters(outcome.control.sql)
     lines = []
     for name in outcome.control.datasets:

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evidence_pipeline import __version__
+from evidence_pipeline.evaluate import EXCEPTIONS_IN_SUMMARY
 
 if TYPE_CHECKING:
     from evidence_pipeline.evidence.bundle import DailyEvidence
     from evidence_pipeline.evidence.period import PeriodEvidence
 
-#: rows of a control's exceptions shown in the report; the CSV always has all of them
-MAX_EXCEPTION_ROWS = 300
+#: rows of a control's exceptions shown in the report (all a summary holds); the CSV always has all of them
+MAX_EXCEPTION_ROWS = EXCEPTIONS_IN_SUMMARY
 CHROMIUM_ENV = "EVIDENCE_CHROMIUM"
 VERDICT_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "unknown": "#6d6d6d", "waived": "#ef6c00"}
 
@@ -134,8 +135,8 @@ def _control_section(outcome: Any, reconciliation: list[dict[str, Any]]) -> str:
                                                               f"</span>" if r.get("resource_url") else ""),
              badge(r["status"]), _e(r.get("reason")), _e(outcome.remediation_for(r))]
             for r in exceptions[:MAX_EXCEPTION_ROWS]]
-    more = (f"<p>{len(exceptions) - MAX_EXCEPTION_ROWS} more in controls/{_e(control.id)}/exceptions.csv</p>"
-            if len(exceptions) > MAX_EXCEPTION_ROWS else "")
+    more = (f"<p>{outcome.exception_count - len(rows)} more in controls/{_e(control.id)}/exceptions.csv</p>"
+            if outcome.exception_count > len(rows) else "")
     table = _table(["Resource", "Status", "Reason", "How to fix"], rows, "exceptions") if rows else \
         "<p>No exceptions.</p>"
     return (f'<section class="control" id="{_e(control.id)}"><h2>{_e(control.id)}: {_e(control.title)}</h2>'

@@ -8,6 +8,7 @@ resource named "=HYPERLINK(...)" in a source system must not become live content
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from datetime import date, datetime
@@ -93,7 +94,8 @@ def _text(value: Any) -> str:
     return _ILLEGAL_CHARACTERS.sub("", str(value))[:_CELL_TEXT_LIMIT]
 
 
-def write_daily(evidence: DailyEvidence, path: Path) -> None:
+def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
+    """The day's workbook; each control's sheet is its `controls/<id>/population.csv`, read as it is written."""
     book = _Book(path)
     taken = {SUMMARY_SHEET.lower(), PROVENANCE_SHEET.lower(), RECONCILIATION_SHEET.lower()}
     sheets = {o.control.id: sheet_name(o.control.id, taken) for o in evidence.outcomes}
@@ -109,10 +111,9 @@ def write_daily(evidence: DailyEvidence, path: Path) -> None:
                               {k: str(v) for k, v in outcome.parameters.items()}], status_column=5)
     for outcome in evidence.outcomes:
         sheet = book.sheet(sheets[outcome.control.id], CONTROL_COLUMNS)
-        for row in outcome.rows:
-            book.append(sheet, [row["resource_id"], row.get("resource_name"), row.get("resource_url"), row["status"],
-                                row.get("reason"), row.get("failure"),
-                                outcome.remediation_for(row) if row["status"] != "pass" else ""], status_column=3)
+        with (controls / outcome.control.id / "population.csv").open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                book.append(sheet, [row[column] or None for column in CONTROL_COLUMNS], status_column=3)
     reconciliation = book.sheet(RECONCILIATION_SHEET, ["control_id", "source", "status", "records_collected",
                                                        "records_in_bundle", "population", "excluded_by_scope", "scope",
                                                        "filters", "statement"])

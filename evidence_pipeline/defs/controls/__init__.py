@@ -50,8 +50,8 @@ def failing_rows_table(outcome: ControlOutcome) -> str:
         name = row["resource_name"] or row["resource_id"]
         link = f"[{_cell(name)}]({row['resource_url']})" if row["resource_url"] else _cell(name)
         lines.append(f"| {link} | {row['status']} | {_cell(row['reason'])} | {_cell(outcome.remediation_for(row))} |")
-    if len(rows) > MAX_ROWS_IN_METADATA:
-        lines.append(f"\n{len(rows) - MAX_ROWS_IN_METADATA} more in the evidence bundle's exceptions.csv")
+    if outcome.exception_count > MAX_ROWS_IN_METADATA:
+        lines.append(f"\n{outcome.exception_count - MAX_ROWS_IN_METADATA} more in the evidence bundle's exceptions.csv")
     return "\n".join(lines)
 
 
@@ -116,7 +116,7 @@ def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
                 if control_key(control.id) not in context.selected_asset_keys:
                     continue
                 try:
-                    outcome = evaluate_control(warehouse, catalogue, control, day, context.run_id, waivers=waivers,
+                    outcome = evaluate_control(warehouse, catalogue, control, day, context.run.run_id, waivers=waivers,
                                                freshness_hours=freshness)
                 except Exception as exc:  # one broken control must not hide the others' verdicts
                     context.log.error(f"{control.id}: evaluation failed: {exc}")
