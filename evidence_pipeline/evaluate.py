@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -203,6 +203,18 @@ def verdict_from_counts(control: Control, counts: Mapping[str, int]) -> tuple[st
     return "pass", f"all {population} {control.scope} pass"
 
 
+def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows as control_results stores them (the failure kept in `details`), for one bulk insert or copy."""
+    return pd.DataFrame({
+        "resource_id": [r["resource_id"] for r in rows],
+        "resource_name": [r["resource_name"] for r in rows],
+        "resource_url": [r["resource_url"] for r in rows],
+        "status": [r["status"] for r in rows],
+        "reason": [r["reason"] for r in rows],
+        "details": [json.dumps({**r["details"], "failure": r["failure"]}, default=str) for r in rows],
+    }, dtype="object")
+
+
 def _store(warehouse: Warehouse, outcome: ControlOutcome, run_id: str) -> None:
     control, day = outcome.control, outcome.snapshot_date
     counts = outcome.counts
@@ -212,15 +224,7 @@ def _store(warehouse: Warehouse, outcome: ControlOutcome, run_id: str) -> None:
             con.execute("DELETE FROM control_results WHERE snapshot_date = ? AND control_id = ?", [day, control.id])
             con.execute("DELETE FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?", [day, control.id])
             if outcome.rows:  # one bulk insert: executemany goes row by row (minutes at 20,000 rows)
-                results = pd.DataFrame({
-                    "resource_id": [r["resource_id"] for r in outcome.rows],
-                    "resource_name": [r["resource_name"] for r in outcome.rows],
-                    "resource_url": [r["resource_url"] for r in outcome.rows],
-                    "status": [r["status"] for r in outcome.rows],
-                    "reason": [r["reason"] for r in outcome.rows],
-                    "details": [json.dumps({**r["details"], "failure": r["failure"]}, default=str)
-                                for r in outcome.rows],
-                }, dtype="object")
+                results = results_frame(outcome.rows)
                 con.register("results_frame", results)
                 con.execute("INSERT INTO control_results SELECT ?::DATE, ?, ?, resource_id, resource_name, "
                             "resource_url, status, reason, details::JSON FROM results_frame", [day, control.id, run_id])
@@ -243,7 +247,7 @@ RESULT_COLUMNS = "resource_id, resource_name, resource_url, status, reason, deta
 
 def load_summary(warehouse: Warehouse, control: Control, snapshot_date: date) -> ControlOutcome:
     """The stored result of a day's evaluation without its population: verdict, counts and the first exceptions
-    (the snapshot re-reads, it never re-evaluates; it streams the population with `stored_rows`)."""
+    (the snapshot re-reads, it never re-evaluates; the bundle copies the population from `control_results`)."""
     verdicts = warehouse.query("SELECT verdict, reason, parameters, sql_sha256, population, passed, failed, unknown, "
                                "waived FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?",
                                [snapshot_date, control.id])
@@ -263,24 +267,6 @@ def load_summary(warehouse: Warehouse, control: Control, snapshot_date: date) ->
                              json.loads(stored["parameters"] or "{}"), sources, counts=counts, exceptions=exceptions)
     outcome.reconciliation = _reconciliation(outcome)
     return outcome
-
-
-def stored_rows(warehouse: Warehouse, control: Control, snapshot_date: date,
-                batch: int = 10_000) -> Iterator[dict[str, Any]]:
-    """A day's stored population of one control, in resource order, a batch at a time: memory stays flat whatever
-    the population. The summary's verdict belongs to the same rows only if its SQL hash still matches the catalogue's
-    (`load_summary` says unknown otherwise, and its population is then empty)."""
-    with warehouse.connect() as con:
-        cursor = con.cursor()  # its own result set: the caller may query the warehouse between batches
-        try:
-            cursor.execute(f"SELECT {RESULT_COLUMNS} FROM control_results WHERE snapshot_date = ? AND control_id = ? "
-                           "ORDER BY resource_id", [snapshot_date, control.id])
-            names = [d[0] for d in cursor.description]
-            while rows := cursor.fetchmany(batch):
-                for row in rows:
-                    yield _stored_row(dict(zip(names, row, strict=True)))
-        finally:
-            cursor.close()
 
 
 def _stored_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -2,9 +2,7 @@
 
 
 import hashlib
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -13,7 +11,7 @@ from evidence_pipeline.catalogue import Catalogue
 from evidence_pipeline.defs.controls import control_key
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.resources import OWNERS
-from evidence_pipeline.evaluate import ControlOutcome, load_summary, stored_rows
+from evidence_pipeline.evaluate import load_summary
 from evidence_pipeline.evidence.bundle import MANIFEST, BundleInputs, write_bundle
 from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, signing_key_from_env
 from evidence_pipeline.settings import project_file
@@ -44,14 +42,9 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         with warehouse.session():
             outcomes = [load_summary(warehouse, control, day) for control in catalogue.controls]
         datasets = sorted({d for c in catalogue.controls for d in c.datasets})
-
-        def population(outcome: ControlOutcome) -> Iterable[dict[str, Any]]:
-            # a summary that is unknown because its SQL changed has no population: its stored rows are another query's
-            return stored_rows(warehouse, outcome.control, day) if outcome.counts["population"] else []
-
         inputs = BundleInputs(snapshot_date=day, run_id=context.run.run_id, outcomes=outcomes, datasets=datasets,
                               controls_map=project_file("controls_map.yaml"), waivers_file=_waivers_file(),
-                              population=population)
+                              stored_results=True)
         # a configured key that cannot be read fails the snapshot: silently writing unsigned bundles would hide it
         signing_key = signing_key_from_env()
         if signing_key is None:

@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,8 +29,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pandas as pd
+
 from evidence_pipeline import __version__
-from evidence_pipeline.evaluate import ControlOutcome
+from evidence_pipeline.evaluate import ControlOutcome, results_frame
 from evidence_pipeline.evidence.signing import ALGORITHM, SigningKey, public_pem
 from warehouse import Warehouse
 
@@ -164,10 +167,6 @@ def _manifest(work: Path, fields: dict[str, Any], series_root: Path, previous: P
 # The daily snapshot
 # ---------------------------------------------------------------------------------------------------------------
 
-def held_rows(outcome: ControlOutcome) -> Iterable[dict[str, Any]]:
-    return outcome.rows
-
-
 @dataclass(frozen=True)
 class BundleInputs:
     snapshot_date: date
@@ -178,9 +177,9 @@ class BundleInputs:
     controls_map: Path
     #: waivers.yaml when there is one (its hash goes into the manifest, its entries into waivers.csv)
     waivers_file: Path | None = None
-    #: each control's population in resource order: the outcome's own rows, or (the daily snapshot) streamed from the
-    #: warehouse one control at a time, so that memory does not grow with the organisation
-    population: Callable[[ControlOutcome], Iterable[dict[str, Any]]] = held_rows
+    #: where each control's population comes from: the outcomes' own rows, or (the daily snapshot, whose outcomes are
+    #: summaries) the day's stored results, copied by DuckDB so that memory does not grow with the organisation
+    stored_results: bool = False
 
 
 @dataclass
@@ -212,9 +211,7 @@ def write_bundle(warehouse: Warehouse, evidence_root: Path, inputs: BundleInputs
             reconciliation={o.control.id: reconcile(o, sources) for o in inputs.outcomes},
             controls_map_sha256=sha256_file(inputs.controls_map),
             signing_key_id=signing_key.key_id if signing_key else None)
-        for outcome in inputs.outcomes:
-            _write_control(work / "controls" / outcome.control.id, outcome,
-                           evidence.reconciliation[outcome.control.id], inputs.population(outcome))
+        _write_controls(warehouse, work / "controls", inputs, evidence.reconciliation)
         waivers = _write_waivers(work, inputs)
         evidence.waivers, evidence.waivers_sha256 = waivers["entries"], waivers["sha256"]
         renderings = _write_renderings(work, evidence)
@@ -261,39 +258,62 @@ def _write_renderings(work: Path, evidence: DailyEvidence) -> dict[str, str]:
             "oscal/assessment-results.json": "written"}
 
 
-def _write_control(folder: Path, outcome: ControlOutcome, reconciliation: list[dict[str, Any]],
-                   population: Iterable[dict[str, Any]]) -> None:
-    """query.sql, result.json, and the population and its exceptions, written as the rows stream past."""
-    folder.mkdir(parents=True)
-    (folder / "query.sql").write_text(outcome.control.sql.strip() + "\n")
-    result = {**outcome.summary(), "reconciliation": reconciliation}
-    (folder / "result.json").write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
-    written = 0
-    with population_csv(folder / "population.csv", outcome) as everyone, \
-            population_csv(folder / "exceptions.csv", outcome) as exceptions:
-        for row in population:
-            everyone(row)
-            if row["status"] != "pass":
-                exceptions(row)
-            written += 1
-    if written != outcome.counts["population"]:  # the CSV must be the population the verdict was judged on
-        raise RuntimeError(f"{outcome.control.id}: {written} population rows for a verdict on "
-                           f"{outcome.counts['population']}")
+def _write_controls(warehouse: Warehouse, folder: Path, inputs: BundleInputs,
+                    reconciliation: dict[str, list[dict[str, Any]]]) -> None:
+    """Per control: query.sql, result.json, population.csv and exceptions.csv."""
+    for outcome in inputs.outcomes:
+        control_folder = folder / outcome.control.id
+        control_folder.mkdir(parents=True)
+        (control_folder / "query.sql").write_text(outcome.control.sql.strip() + "\n")
+        result = {**outcome.summary(), "reconciliation": reconciliation[outcome.control.id]}
+        (control_folder / "result.json").write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
+    if inputs.stored_results:
+        with warehouse.connect() as con:
+            for outcome in inputs.outcomes:
+                # a summary without a population (not evaluated, or evaluated with other SQL) has no rows to copy
+                rows = STORED_ROWS if outcome.counts["population"] else NO_ROWS
+                write_population_csvs(con, rows, [inputs.snapshot_date, outcome.control.id], outcome,
+                                      folder / outcome.control.id)
+    else:
+        with duckdb.connect() as con:
+            for outcome in inputs.outcomes:
+                con.register("held_rows", results_frame(outcome.rows) if outcome.rows else
+                             pd.DataFrame(columns=["resource_id", "resource_name", "resource_url", "status", "reason",
+                                                   "details"], dtype="object"))
+                write_population_csvs(con, HELD_ROWS, [], outcome, folder / outcome.control.id)
+                con.unregister("held_rows")
 
 
-@contextmanager
-def population_csv(path: Path, outcome: ControlOutcome) -> Iterator[Callable[[dict[str, Any]], None]]:
-    """A population CSV being written: yields the function that writes one row."""
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=POPULATION_COLUMNS, lineterminator="\n")
-        writer.writeheader()
+_RESULT_COLUMNS = "resource_id, resource_name, resource_url, status, reason, CAST(details AS JSON) AS details"
+STORED_ROWS = f"SELECT {_RESULT_COLUMNS} FROM control_results WHERE snapshot_date = ? AND control_id = ?"
+NO_ROWS = f"SELECT {_RESULT_COLUMNS} FROM control_results WHERE snapshot_date = ? AND control_id = ? AND false"
+HELD_ROWS = f"SELECT {_RESULT_COLUMNS} FROM held_rows"
 
-        def write(row: dict[str, Any]) -> None:
-            writer.writerow({**{c: row.get(c) for c in POPULATION_COLUMNS[:6]},
-                             "remediation": outcome.remediation_for(row) if row["status"] != "pass" else "",
-                             "details": json.dumps(row.get("details") or {}, sort_keys=True, default=str)})
 
-        yield write
+def write_population_csvs(con: duckdb.DuckDBPyConnection, rows: str, parameters: list[Any], outcome: ControlOutcome,
+                          folder: Path) -> None:
+    """population.csv and exceptions.csv of one control, copied by DuckDB from `rows` (a query giving the rows as
+    control_results stores them) in resource order, with each exception's remediation."""
+    remediation = outcome.control.remediation
+    default = remediation.get("default", "")
+    cases = " ".join("WHEN ? THEN ?" for kind in remediation if kind != "default")
+    case_parameters = [value for kind, text in remediation.items() if kind != "default" for value in (kind, text)]
+    select = (
+        "SELECT resource_id, resource_name, resource_url, status, reason, details->>'failure' AS failure, "
+        f"CASE WHEN status = 'pass' THEN '' ELSE CASE coalesce(details->>'failure', '') {cases} ELSE ? END END "
+        "AS remediation, "
+        # the failure has a column of its own; the rest of the details stay JSON
+        "CAST(json_merge_patch(coalesce(details, '{}'), '{\"failure\": null}') AS VARCHAR) AS details "
+        f"FROM ({rows}) AS judged")
+    values = [*case_parameters, default, *parameters]
+    for name, where in (("population.csv", ""), ("exceptions.csv", "WHERE status <> 'pass' ")):
+        target = str(folder / name).replace("'", "''")
+        copied = con.execute(f"COPY ({select} {where}ORDER BY resource_id) TO '{target}' (HEADER)",
+                             values).fetchone()[0]
+        if name == "population.csv" and copied != outcome.counts["population"]:
+            # the CSV must be the population the verdict was judged on
+            raise RuntimeError(f"{outcome.control.id}: {copied} population rows for a verdict on "
+                               f"{outcome.counts['population']}")
 
 
 def _write_sources(warehouse: Warehouse, folder: Path, inputs: BundleInputs) -> dict[str, dict[str, Any]]:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from evidence_pipeline.evidence.bundle import DailyEvidence
     from evidence_pipeline.evidence.period import PeriodEvidence
 
-#: rows of a control's exceptions shown in the report (all a summary holds); the CSV always has all of them
-MAX_EXCEPTION_ROWS = EXCEPTIONS_IN_SUMMARY
+#: rows of a control's exceptions shown in the report (at most what a summary holds); the CSV always has all of them
+MAX_EXCEPTION_ROWS = min(100, EXCEPTIONS_IN_SUMMARY)
 CHROMIUM_ENV = "EVIDENCE_CHROMIUM"
 VERDICT_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "unknown": "#6d6d6d", "waived": "#ef6c00"}
 
@@ -130,17 +130,20 @@ def _control_section(outcome: Any, reconciliation: list[dict[str, Any]]) -> str:
                               f"fail, {counts['unknown']} unknown, {counts['waived']} waived")],
             ["Parameters", _e(params)], ["SQL SHA-256", _e(control.sql_sha256)],
             ["Reconciliation", "<br>".join(_e(r["statement"]) for r in reconciliation) or "—"]]
-    exceptions = outcome.exceptions
+    shown = outcome.exceptions[:MAX_EXCEPTION_ROWS]
     rows = [[_e(r.get("resource_name") or r["resource_id"]) + (f'<br><span class="small">{_e(r["resource_url"])}'
                                                               f"</span>" if r.get("resource_url") else ""),
-             badge(r["status"]), _e(r.get("reason")), _e(outcome.remediation_for(r))]
-            for r in exceptions[:MAX_EXCEPTION_ROWS]]
+             badge(r["status"]), _e(r.get("reason")), _e(r.get("failure") or "")] for r in shown]
     more = (f"<p>{outcome.exception_count - len(rows)} more in controls/{_e(control.id)}/exceptions.csv</p>"
             if outcome.exception_count > len(rows) else "")
-    table = _table(["Resource", "Status", "Reason", "How to fix"], rows, "exceptions") if rows else \
+    table = _table(["Resource", "Status", "Reason", "Failure"], rows, "exceptions") if rows else \
         "<p>No exceptions.</p>"
+    # how to fix, once per kind of failure shown (not on every row: the table stays short enough to print)
+    kinds = sorted({r.get("failure") or "" for r in shown if r["status"] != "waived"})
+    fixes = _table(["Failure", "How to fix"], [[_e(kind or "(other)"), _e(outcome.remediation_for({"failure": kind}))]
+                                               for kind in kinds], "fixes") if kinds else ""
     return (f'<section class="control" id="{_e(control.id)}"><h2>{_e(control.id)}: {_e(control.title)}</h2>'
-            f"{claims}<p>{_e(control.description)}</p>{_table(None, meta, 'meta')}<h3>Exceptions</h3>{table}"
+            f"{claims}<p>{_e(control.description)}</p>{_table(None, meta, 'meta')}<h3>Exceptions</h3>{fixes}{table}"
             f"{more}<h3>Query</h3><pre>{_e(control.sql.strip())}</pre></section>")
 
 

@@ -1,25 +1,21 @@
 """evidence.xlsx: the bundle for spreadsheets. A summary sheet, one sheet per control (its population with each
 row's status and reason), a reconciliation sheet and a provenance sheet.
 
-Written with XlsxWriter in constant-memory mode: rows stream to disk as they are written, so a population of 20,000
-accounts per control costs seconds and no memory. Cells are always written as typed values, never formulas: a
-resource named "=HYPERLINK(...)" in a source system must not become live content in the auditor's spreadsheet.
+Written by the streaming writer in xlsx.py: rows go to disk as they are written, so a population of 20,000 accounts
+per control costs seconds and no memory. Text is always written as text, never as a formula: a resource named
+"=HYPERLINK(...)" in a source system must not become live content in the auditor's spreadsheet.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import re
-from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import xlsxwriter
+from evidence_pipeline.evidence.xlsx import SHEET_NAME_LIMIT, Workbook
 
 if TYPE_CHECKING:
-    from xlsxwriter.worksheet import Worksheet
-
     from evidence_pipeline.evidence.bundle import DailyEvidence
     from evidence_pipeline.evidence.period import PeriodEvidence
 
@@ -28,11 +24,6 @@ PROVENANCE_SHEET = "Provenance"
 RECONCILIATION_SHEET = "Reconciliation"
 CONTROL_COLUMNS = ["resource_id", "resource_name", "resource_url", "status", "reason", "failure", "remediation"]
 FILLS = {"pass": "#C8E6C9", "fail": "#FFCDD2", "unknown": "#E0E0E0", "waived": "#FFE0B2", "missing": "#FFCDD2"}
-SHEET_NAME_LIMIT = 31
-#: what XML 1.0 (and so a .xlsx cell) cannot hold
-_ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-#: Excel's limit for one cell's text (the bundle's CSV files keep the whole text)
-_CELL_TEXT_LIMIT = 32_767
 
 
 def sheet_name(control_id: str, taken: set[str]) -> str:
@@ -47,56 +38,14 @@ def sheet_name(control_id: str, taken: set[str]) -> str:
     return name
 
 
-class _Book:
-    """One workbook being written: a sheet is a header row, then rows appended in order."""
-
-    def __init__(self, path: Path) -> None:
-        # typed writes only: text is never read as a formula, a link or a number
-        self.book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                                   "strings_to_urls": False, "strings_to_numbers": False,
-                                                   "nan_inf_to_errors": True})
-        self.bold = self.book.add_format({"bold": True})
-        self.fills = {status: self.book.add_format({"bg_color": colour}) for status, colour in FILLS.items()}
-        self.next_row: dict[str, int] = {}
-
-    def sheet(self, name: str, columns: list[str]) -> Worksheet:
-        sheet = self.book.add_worksheet(name)
-        sheet.freeze_panes(1, 0)
-        for column, title in enumerate(columns):
-            sheet.write_string(0, column, title, self.bold)
-        self.next_row[sheet.name] = 1
-        return sheet
-
-    def append(self, sheet: Worksheet, values: list[Any], status_column: int | None = None) -> None:
-        row = self.next_row[sheet.name]
-        self.next_row[sheet.name] = row + 1
-        for column, value in enumerate(values):
-            style = self.fills.get(value) if column == status_column and isinstance(value, str) else None
-            if value is None:
-                if style:
-                    sheet.write_blank(row, column, None, style)
-            elif isinstance(value, bool):
-                sheet.write_boolean(row, column, value, style)
-            elif isinstance(value, int | float):
-                sheet.write_number(row, column, value, style)
-            else:
-                sheet.write_string(row, column, _text(value), style)
-
-    def close(self) -> None:
-        self.book.close()
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, dict | list):
-        value = json.dumps(value, sort_keys=True, default=str)
-    elif isinstance(value, date | datetime):
-        value = value.isoformat()
-    return _ILLEGAL_CHARACTERS.sub("", str(value))[:_CELL_TEXT_LIMIT]
+def _cell(value: Any) -> Any:
+    """Structured values (a control's parameters) as JSON text; everything else as it is."""
+    return json.dumps(value, sort_keys=True, default=str) if isinstance(value, dict | list) else value
 
 
 def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
     """The day's workbook; each control's sheet is its `controls/<id>/population.csv`, read as it is written."""
-    book = _Book(path)
+    book = Workbook(path, FILLS)
     taken = {SUMMARY_SHEET.lower(), PROVENANCE_SHEET.lower(), RECONCILIATION_SHEET.lower()}
     sheets = {o.control.id: sheet_name(o.control.id, taken) for o in evidence.outcomes}
     summary = book.sheet(SUMMARY_SHEET, ["control_id", "sheet", "title", "criteria", "claim", "verdict", "reason",
@@ -108,12 +57,12 @@ def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
                               control.claims[0].quote, outcome.verdict, outcome.reason, counts["population"],
                               counts["pass"], counts["fail"], counts["unknown"], counts["waived"],
                               evidence.snapshot_date.isoformat(), control.sql_sha256,
-                              {k: str(v) for k, v in outcome.parameters.items()}], status_column=5)
+                              _cell({k: str(v) for k, v in outcome.parameters.items()})], fill_column=5)
     for outcome in evidence.outcomes:
         sheet = book.sheet(sheets[outcome.control.id], CONTROL_COLUMNS)
         with (controls / outcome.control.id / "population.csv").open(newline="") as handle:
             for row in csv.DictReader(handle):
-                book.append(sheet, [row[column] or None for column in CONTROL_COLUMNS], status_column=3)
+                book.append(sheet, [row[column] or None for column in CONTROL_COLUMNS], fill_column=3)
     reconciliation = book.sheet(RECONCILIATION_SHEET, ["control_id", "source", "status", "records_collected",
                                                        "records_in_bundle", "population", "excluded_by_scope", "scope",
                                                        "filters", "statement"])
@@ -135,7 +84,7 @@ def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
 
 
 def write_period(period: PeriodEvidence, path: Path) -> None:
-    book = _Book(path)
+    book = Workbook(path, FILLS)
     taken = {SUMMARY_SHEET.lower(), PROVENANCE_SHEET.lower(), "daily", "exceptions", "missing days"}
     sheets = {c.id: sheet_name(c.id, taken) for c in period.controls}
     summary = book.sheet(SUMMARY_SHEET, ["control_id", "sheet", "title", "criteria", "period_from", "period_to",
@@ -156,7 +105,7 @@ def write_period(period: PeriodEvidence, path: Path) -> None:
     for control in period.controls:
         for day in period.daily[control.id]:
             book.append(daily, [day["date"], control.id, day["verdict"], day["population"], day["pass"], day["fail"],
-                                day["unknown"], day["waived"], day["pass_rate"]], status_column=2)
+                                day["unknown"], day["waived"], day["pass_rate"]], fill_column=2)
     exceptions = book.sheet("Exceptions", ["control_id", "resource_id", "resource_name", "first_seen", "last_seen",
                                            "resolved_on", "days_open", "days_failing", "last_status", "last_reason"])
     for control in period.controls:
@@ -169,7 +118,7 @@ def write_period(period: PeriodEvidence, path: Path) -> None:
         for row in period.population[control.id]:
             book.append(sheet, [row["snapshot_date"], row["resource_id"], row.get("resource_name"),
                                 row.get("resource_url"), row["status"], row.get("reason"), row.get("failure")],
-                        status_column=4)
+                        fill_column=4)
     provenance = book.sheet(PROVENANCE_SHEET, ["date", "dataset", "status", "record_count", "request_count",
                                                "retry_count", "source_timestamp", "finished_at", "payload_sha256",
                                                "snapshot", "snapshot_manifest_sha256"])

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from evidence_pipeline.evidence import report, workbook
-from evidence_pipeline.evidence.bundle import DailyEvidence, population_csv
+from evidence_pipeline.evidence import report
+from evidence_pipeline.evidence.bundle import DailyEvidence
 from tests.conftest import PipelineDay, bundles_of
-from tests.evidence.conftest import outcome, row
+from tests.evidence.conftest import outcome, row, write_day
+from warehouse import Warehouse
 
 FAIL_RED = (0xC6, 0x28, 0x28)
 PASS_GREEN = (0x2E, 0x7D, 0x32)
@@ -124,13 +125,9 @@ def test_workbook_reads_back_summary_populations_and_provenance(pipeline_day: Pi
 def test_workbook_never_turns_source_text_into_formulas(catalogue_control, tmp_path: Path) -> None:
     day = date(2026, 1, 5)
     hostile = row("repo-x", "fail", reason='=HYPERLINK("http://evil.test","click")', name="=1+1")
-    hostile_outcome = outcome(catalogue_control, day, [hostile])
-    evidence = DailyEvidence(day, "run", [hostile_outcome], {}, {})
-    (tmp_path / "controls" / catalogue_control.id).mkdir(parents=True)
-    with population_csv(tmp_path / "controls" / catalogue_control.id / "population.csv", hostile_outcome) as write:
-        write(hostile)
-    workbook.write_daily(evidence, tmp_path / "w.xlsx", tmp_path / "controls")
-    sheet = load_workbook(tmp_path / "w.xlsx")[catalogue_control.id[:31]]
+    written = write_day(Warehouse(tmp_path / "warehouse.duckdb"), tmp_path / "evidence", catalogue_control, day,
+                        [hostile], key=None)
+    sheet = load_workbook(written / "evidence.xlsx")[catalogue_control.id[:31]]
     assert sheet["B2"].value == "=1+1" and sheet["B2"].data_type == "s"
     assert sheet["E2"].value.startswith("=HYPERLINK") and sheet["E2"].data_type == "s"
 
