@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 import types
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,44 +77,58 @@ def run_span(instance: Any, run_id: str, prefix: str) -> float:
 
 
 def evaluate_history(warehouse_file: Path, day: date, days: int) -> dict[str, Any]:
-    """Copy the day's raw rows and collection log to `days` days in a scratch copy, then judge every control over
-    every day: one query per control (`Control.sql_over_days`), grouped to each day's status counts and verdict."""
+    """Copy the day's raw rows, collection log and verdicts to `days` days in a scratch copy (the history a year of
+    daily runs leaves), then take every control's verdict on every day with `verdict_history`: all stored; one
+    control's SQL changed (the slowest to re-judge); every control's SQL changed (everything re-judged)."""
     import duckdb
 
     from evidence_pipeline.catalogue import load_catalogue
-    from evidence_pipeline.evaluate import verdict_from_counts
-    from evidence_pipeline.settings import project_file
+    from evidence_pipeline.history import verdict_history
+    from evidence_pipeline.settings import optional_project_file, project_file
+    from evidence_pipeline.waivers import load_waivers
+    from warehouse import Warehouse
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-history-")) / "history.duckdb"
     shutil.copyfile(warehouse_file, scratch)
     started = time.monotonic()
-    con = duckdb.connect(str(scratch))
-    tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, "
-                                        "'raw_') OR table_name = 'collection_log'").fetchall()]
-    rows = 0
-    for table in tables:
-        con.execute(f"INSERT INTO {table} SELECT * EXCLUDE (d) REPLACE (snapshot_date - CAST(d AS INTEGER) "
-                    f"AS snapshot_date) FROM {table}, range(1, {days}) r(d) WHERE snapshot_date = ?", [day])
-        rows += con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    con.execute("CHECKPOINT")
+    with duckdb.connect(str(scratch)) as con:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'raw_') OR table_name IN "
+            "('collection_log', 'control_verdicts')").fetchall()]
+        rows = 0
+        for table in tables:
+            con.execute(f"INSERT INTO {table} SELECT * EXCLUDE (d) REPLACE (snapshot_date - CAST(d AS INTEGER) "
+                        f"AS snapshot_date) FROM {table}, range(1, {days}) r(d) WHERE snapshot_date = ?", [day])
+            rows += con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        con.execute("CHECKPOINT")
     synthesised = time.monotonic() - started
-    catalogue = load_catalogue(project_file("controls_map.yaml"), con)
+    warehouse = Warehouse(scratch)
+    catalogue = load_catalogue(project_file("controls_map.yaml"))
+    waivers = load_waivers(optional_project_file("waivers.yaml"), set(catalogue.by_id))
     history = [day - timedelta(days=offset) for offset in range(days)]
-    started, judged, verdicts = time.monotonic(), 0, {"pass": 0, "fail": 0, "unknown": 0}
-    for control in catalogue.controls:
-        counts: dict[date, dict[str, int]] = {d: {} for d in history}
-        for evaluated_day, status, count in con.execute(
-                f"SELECT evaluated_day, status, count(*) FROM ({control.sql_over_days()}) GROUP BY ALL",
-                control.days_parameters(history, catalogue.defaults)).fetchall():
-            counts[evaluated_day][status] = count
-            judged += count
-        for by_status in counts.values():
-            verdicts[verdict_from_counts(control, by_status)[0]] += 1
-    spent = time.monotonic() - started
-    con.close()
+
+    def timed(changed: list[str]) -> tuple[float, Counter[str], Counter[str]]:
+        with warehouse.connect() as con:
+            con.execute("UPDATE control_verdicts SET sql_sha256 = 'an older query' WHERE list_contains(?, control_id)",
+                        [changed])
+        started = time.monotonic()
+        verdicts = verdict_history(warehouse, catalogue, history, waivers)
+        spent = time.monotonic() - started
+        return spent, Counter(v.verdict for v in verdicts), Counter(v.origin for v in verdicts)
+
+    stored_s, verdicts, _ = timed([])
+    # the slowest control to re-judge: the one with the largest population
+    slowest = max(catalogue.controls, key=lambda c: warehouse.query(
+        "SELECT population FROM control_verdicts WHERE control_id = ? AND snapshot_date = ?", [c.id, day])[0]
+        ["population"])
+    one_s, _, one_origins = timed([slowest.id])
+    all_s, all_verdicts, all_origins = timed([c.id for c in catalogue.controls])
     shutil.rmtree(scratch.parent, ignore_errors=True)
     return {"rows": rows, "synthesised_s": synthesised, "evaluations": len(catalogue.controls) * days,
-            "judged_rows": judged, "seconds": spent, "verdicts": verdicts, "controls": len(catalogue.controls)}
+            "controls": len(catalogue.controls), "stored_s": stored_s, "verdicts": dict(verdicts),
+            "one_changed": slowest.id, "one_changed_s": one_s, "one_rejudged": one_origins["re-judged"],
+            "all_changed_s": all_s, "all_rejudged": all_origins["re-judged"],
+            "same_verdicts": all_verdicts == verdicts}
 
 
 def naive(sandbox: Any, subset: int) -> list[dict[str, Any]]:
@@ -241,10 +256,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warehouse: {paths.warehouse.stat().st_size / MIB:.1f} MiB")
 
         history = evaluate_history(paths.warehouse, day, args.history_days)
-        print(f"\nhistory: {args.history_days} days, {history['rows']} raw rows synthesised in "
-              f"{history['synthesised_s']:.1f} s; {history['controls']} controls x {args.history_days} days = "
-              f"{history['evaluations']} verdicts ({history['judged_rows']} resource rows judged) in "
-              f"{history['seconds']:.1f} s, one query per control; verdicts {history['verdicts']}")
+        print(f"\nhistory: {args.history_days} days x {history['controls']} controls = {history['evaluations']} "
+              f"verdicts ({history['rows']} rows of raw data and verdicts synthesised in "
+              f"{history['synthesised_s']:.1f} s); verdicts {history['verdicts']}")
+        print("\n| history, every control over every day | wall time | re-judged from raw rows |\n|---|---:|---:|")
+        print(f"| stored results, no SQL changed (the daily case) | {history['stored_s']:.2f} s | 0 |")
+        print(f"| the SQL of {history['one_changed']} changed | {history['one_changed_s']:.2f} s | "
+              f"{history['one_rejudged']} |")
+        print(f"| every control's SQL changed | {history['all_changed_s']:.2f} s | {history['all_rejudged']} |")
+        print(f"re-judging everything gives the stored verdicts again: {history['same_verdicts']}")
 
         print("\n| naive per-resource way | sampled | population | requests (time, extrapolated) | "
               "pipeline's dataset: requests (time) | fewer requests | faster |\n|---|---:|---:|---:|---:|---:|---:|")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import subprocess
 import sys
@@ -49,9 +50,15 @@ def main(argv: list[str] | None = None) -> int:
                                                                "population size)")
     sample.add_argument("--seed", type=int, required=True, help="seed: the same seed redraws the same sample")
 
+    history = commands.add_parser("history", help="every control's verdict on every day of a period, as CSV: stored "
+                                                  "verdicts, re-judged from raw rows where a control's SQL changed")
+    history.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first day")
+    history.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day (inclusive)")
+    history.add_argument("--control", action="append", default=None, help="only this control (repeatable)")
+
     args = parser.parse_args(argv)
     return {"demo": _demo, "run": _run, "ui": _ui, "verify": _verify, "keygen": _keygen, "export": _export,
-            "sample": _sample}[args.command](args)
+            "sample": _sample, "history": _history}[args.command](args)
 
 
 def _trust_options(parser: argparse.ArgumentParser) -> None:
@@ -219,6 +226,37 @@ def _export(args: argparse.Namespace) -> int:
         print(f"{control.id}: {stats['days_evaluated']} day(s) evaluated, {stats['days_fail']} failing, row pass "
               f"rate {rate}, {stats['exceptions']} exception(s), {stats['open_at_end']} open at the end")
     print(f"period export: {bundle}")
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from evidence_pipeline.catalogue import load_catalogue
+    from evidence_pipeline.evidence.period import PeriodError, period_days
+    from evidence_pipeline.history import verdict_history
+    from evidence_pipeline.settings import optional_project_file, project_file
+    from evidence_pipeline.waivers import load_waivers
+    from warehouse import Warehouse
+
+    try:
+        days = period_days(args.start, args.end)
+    except PeriodError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    catalogue = load_catalogue(project_file("controls_map.yaml"))
+    unknown = sorted(set(args.control or []) - set(catalogue.by_id))
+    if unknown:
+        print(f"FAILED: no control {', '.join(unknown)} in controls_map.yaml", file=sys.stderr)
+        return 1
+    if args.control:
+        catalogue = catalogue.model_copy(update={"controls": [catalogue.by_id[c] for c in args.control]})
+    waivers = load_waivers(optional_project_file("waivers.yaml"), set(catalogue.by_id))
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["date", "control_id", "verdict", "population", "pass", "fail", "unknown", "waived", "origin",
+                     "reason"])
+    for verdict in verdict_history(Warehouse(Paths.from_env().warehouse), catalogue, days, waivers):
+        writer.writerow([verdict.day.isoformat(), verdict.control_id, verdict.verdict,
+                         *(verdict.counts.get(k, "") for k in ("population", "pass", "fail", "unknown", "waived")),
+                         verdict.origin, verdict.reason])
     return 0
 
 

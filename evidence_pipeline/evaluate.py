@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from evidence_pipeline.catalogue import Catalogue, Control
@@ -122,31 +123,82 @@ def _age_hours(source_timestamp: str | None, finished_at: datetime | None) -> fl
     return (finished - stamp).total_seconds() / 3600
 
 
+#: rows judged and stored at a time: a day's evaluation holds one batch, whatever the population
+BATCH_ROWS = 10_000
+
+
 def evaluate_control(warehouse: Warehouse, catalogue: Catalogue, control: Control, snapshot_date: date,
                      run_id: str, waivers: Waivers | None = None,
-                     freshness_hours: dict[str, int] | None = None) -> ControlOutcome:
-    """Run the control's SQL on the day's data. Required sources that cannot be trusted make the
-    control unknown; an untrusted system source makes only that system's rows unknown."""
+                     freshness_hours: dict[str, int] | None = None, keep_rows: bool = True) -> ControlOutcome:
+    """Run the control's SQL on the day's data and store the result. Required sources that cannot be trusted make
+    the control unknown; an untrusted system source makes only that system's rows unknown.
+
+    The rows are judged and stored a batch at a time, in resource order. `keep_rows=False` (the daily step) keeps
+    none of them in the outcome beyond its first exceptions, so memory does not grow with the population."""
     parameters = control.sql_parameters(snapshot_date, catalogue.defaults)
     sources = source_states(warehouse, control.datasets, snapshot_date, freshness_hours)
     unusable = {s["name"]: s for s in sources if s["status"] != "succeeded"}
     blocking = [s for name, s in unusable.items() if name in control.sources]
-    if blocking:
-        why = "; ".join(_why_unusable(s) for s in blocking)
-        outcome = ControlOutcome(control, snapshot_date, "unknown", f"cannot evaluate: {why}", [], parameters,
-                                 sources)
-    else:
-        rows = [_normalise(control, r) for r in warehouse.query(control.sql, parameters)]
-        rows = [_unknown_if_untrusted(row, unusable) for row in rows]
-        rows += [_system_not_evaluated(control, s) for s in unusable.values()]
-        rows.sort(key=lambda r: r["resource_id"])
-        if waivers is not None:
-            apply_waivers(rows, waivers.for_control(control.id), snapshot_date)
-        verdict = verdict_from_counts(control, Counter(r["status"] for r in rows))
-        outcome = ControlOutcome(control, snapshot_date, *verdict, rows, parameters, sources)
-    outcome.reconciliation = _reconciliation(outcome)
-    _store(warehouse, outcome, run_id)
+    with warehouse.connect() as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM control_results WHERE snapshot_date = ? AND control_id = ?",
+                        [snapshot_date, control.id])
+            con.execute("DELETE FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?",
+                        [snapshot_date, control.id])
+            if blocking:
+                why = "; ".join(_why_unusable(s) for s in blocking)
+                outcome = ControlOutcome(control, snapshot_date, "unknown", f"cannot evaluate: {why}", [],
+                                         parameters, sources)
+            else:
+                tally: Counter[str] = Counter()
+                kept: list[dict[str, Any]] = []
+                exceptions: list[dict[str, Any]] = []
+                waived = waivers.for_control(control.id) if waivers is not None else None
+                for rows in _judged_batches(con, control, parameters, unusable):
+                    if waived is not None:
+                        apply_waivers(rows, waived, snapshot_date)
+                    tally.update(r["status"] for r in rows)
+                    room = EXCEPTIONS_IN_SUMMARY - len(exceptions)
+                    exceptions += [r for r in rows if r["status"] != "pass"][:room]
+                    if keep_rows:
+                        kept += rows
+                    _insert_results(con, snapshot_date, control.id, run_id, rows)
+                counts = {"population": sum(tally.values()), **{status: tally[status] for status in STATUSES}}
+                outcome = ControlOutcome(control, snapshot_date, *verdict_from_counts(control, tally), kept,
+                                         parameters, sources, counts=counts, exceptions=exceptions)
+            outcome.reconciliation = _reconciliation(outcome)
+            _insert_verdict(con, outcome, run_id)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
     return outcome
+
+
+def _judged_batches(con: duckdb.DuckDBPyConnection, control: Control, parameters: dict[str, Any],
+                    unusable: dict[str, dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """The control's rows, normalised, in resource order, a batch at a time; an untrusted system's rows are unknown,
+    and each untrusted system stands in as one unknown row of its own."""
+    standing_in = sorted((_system_not_evaluated(control, s) for s in unusable.values()),
+                         key=lambda r: r["resource_id"])
+    reader = con.cursor()  # its own result: the caller inserts on `con` between batches
+    try:
+        reader.execute(f"SELECT * FROM (\n{control.sql.strip().rstrip(';')}\n) AS judged "
+                       "ORDER BY CAST(resource_id AS VARCHAR)", parameters)
+        names = [d[0] for d in reader.description]
+        while batch := reader.fetchmany(BATCH_ROWS):
+            rows = [_unknown_if_untrusted(_normalise(control, dict(zip(names, row, strict=True))), unusable)
+                    for row in batch]
+            # the stand-in rows take their place in resource order
+            while standing_in and standing_in[0]["resource_id"] <= rows[-1]["resource_id"]:
+                rows.append(standing_in.pop(0))
+            rows.sort(key=lambda r: r["resource_id"])
+            yield rows
+    finally:
+        reader.close()
+    if standing_in:
+        yield standing_in
 
 
 def _unknown_if_untrusted(row: dict[str, Any], unusable: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -215,31 +267,24 @@ def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     }, dtype="object")
 
 
-def _store(warehouse: Warehouse, outcome: ControlOutcome, run_id: str) -> None:
-    control, day = outcome.control, outcome.snapshot_date
-    counts = outcome.counts
-    with warehouse.connect() as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute("DELETE FROM control_results WHERE snapshot_date = ? AND control_id = ?", [day, control.id])
-            con.execute("DELETE FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?", [day, control.id])
-            if outcome.rows:  # one bulk insert: executemany goes row by row (minutes at 20,000 rows)
-                results = results_frame(outcome.rows)
-                con.register("results_frame", results)
-                con.execute("INSERT INTO control_results SELECT ?::DATE, ?, ?, resource_id, resource_name, "
-                            "resource_url, status, reason, details::JSON FROM results_frame", [day, control.id, run_id])
-                con.unregister("results_frame")
-            con.execute(
-                "INSERT INTO control_verdicts (snapshot_date, control_id, run_id, verdict, reason, population, passed, "
-                "failed, unknown, waived, sql_sha256, parameters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [day, control.id, run_id, outcome.verdict, outcome.reason, counts["population"], counts["pass"],
-                 counts["fail"], counts["unknown"], counts["waived"], control.sql_sha256,
-                 json.dumps(outcome.parameters, default=str)],
-            )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+def _insert_results(con: duckdb.DuckDBPyConnection, day: date, control_id: str, run_id: str,
+                    rows: list[dict[str, Any]]) -> None:
+    if rows:  # one bulk insert: executemany goes row by row (minutes at 20,000 rows)
+        con.register("results_frame", results_frame(rows))
+        con.execute("INSERT INTO control_results SELECT ?::DATE, ?, ?, resource_id, resource_name, resource_url, "
+                    "status, reason, details::JSON FROM results_frame", [day, control_id, run_id])
+        con.unregister("results_frame")
+
+
+def _insert_verdict(con: duckdb.DuckDBPyConnection, outcome: ControlOutcome, run_id: str) -> None:
+    control, counts = outcome.control, outcome.counts
+    con.execute(
+        "INSERT INTO control_verdicts (snapshot_date, control_id, run_id, verdict, reason, population, passed, "
+        "failed, unknown, waived, sql_sha256, parameters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [outcome.snapshot_date, control.id, run_id, outcome.verdict, outcome.reason, counts["population"],
+         counts["pass"], counts["fail"], counts["unknown"], counts["waived"], control.sql_sha256,
+         json.dumps(outcome.parameters, default=str)],
+    )
 
 
 RESULT_COLUMNS = "resource_id, resource_name, resource_url, status, reason, details"

@@ -403,7 +403,7 @@ def test_the_dagster_source_reads_the_deployment_settings(sandbox, monkeypatch) 
     assert resource.missing_settings() == []
     config = resource.config()
     assert config.excluded_org_units == (STUDENTS_OU,) and config.admin_subject == _google(sandbox).admin_subject
-    assert {tuple(a.key.path) for a in source.defs().assets} == {
+    assert {tuple(key.path) for a in source.defs().assets for key in a.keys} == {
         ("sources", "google_workspace", d) for d in ("users", "role_assignments", "roles")}
     streams = [s for spec in source.DATASETS for s in spec.streams(resource, DAY)]
     assert [len(list(s.records())) for s in streams] == [

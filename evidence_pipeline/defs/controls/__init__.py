@@ -117,7 +117,7 @@ def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
                     continue
                 try:
                     outcome = evaluate_control(warehouse, catalogue, control, day, context.run.run_id, waivers=waivers,
-                                               freshness_hours=freshness)
+                                               freshness_hours=freshness, keep_rows=False)
                 except Exception as exc:  # one broken control must not hide the others' verdicts
                     context.log.error(f"{control.id}: evaluation failed: {exc}")
                     failed.append(f"{control.id}: {exc}")

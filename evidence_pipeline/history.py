@@ -1,0 +1,103 @@
+"""Every control's verdict on every day of a period: what passed, what failed, since when. Checking code: reads the
+warehouse, never an API.
+
+A day's verdict is the one stored when that day was evaluated, as long as the control's SQL is still the one the
+catalogue holds (same SHA-256): stored evidence is read, never silently re-judged. Days whose control SQL has changed
+since, or that were collected but never evaluated, are re-judged from the day's raw rows, one query per control over
+all such days (`Control.sql_over_days`), under the daily rules: a source that was not usable that day (failed, not
+configured, not collected) makes the day unknown, never pass; waivers apply; the empty-population rule applies.
+Re-judged verdicts are marked as such and never stored: materializing the control's partitions stores them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import duckdb
+
+from evidence_pipeline.catalogue import Catalogue, Control
+from evidence_pipeline.evaluate import STATUSES, verdict_from_counts
+from evidence_pipeline.waivers import Waivers
+from warehouse import Warehouse
+
+Origin = Literal["stored", "re-judged"]
+
+
+@dataclass(frozen=True)
+class DayVerdict:
+    control_id: str
+    day: date
+    verdict: str
+    reason: str
+    #: population and count per status (empty when the day could not be judged)
+    counts: dict[str, int]
+    origin: Origin
+
+
+def verdict_history(warehouse: Warehouse, catalogue: Catalogue, days: list[date],
+                    waivers: Waivers | None = None) -> list[DayVerdict]:
+    """One verdict per control and day, in catalogue then day order."""
+    if not days:
+        return []
+    first, last = min(days), max(days)
+    with warehouse.session() as con:
+        stored = {(control_id, day): (verdict, reason, sha, counts) for control_id, day, verdict, reason, sha, *counts
+                  in con.execute("SELECT control_id, snapshot_date, verdict, reason, sql_sha256, population, passed, "
+                                 "failed, unknown, waived FROM control_verdicts "
+                                 "WHERE snapshot_date BETWEEN ? AND ?", [first, last]).fetchall()}
+        collected = {(f"{source}.{dataset}", day): status for source, dataset, day, status in con.execute(
+            "SELECT source, dataset, snapshot_date, status FROM source_status WHERE snapshot_date BETWEEN ? AND ?",
+            [first, last]).fetchall()}
+        history: list[DayVerdict] = []
+        for control in catalogue.controls:
+            by_day: dict[date, DayVerdict] = {}
+            to_judge: list[date] = []
+            for day in days:
+                found = stored.get((control.id, day))
+                if found and found[2] == control.sql_sha256:
+                    verdict, reason, _, (population, passed, failed, unknown, waived) = found
+                    by_day[day] = DayVerdict(control.id, day, verdict, reason, {
+                        "population": population, "pass": passed, "fail": failed, "unknown": unknown,
+                        "waived": waived}, "stored")
+                    continue
+                unusable = [f"{name} {collected.get((name, day), 'not collected').replace('_', ' ')}"
+                            for name in control.datasets if collected.get((name, day)) != "succeeded"]
+                if unusable:
+                    by_day[day] = DayVerdict(control.id, day, "unknown", f"cannot evaluate: {'; '.join(unusable)}",
+                                             {}, "re-judged")
+                else:
+                    to_judge.append(day)
+            for day, counts in _judge(con, catalogue, control, to_judge, waivers).items():
+                verdict, reason = verdict_from_counts(control, counts)
+                by_day[day] = DayVerdict(control.id, day, verdict, reason, {
+                    "population": sum(counts.values()), **{status: counts[status] for status in STATUSES}}, "re-judged")
+            history += [by_day[day] for day in days]
+    return history
+
+
+def _judge(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, control: Control, days: list[date],
+           waivers: Waivers | None) -> dict[date, Counter[str]]:
+    """Each day's count per status, from the raw rows, in one query over every day."""
+    if not days:
+        return {}
+    counts: dict[date, Counter[str]] = defaultdict(Counter)
+    for day in days:
+        counts[day] = Counter()
+    parameters = control.days_parameters(days, catalogue.defaults)
+    waived = (waivers.for_control(control.id) if waivers else {})
+    status = "lower(judged.status)"
+    join = ""
+    if waived:
+        status = (f"CASE WHEN {status} = 'fail' AND waiver.until >= judged.evaluated_day THEN 'waived' "
+                  f"ELSE {status} END")
+        join = ("LEFT JOIN (SELECT unnest($waived_resources) AS resource, unnest($waived_until) AS until) AS waiver "
+                "ON waiver.resource = CAST(judged.resource_id AS VARCHAR)")
+        parameters |= {"waived_resources": list(waived), "waived_until": [w.expires for w in waived.values()]}
+    for day, judged_status, count in con.execute(
+            f"SELECT judged.evaluated_day, {status}, count(*) FROM ({control.sql_over_days()}) AS judged {join} "
+            "GROUP BY ALL", parameters).fetchall():
+        counts[day][judged_status] += count
+    return counts
