@@ -125,20 +125,20 @@ def collect_dataset(spec: SourceDataset, resource: SourceResource, warehouse: Wa
     staged = staging / f"{spec.source}__{spec.dataset}.jsonl"
     try:
         stage_records(all_records(), staged)
-    except Exception as exc:
+        provenance = merge_provenance(spec.source, spec.dataset, streams)
+        with landing:  # one writer per step: the landings are short, the fetches above run side by side
+            landed = warehouse.land(spec.source, spec.dataset, day, run_id, staged, provenance)
+    except Exception as exc:  # fetching or landing: the landing transaction rolled back, earlier rows stay
         provenance = merge_provenance(spec.source, spec.dataset, streams) if streams else Provenance(
             source=spec.source, dataset=spec.dataset, parameters={}, finished_at=utc_now())
         provenance.status, provenance.error = "failed", str(exc)
         with landing:
             warehouse.log_failure(day, run_id, provenance)
-        staged.unlink(missing_ok=True)
         return Collected(spec, {"requests": provenance.request_count, "retries": provenance.retry_count,
                                 "earlier evidence": "kept: the day's previous rows are untouched"},
                          failure=f"{spec.name} collection failed: {exc}")
-    provenance = merge_provenance(spec.source, spec.dataset, streams)
-    with landing:  # one writer per step: the landings are short, the fetches above run side by side
-        landed = warehouse.land(spec.source, spec.dataset, day, run_id, staged, provenance)
-    staged.unlink(missing_ok=True)
+    finally:
+        staged.unlink(missing_ok=True)
     return Collected(spec, {
         "status": "collected",
         "records": landed,
@@ -185,7 +185,7 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
         staging = context.resources.warehouse.paths.staging / run_id
         landing = threading.Lock()
         failures: list[Collected] = []
-        with ThreadPoolExecutor(min(len(selected), DATASETS_AT_ONCE)) as pool:
+        with ThreadPoolExecutor(max(1, min(len(selected), DATASETS_AT_ONCE))) as pool:
             running = [pool.submit(collect_dataset, spec, resource, warehouse, staging, day, run_id, landing)
                        for spec in selected]
             for done in as_completed(running):
