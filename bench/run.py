@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.memory import PeakMemory, self_rss
     from evidence_pipeline.evidence.bundle import latest_bundle
     from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
-    from evidence_pipeline.runner import prepare_dagster_home, run_job
+    from evidence_pipeline.runner import RunWorker, prepare_dagster_home
     from evidence_pipeline.settings import Paths
     from sandbox.launch import start_sandbox
     from warehouse import Warehouse
@@ -208,10 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with dg.DagsterInstance.get() as instance, PeakMemory() as memory:
             t0 = time.monotonic()
-            collect = run_job("collect_sources", day, instance)
+            # as `evidence-pipeline run` does: the evaluation's worker gets ready while collection runs
+            collecting, evaluating = RunWorker("collect_sources", day), RunWorker("evaluate_controls", day)
+            collect = collecting.run()
             collect_s = time.monotonic() - t0
             t0 = time.monotonic()
-            evaluate = run_job("evaluate_controls", day, instance)
+            evaluate = evaluating.run()
             evaluate_run_s = time.monotonic() - t0
             spans = step_spans(instance, evaluate.run_id)
             controls_s = run_span(instance, evaluate.run_id, "evaluate_controls_step")

@@ -1,5 +1,5 @@
-"""The run worker: `python -m evidence_pipeline.run_worker JOB DATE [ASSET_KEY ...]` runs one partition of a job
-(see `runner.run_job`) and prints its outcome as one JSON line.
+"""The run worker: `python -m evidence_pipeline.run_worker [--wait] JOB DATE [ASSET_KEY ...]` runs one partition of a
+job (see `runner.RunWorker`) and prints its outcome as one JSON line.
 
 Only the standard library is imported before the steps' forkserver starts: the forkserver then imports the code
 location on one core while this process imports it on the other, instead of after it, when the first step starts.

@@ -45,23 +45,51 @@ class JobOutcome:
     failed_assets: list[str]
 
 
-def run_job(job_name: str, day: date, instance: dg.DagsterInstance | None = None,
-            assets: list[dg.AssetKey] | None = None) -> JobOutcome:
+class RunWorker:
     """One partition of a job, in a run worker process of its own as Dagster's run launcher does.
 
-    The steps fork from a server that preloads the code location (see definitions.STEP_EXECUTOR), and
-    such a server keeps the environment it started with; a run worker per run means each run sees the
-    environment of the moment (the sources' settings, EVIDENCE_HOME), even when one process runs many.
-    `assets` narrows the job to some of its assets (a re-collect of one source). `instance` is unused:
-    the worker opens DAGSTER_HOME's instance itself.
+    The worker starts at once and imports the code location, then waits for `run()`: the next run of a day can get
+    ready while the one before it is under way. The steps fork from a server that preloads the code location (see
+    definitions.STEP_EXECUTOR), and such a server keeps the environment it started with; a run worker per run means
+    each run sees the environment of the moment it was created (the sources' settings, EVIDENCE_HOME), even when one
+    process runs many. `assets` narrows the job to some of its assets (a re-collect of one source).
     """
-    command = [sys.executable, "-m", "evidence_pipeline.run_worker", job_name, day.isoformat(),
-               *(key.to_user_string() for key in assets or [])]
-    worker = subprocess.run(command, env=dict(os.environ), stdout=subprocess.PIPE, text=True, check=False)
-    lines = worker.stdout.strip().splitlines()
-    if worker.returncode != 0 or not lines:
-        raise RuntimeError(f"the run worker for {job_name} {day} exited with {worker.returncode}")
-    return JobOutcome(**json.loads(lines[-1]))
+
+    def __init__(self, job_name: str, day: date, assets: list[dg.AssetKey] | None = None) -> None:
+        self.job_name, self.day = job_name, day
+        command = [sys.executable, "-m", "evidence_pipeline.run_worker", "--wait", job_name, day.isoformat(),
+                   *(key.to_user_string() for key in assets or [])]
+        self.process = subprocess.Popen(command, env=dict(os.environ), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+
+    def run(self) -> JobOutcome:
+        output, _ = self.process.communicate("run\n")
+        lines = output.strip().splitlines()
+        if self.process.returncode != 0 or not lines:
+            raise RuntimeError(f"the run worker for {self.job_name} {self.day} exited with {self.process.returncode}")
+        return JobOutcome(**json.loads(lines[-1]))
+
+    def cancel(self) -> None:
+        """A worker told nothing (its stdin closed) exits without starting a run."""
+        if self.process.returncode is None:
+            self.process.communicate("")
+
+
+def run_job(job_name: str, day: date, instance: dg.DagsterInstance | None = None,
+            assets: list[dg.AssetKey] | None = None) -> JobOutcome:
+    """One partition of a job in a run worker (see RunWorker). `instance` is unused: the worker opens
+    DAGSTER_HOME's instance itself."""
+    return RunWorker(job_name, day, assets).run()
+
+
+def run_jobs(job_names: list[str], day: date) -> list[JobOutcome]:
+    """A day's jobs one after the other, each worker started while the run before it is under way."""
+    workers = [RunWorker(job_name, day) for job_name in job_names]
+    try:
+        return [worker.run() for worker in workers]
+    finally:
+        for worker in workers:
+            worker.cancel()
 
 
 #: run tag naming the lock file its run worker holds while it lives (see `reclaim_dead_runs`)
@@ -106,10 +134,12 @@ def reclaim_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     return reclaimed
 
 
-def _execute(job_name: str, day: date, assets: list[dg.AssetKey] | None) -> JobOutcome:
+def _execute(job_name: str, day: date, assets: list[dg.AssetKey] | None, wait: bool) -> JobOutcome | None:
     from evidence_pipeline import definitions
 
     job = dg.reconstructable(getattr(definitions, f"{job_name}_job"))
+    if wait and not sys.stdin.readline():
+        return None  # told nothing: the caller gave up on this run
     with dg.DagsterInstance.get() as instance:
         reclaim_dead_runs(instance)
         token = uuid.uuid4().hex
@@ -134,14 +164,17 @@ def _execute(job_name: str, day: date, assets: list[dg.AssetKey] | None) -> JobO
 def run_day(day: date, paths: Paths) -> list[JobOutcome]:
     """Collect every source, then evaluate every control and snapshot, whatever collection's outcome."""
     prepare_dagster_home(paths)
-    outcomes = [run_job("collect_sources", day), run_job("evaluate_controls", day)]
+    outcomes = run_jobs(["collect_sources", "evaluate_controls"], day)
     # no daemon runs the sensors here, so announce newly failing controls the way the sensor does
     report_newly_failing(Warehouse(paths.warehouse), day, os.environ.get(WEBHOOK_ENV))
     return outcomes
 
 
 def run_worker_main(arguments: list[str]) -> None:
-    """`python -m evidence_pipeline.run_worker JOB DATE [ASSET_KEY ...]`"""
-    outcome = _execute(arguments[0], date.fromisoformat(arguments[1]),
-                       [dg.AssetKey.from_user_string(key) for key in arguments[2:]] or None)
-    print(json.dumps(asdict(outcome)), flush=True)
+    """`python -m evidence_pipeline.run_worker [--wait] JOB DATE [ASSET_KEY ...]`; with `--wait`, the run starts when
+    a line arrives on stdin (see RunWorker)."""
+    wait = arguments[:1] == ["--wait"]
+    job_name, day, *keys = arguments[1:] if wait else arguments
+    outcome = _execute(job_name, date.fromisoformat(day), [dg.AssetKey.from_user_string(k) for k in keys] or None, wait)
+    if outcome is not None:
+        print(json.dumps(asdict(outcome)), flush=True)

@@ -236,15 +236,21 @@ def write_bundle(warehouse: Warehouse, evidence_root: Path, inputs: BundleInputs
     return seal_bundle(evidence_root, inputs.snapshot_date.isoformat(), write, signing_key, bundles=daily_bundles)
 
 
+#: population rows from which the workbook is worth a process of its own (starting one costs about a second)
+WORKBOOK_PROCESS_ROWS = 50_000
+
+
 def _write_renderings(work: Path, evidence: DailyEvidence) -> dict[str, str]:
     """report.html (+ PDF), evidence.xlsx, OSCAL: views of the CSV/JSON evidence, for people and tools.
 
-    The workbook, the slowest of them (every population row is a row of cells), is written by a process of its own
-    from the population CSVs, while this one writes the rest and Chromium prints the PDF."""
+    The workbook, the slowest of them (every population row is a row of cells), is written from the population CSVs;
+    for a large organisation by a process of its own, while this one writes the rest and Chromium prints the PDF."""
     from evidence_pipeline.evidence import oscal, report, workbook
 
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as spreadsheet, \
-            ThreadPoolExecutor(1) as printer:
+    rows = sum(o.counts["population"] for o in evidence.outcomes)
+    spreadsheet = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) \
+        if rows >= WORKBOOK_PROCESS_ROWS else ThreadPoolExecutor(1)
+    with spreadsheet, ThreadPoolExecutor(1) as printer:
         writing = spreadsheet.submit(workbook.write_daily, evidence, work / "evidence.xlsx", work / "controls")
         html = report.render_daily(evidence)
         (work / "report.html").write_text(html)
