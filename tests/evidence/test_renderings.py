@@ -161,3 +161,17 @@ def test_oscal_never_calls_an_unknown_control_satisfied(catalogue_control) -> No
     finding = Model.model_validate(document).assessment_results.results[0].findings[0]
     assert finding.target.status.state.value == "not-satisfied"
     assert "github.repositories failed" in finding.target.status.remarks
+
+
+def test_a_large_population_has_its_workbook_written_by_a_process_of_its_own(catalogue_control, tmp_path: Path,
+                                                                             monkeypatch) -> None:
+    from evidence_pipeline.evidence import bundle
+
+    monkeypatch.setattr(bundle, "WORKBOOK_PROCESS_ROWS", 1)  # a 50-person sandbox is far below the real threshold
+    day = date(2026, 1, 6)
+    rows = [row(f"repo-{n:02d}", "fail" if n % 3 else "pass") for n in range(12)]
+    written = write_day(Warehouse(tmp_path / "warehouse.duckdb"), tmp_path / "evidence", catalogue_control, day, rows,
+                        key=None)
+    sheet = list(load_workbook(written / "evidence.xlsx", read_only=True)[catalogue_control.id[:31]]
+                 .iter_rows(values_only=True))
+    assert [(r[0], r[3]) for r in sheet[1:]] == [(r["resource_id"], r["status"]) for r in rows]
