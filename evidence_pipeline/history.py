@@ -96,6 +96,7 @@ def _judge(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, control: Contro
         join = ("LEFT JOIN (SELECT unnest($waived_resources) AS resource, unnest($waived_until) AS until) AS waiver "
                 "ON waiver.resource = CAST(judged.resource_id AS VARCHAR)")
         parameters |= {"waived_resources": list(waived), "waived_until": [w.expires for w in waived.values()]}
+    # every day in one query: the days join the raw rows once (a query per chunk of days would scan them all again)
     for day, judged_status, count in con.execute(
             f"SELECT judged.evaluated_day, {status}, count(*) FROM ({control.sql_over_days()}) AS judged {join} "
             "GROUP BY ALL", parameters).fetchall():

@@ -35,10 +35,6 @@ REQUIRES = re.compile(r"^-- requires: (.+)$", re.MULTILINE)
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-#: DuckDB's own memory per process: beyond it, large sorts and joins spill to disk instead of growing with the data
-MEMORY_LIMIT = "512MB"
-
-
 def raw_table(source: str, dataset: str) -> str:
     name = f"raw_{source}_{dataset}"
     if not _TABLE_NAME.match(name):
@@ -77,8 +73,7 @@ class Warehouse:
         delay = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only and self.path.exists(),
-                                     config={"memory_limit": MEMORY_LIMIT})
+                con = duckdb.connect(str(self.path), read_only=read_only and self.path.exists())
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
