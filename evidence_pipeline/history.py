@@ -23,7 +23,9 @@ from evidence_pipeline.evaluate import STATUSES, verdict_from_counts
 from evidence_pipeline.waivers import Waivers
 from warehouse import Warehouse
 
-Origin = Literal["stored", "re-judged"]
+#: stored: the verdict stored that day; re-judged: judged now from the day's raw rows (its SQL changed, or the day was
+#: collected but never evaluated); not evaluated: no verdict stored and the day's data is not usable
+Origin = Literal["stored", "re-judged", "not evaluated"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def verdict_history(warehouse: Warehouse, catalogue: Catalogue, days: list[date]
                             for name in control.datasets if collected.get((name, day)) != "succeeded"]
                 if unusable:
                     by_day[day] = DayVerdict(control.id, day, "unknown", f"cannot evaluate: {'; '.join(unusable)}",
-                                             {}, "re-judged")
+                                             {}, "re-judged" if found else "not evaluated")
                 else:
                     to_judge.append(day)
             for day, counts in _judge(con, catalogue, control, to_judge, waivers).items():

@@ -23,13 +23,14 @@ def test_re_judging_a_day_reproduces_its_stored_verdicts(pipeline_day: PipelineD
     waivers = load_waivers(optional_project_file("waivers.yaml"), set(catalogue.by_id))
     day, before = pipeline_day.day, pipeline_day.day - timedelta(days=1)
     stored = verdict_history(warehouse, catalogue, [before, day], waivers)
-    assert {v.origin for v in stored} == {"stored", "re-judged"}
+    assert {v.origin for v in stored} == {"stored", "not evaluated"}
     on_day = {v.control_id: v for v in stored if v.day == day}
     assert {v.origin for v in on_day.values()} == {"stored"}
     # the day before was never collected: unknown, with the reason, never pass
     earlier = [v for v in stored if v.day == before]
     assert len(earlier) == len(catalogue.controls)
-    assert all(v.verdict == "unknown" and "not collected" in v.reason and v.origin == "re-judged" for v in earlier)
+    assert all(v.verdict == "unknown" and "not collected" in v.reason and v.origin == "not evaluated"
+               for v in earlier)
 
     with warehouse.connect() as con:  # every control's SQL "changed" since the day was evaluated
         con.execute("UPDATE control_verdicts SET sql_sha256 = 'an older query'")
