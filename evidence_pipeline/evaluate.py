@@ -42,7 +42,7 @@ class ControlOutcome:
     reconciliation: list[str] = field(default_factory=list)
     #: the population's size and count per status (from `rows` unless given)
     counts: dict[str, int] = field(default_factory=dict)
-    #: the rows that did not pass: every one, or a summary's first EXCEPTIONS_IN_SUMMARY
+    #: the rows that did not pass: every one when `rows` holds the population, else the first EXCEPTIONS_IN_SUMMARY
     exceptions: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -165,8 +165,9 @@ def evaluate_control(warehouse: Warehouse, catalogue: Catalogue, control: Contro
                         kept += rows
                     _insert_results(con, snapshot_date, control.id, run_id, rows)
                 counts = {"population": sum(tally.values()), **{status: tally[status] for status in STATUSES}}
+                # with the rows held, the outcome finds every exception among them
                 outcome = ControlOutcome(control, snapshot_date, *verdict_from_counts(control, tally), kept,
-                                         parameters, sources, counts=counts, exceptions=exceptions)
+                                         parameters, sources, counts=counts, exceptions=[] if keep_rows else exceptions)
             outcome.reconciliation = _reconciliation(outcome)
             _insert_verdict(con, outcome, run_id)
             con.execute("COMMIT")
