@@ -11,7 +11,7 @@ Re-judged verdicts are marked as such and never stored: materializing the contro
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -85,9 +85,7 @@ def _judge(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, control: Contro
     """Each day's count per status, from the raw rows, in one query over every day."""
     if not days:
         return {}
-    counts: dict[date, Counter[str]] = defaultdict(Counter)
-    for day in days:
-        counts[day] = Counter()
+    counts: dict[date, Counter[str]] = {day: Counter() for day in days}
     parameters = control.days_parameters(days, catalogue.defaults)
     waived = (waivers.for_control(control.id) if waivers else {})
     status = "lower(judged.status)"

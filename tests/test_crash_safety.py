@@ -1,7 +1,7 @@
 """Crash safety (issue 6): a run SIGKILLed while landing a dataset and while writing a bundle; the re-run completes,
 DuckDB opens, the day's rows are the last complete landing or none, and no half-written bundle looks complete.
 
-Each run goes through the real run worker (`python -m evidence_pipeline.runner`) started in a session of its own, so
+Each run goes through the real run worker (`python -m evidence_pipeline.run_worker`) started in a session of its own, so
 one `killpg` reaches it, its forkserver, the forked step processes and their children (Chromium). The kill points
 are found from outside, without hooks in production code: the sandbox's fake GitHub is slowed (server latency) so
 staging lasts long enough to be seen, and the test holds DuckDB's write lock while the step finishes staging, then
@@ -77,7 +77,8 @@ def crash_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashDay]:
 # -- the killable run worker ----------------------------------------------------------------------------------------
 
 class Worker:
-    """`python -m evidence_pipeline.runner JOB DATE ASSET...` as `run_job` starts it, in a session of its own."""
+    """`python -m evidence_pipeline.run_worker JOB DATE ASSET...` as `run_job` starts it (without waiting to be told),
+    in a session of its own."""
 
     def __init__(self, job: str, assets: list[str], log: Path) -> None:
         self.log = log
