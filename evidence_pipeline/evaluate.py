@@ -25,8 +25,8 @@ STATUSES = ("pass", "fail", "unknown", "waived")
 ROW_COLUMNS = ("resource_id", "resource_name", "resource_url", "status", "reason", "failure")
 
 
-#: exceptions a summary (`load_summary`) holds for the report; the bundle's exceptions.csv has all of them
-EXCEPTIONS_IN_SUMMARY = 300
+#: exceptions a summary (`load_summary`) holds, as many as the report shows; the bundle's exceptions.csv has all
+EXCEPTIONS_IN_SUMMARY = 100
 
 
 @dataclass

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from evidence_pipeline import __version__
 from evidence_pipeline.evaluate import ControlOutcome, results_frame
@@ -283,9 +282,7 @@ def _write_controls(warehouse: Warehouse, folder: Path, inputs: BundleInputs,
     else:
         with duckdb.connect() as con:
             for outcome in inputs.outcomes:
-                con.register("held_rows", results_frame(outcome.rows) if outcome.rows else
-                             pd.DataFrame(columns=["resource_id", "resource_name", "resource_url", "status", "reason",
-                                                   "details"], dtype="object"))
+                con.register("held_rows", results_frame(outcome.rows))
                 write_population_csvs(con, HELD_ROWS, [], outcome, folder / outcome.control.id)
                 con.unregister("held_rows")
 

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from evidence_pipeline.evidence.bundle import DailyEvidence
     from evidence_pipeline.evidence.period import PeriodEvidence
 
-#: rows of a control's exceptions shown in the report (at most what a summary holds); the CSV always has all of them
-MAX_EXCEPTION_ROWS = min(100, EXCEPTIONS_IN_SUMMARY)
+#: rows of a control's exceptions shown in the report (all a summary holds); the CSV always has all of them
+MAX_EXCEPTION_ROWS = EXCEPTIONS_IN_SUMMARY
 CHROMIUM_ENV = "EVIDENCE_CHROMIUM"
 VERDICT_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "unknown": "#6d6d6d", "waived": "#ef6c00"}
 

@@ -53,7 +53,7 @@ def _text(value: Any) -> str:
 class Sheet:
     name: str
     columns: int
-    rows: int = 1
+    rows: int = 0
 
 
 class Workbook:
@@ -85,7 +85,6 @@ class Workbook:
                     '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
                     '<selection pane="bottomLeft"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
                     "<sheetData>")
-        sheet.rows = 0
         self._row(sheet, list(headers), style=1)
         return sheet
 
