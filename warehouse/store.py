@@ -27,9 +27,27 @@ from connectors.provenance import Provenance
 LOCK_WAIT_SECONDS = 300.0
 MIGRATIONS = files("warehouse").joinpath("migrations")
 VIEWS = files("warehouse").joinpath("views")
-#: Each identity system's migration declares `accounts_<source>` with these columns, in this order.
-ACCOUNT_COLUMNS = ("snapshot_date", "system", "account_id", "email", "display_name", "is_active", "is_privileged",
-                   "privileges", "mfa_enabled", "last_activity", "created_at", "resource_url", "dataset")
+#: Each identity system's migration declares `accounts_<source>` with these columns, in this order, and types.
+#: `email` is the account's primary e-mail; `emails` every e-mail-shaped identifier the system shows (primary
+#: first), each of which identity resolution tries against the HR roster. `is_privileged` is the system's one
+#: definition of a privileged account.
+ACCOUNT_COLUMN_TYPES: dict[str, str] = {
+    "snapshot_date": "DATE",
+    "system": "VARCHAR",
+    "account_id": "VARCHAR",
+    "email": "VARCHAR",
+    "emails": "VARCHAR[]",
+    "display_name": "VARCHAR",
+    "is_active": "BOOLEAN",
+    "is_privileged": "BOOLEAN",
+    "privileges": "VARCHAR[]",
+    "mfa_enabled": "BOOLEAN",
+    "last_activity": "TIMESTAMP",
+    "created_at": "TIMESTAMP",
+    "resource_url": "VARCHAR",
+    "dataset": "VARCHAR",
+}
+ACCOUNT_COLUMNS = tuple(ACCOUNT_COLUMN_TYPES)
 #: a view file's first line may say `-- requires: table, ...`: it is created once those tables exist
 REQUIRES = re.compile(r"^-- requires: (.+)$", re.MULTILINE)
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -92,8 +110,9 @@ class Warehouse:
             return apply_migrations(con)
 
     # -- landing -----------------------------------------------------------
-    def land(self, source: str, dataset: str, snapshot_date: date, run_id: str, staged: Path,
-             provenance: Provenance) -> int:
+    def land(
+        self, source: str, dataset: str, snapshot_date: date, run_id: str, staged: Path, provenance: Provenance
+    ) -> int:
         """Replace one day's rows of one dataset with the staged file, atomically, and log provenance."""
         table = raw_table(source, dataset)
         with self.connect() as con:
@@ -108,8 +127,9 @@ class Warehouse:
                         f"FROM read_json(?, format='newline_delimited', columns={column_spec})",
                         [snapshot_date, run_id, str(staged)],
                     )
-                landed = con.execute(f"SELECT count(*) FROM {table} WHERE snapshot_date = ?",
-                                     [snapshot_date]).fetchone()[0]
+                landed = con.execute(
+                    f"SELECT count(*) FROM {table} WHERE snapshot_date = ?", [snapshot_date]
+                ).fetchone()[0]
                 if landed != provenance.record_count:
                     raise RuntimeError(f"{table}: staged {provenance.record_count} records but landed {landed}")
                 self._log(con, run_id, snapshot_date, provenance, "succeeded")
@@ -128,22 +148,37 @@ class Warehouse:
     def _record_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
         rows = con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-            "AND column_name NOT IN ('snapshot_date', 'run_id') ORDER BY ordinal_position", [table]
+            "AND column_name NOT IN ('snapshot_date', 'run_id') ORDER BY ordinal_position",
+            [table],
         ).fetchall()
         if not rows:
             raise LookupError(f"no raw table {table}; add a migration in warehouse/migrations")
         return rows
 
     @staticmethod
-    def _log(con: duckdb.DuckDBPyConnection, run_id: str, snapshot_date: date, provenance: Provenance,
-             status: str) -> None:
+    def _log(
+        con: duckdb.DuckDBPyConnection, run_id: str, snapshot_date: date, provenance: Provenance, status: str
+    ) -> None:
         con.execute(
             "INSERT INTO collection_log (run_id, source, dataset, snapshot_date, status, started_at, finished_at, "
             "record_count, request_count, retry_count, payload_sha256, source_timestamp, error, provenance) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, provenance.source, provenance.dataset, snapshot_date, status, provenance.started_at,
-             provenance.finished_at, provenance.record_count, provenance.request_count, provenance.retry_count,
-             provenance.payload_sha256, provenance.source_timestamp, provenance.error, provenance.to_json()],
+            [
+                run_id,
+                provenance.source,
+                provenance.dataset,
+                snapshot_date,
+                status,
+                provenance.started_at,
+                provenance.finished_at,
+                provenance.record_count,
+                provenance.request_count,
+                provenance.retry_count,
+                provenance.payload_sha256,
+                provenance.source_timestamp,
+                provenance.error,
+                provenance.to_json(),
+            ],
         )
 
     # -- reading -----------------------------------------------------------
@@ -156,8 +191,10 @@ class Warehouse:
 
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     applied: list[str] = []
-    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, "
-                "applied_at TIMESTAMPTZ DEFAULT current_timestamp)")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, "
+        "applied_at TIMESTAMPTZ DEFAULT current_timestamp)"
+    )
     done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
     for migration in sorted(MIGRATIONS.iterdir(), key=lambda m: m.name):
         if not migration.name.endswith(".sql") or migration.name in done:
@@ -179,20 +216,21 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
 def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)create the cross-system views: `accounts` unions every `accounts_<source>` view, then the
     identity resolution views in warehouse/views/ build on it."""
-    systems = [row[0] for row in con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND starts_with(view_name, 'accounts_') "
-        "ORDER BY view_name").fetchall()]
+    systems = [
+        row[0]
+        for row in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND starts_with(view_name, 'accounts_') "
+            "ORDER BY view_name"
+        ).fetchall()
+    ]
     columns = ", ".join(ACCOUNT_COLUMNS)
     for view in systems:
         found = [d[0] for d in con.execute(f"SELECT * FROM {view} LIMIT 0").description]
         if tuple(found) != ACCOUNT_COLUMNS:
             raise ValueError(f"view {view} must have exactly the columns {columns}; it has {', '.join(found)}")
     union = " UNION ALL ".join(f"SELECT {columns} FROM {view}" for view in systems) or (
-        "SELECT NULL::DATE AS snapshot_date, NULL::VARCHAR AS system, NULL::VARCHAR AS account_id, "
-        "NULL::VARCHAR AS email, NULL::VARCHAR AS display_name, NULL::BOOLEAN AS is_active, "
-        "NULL::BOOLEAN AS is_privileged, NULL::VARCHAR[] AS privileges, NULL::BOOLEAN AS mfa_enabled, "
-        "NULL::TIMESTAMP AS last_activity, NULL::TIMESTAMP AS created_at, NULL::VARCHAR AS resource_url, "
-        "NULL::VARCHAR AS dataset WHERE false")
+        "SELECT " + ", ".join(f"NULL::{kind} AS {name}" for name, kind in ACCOUNT_COLUMN_TYPES.items()) + " WHERE false"
+    )
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"CREATE OR REPLACE VIEW accounts AS {union}")
