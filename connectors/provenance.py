@@ -12,28 +12,24 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-#: Parameter names whose values never leave the process (tokens, keys, secrets).
-SECRET_PARAM_MARKERS = ("token", "secret", "password", "key", "authorization", "assertion", "credential")
+from connectors.redact import redact_value
 
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def redact(params: dict[str, Any]) -> dict[str, Any]:
-    """Drop the values of anything that looks like a credential, keep the rest."""
-    clean: dict[str, Any] = {}
-    for name, value in params.items():
-        lowered = name.lower()
-        if any(marker in lowered for marker in SECRET_PARAM_MARKERS) and lowered not in ("pagetoken", "nexttoken"):
-            clean[name] = "[redacted]"
-        else:
-            clean[name] = value
-    return clean
+class _Redacted:
+    """Every value assigned to a provenance record passes `redact_value`: a connector that names an endpoint by a
+    URL with userinfo or a signed query, or fails with a message quoting one, cannot put the credential in the
+    record (the collection log, the bundles and Dagster's metadata are all made from it)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, redact_value(value))
 
 
 @dataclass
-class RequestLog:
+class RequestLog(_Redacted):
     """One logical request (one page), including the retries it took."""
 
     endpoint: str
@@ -50,7 +46,7 @@ class RequestLog:
 
 
 @dataclass
-class Provenance:
+class Provenance(_Redacted):
     """Everything an auditor needs to know about one dataset's collection."""
 
     source: str

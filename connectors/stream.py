@@ -26,7 +26,8 @@ from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.provenance import PayloadHasher, Provenance, RequestLog, redact, utc_now
+from connectors.provenance import PayloadHasher, Provenance, RequestLog, utc_now
+from connectors.redact import redact_params
 
 
 class SourceError(Exception):
@@ -107,7 +108,10 @@ class Stream(ABC):
     def call(self, cursor: Any, page: int) -> Any:
         """One logical request with pacing, retries and provenance."""
         log = RequestLog(
-            endpoint=self.endpoint, method=self.method, params=redact(self.params(cursor)), page=page,
+            endpoint=self.endpoint,
+            method=self.method,
+            params=redact_params(self.params(cursor)),
+            page=page,
             started_at=utc_now(),
         )
         self.provenance.requests.append(log)
@@ -123,17 +127,21 @@ class Stream(ABC):
                 retry = self.classify(exc)
                 log.status = self.status_of(exc)
                 if retry is None or log.retries >= self.policy.max_retries:
-                    log.error = f"{type(exc).__name__}: {exc}"[:500]
+                    raw_error = f"{type(exc).__name__}: {exc}"[:500]
+                    log.error = raw_error  # redacted on assignment
                     log.duration_ms = round((time.monotonic() - started) * 1000, 1)
                     tried = f" after {log.retries} retries" if log.retries else ""
                     raise SourceError(
-                        f"{self.source}.{self.dataset}: {self.method} {self.endpoint} page {page} failed{tried}: "
+                        f"{self.source}.{self.dataset}: {self.method} {log.endpoint} page {page} failed{tried}: "
                         f"{log.error}"
-                    ) from exc
+                    ) from (exc if log.error == raw_error else None)  # a cause quoting a credential is not chained
                 log.retries += 1
                 log.retry_reasons.append(retry.reason)
-                time.sleep(min(self.policy.max_wait, retry.wait if retry.wait is not None
-                               else self.policy.backoff(log.retries)))
+                time.sleep(
+                    min(
+                        self.policy.max_wait, retry.wait if retry.wait is not None else self.policy.backoff(log.retries)
+                    )
+                )
                 continue
             log.status = 200 if log.status is None or log.status >= 400 else log.status
             log.duration_ms = round((time.monotonic() - started) * 1000, 1)
@@ -183,6 +191,10 @@ class Stream(ABC):
         except Exception as exc:
             self.provenance.status = "failed"
             self.provenance.error = str(exc)
+            if self.provenance.error != str(exc):
+                # the message quoted a credential (a connector's own error naming its URL): raise it redacted, the
+                # original not chained, since whatever logs this failure would print both
+                raise SourceError(self.provenance.error) from None
             raise
         finally:
             self.provenance.finished_at = utc_now()
@@ -214,8 +226,19 @@ def http_retry(status: int | None, headers: dict[str, str] | None, exc: Exceptio
     if status is not None and 500 <= status < 600:
         return Retry(wait, f"{status} server error")
     name = type(exc).__name__
-    if status is None and any(t in name for t in ("ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout",
-                                                    "ChunkedEncodingError", "ProtocolError", "RemoteDisconnected",
-                                                    "ConnectionReset", "IncompleteRead")):
+    if status is None and any(
+        t in name
+        for t in (
+            "ConnectionError",
+            "Timeout",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "ChunkedEncodingError",
+            "ProtocolError",
+            "RemoteDisconnected",
+            "ConnectionReset",
+            "IncompleteRead",
+        )
+    ):
         return Retry(None, f"transport error {name}")
     return None

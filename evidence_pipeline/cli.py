@@ -33,12 +33,18 @@ def main(argv: list[str] | None = None) -> int:
                                                 "bundle of a series: the evidence folder, exports/, samples/)")
     verify.add_argument("bundle", type=Path, help="a bundle folder, or a folder of bundles to check as one chain")
     _trust_options(verify)
-    verify.add_argument("--require-signature", action="store_true", help="fail on unsigned bundles")
+    # signatures are required by default now; the old flag is still accepted so that scripts keep working
+    verify.add_argument("--require-signature", action="store_true", help=argparse.SUPPRESS)
 
     keygen = commands.add_parser("keygen", help="make an Ed25519 signing key for evidence bundles")
     keygen.add_argument("--out", type=Path, default=None,
                         help="private key file to create (default: <EVIDENCE_HOME>/keys/evidence-signing.pem); "
                              "never overwritten")
+
+    rotate = commands.add_parser("rotate-key", help="hand the evidence chains from the current signing key "
+                                                    "(EVIDENCE_SIGNING_KEY) to a new one: writes a rotation record "
+                                                    "signed by the current key")
+    rotate.add_argument("--new", type=Path, required=True, help="the new key: its public key (.pub) or private key")
 
     export = commands.add_parser("export", help="one bundle for a period, from the verified daily bundles")
     _period_options(export)
@@ -57,13 +63,33 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--control", action="append", default=None, help="only this control (repeatable)")
 
     args = parser.parse_args(argv)
-    return {"demo": _demo, "run": _run, "ui": _ui, "verify": _verify, "keygen": _keygen, "export": _export,
-            "sample": _sample, "history": _history}[args.command](args)
+    from evidence_pipeline.catalogue import CatalogueError
+    from evidence_pipeline.evidence.period import PeriodError
+    from evidence_pipeline.evidence.signing import SigningKeyError
+    from evidence_pipeline.settings import SettingsError, use_private_umask
+    from evidence_pipeline.waivers import WaiverError
+
+    use_private_umask()  # the data folder holds personal data: whatever this process and its runs write is owner-only
+    try:
+        return {"demo": _demo, "run": _run, "ui": _ui, "verify": _verify, "keygen": _keygen,
+                "rotate-key": _rotate_key, "export": _export, "sample": _sample, "history": _history
+                }[args.command](args)
+    except (SettingsError, SigningKeyError, WaiverError, CatalogueError, PeriodError) as exc:
+        # a user's setting or file is wrong: one line naming it, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _trust_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--public-key", type=Path, default=None,
-                        help="pin the expected signing key (PEM, OpenSSH or raw): any other signer fails")
+                        help="pin the expected signing key (PEM, OpenSSH or raw; default EVIDENCE_PUBLIC_KEY, else "
+                             "the chain's first signer): any other signer fails, unless a rotation record signed by "
+                             "it hands over to the new key")
+    parser.add_argument("--expect-head", default=None, metavar="[SEQUENCE:]SHA256",
+                        help="the chain head pinned earlier (as verify prints it): fails if it is not in the chain, "
+                             "i.e. if the newest bundles were removed")
+    parser.add_argument("--allow-unsigned", action="store_true",
+                        help="accept unsigned bundles (stated in the output); by default they are refused")
 
 
 def _period_options(parser: argparse.ArgumentParser) -> None:
@@ -89,8 +115,10 @@ def _start_sandbox(args: argparse.Namespace, paths: Paths, day: date):
 
 
 def _run_and_report(day: date, paths: Paths) -> int:
+    from evidence_pipeline.evaluate import errored_controls
     from evidence_pipeline.evidence.bundle import latest_bundle
-    from evidence_pipeline.runner import run_day
+    from evidence_pipeline.runner import nothing_collected, run_day
+    from warehouse import Warehouse
 
     outcomes = run_day(day, paths)
     for outcome in outcomes:
@@ -104,18 +132,30 @@ def _run_and_report(day: date, paths: Paths) -> int:
         print("no evidence bundle was written; see the failed steps above", file=sys.stderr)
         return 1
     print(f"evidence bundle: {bundle}")
-    return 0
+    errored = errored_controls(Warehouse(paths.warehouse), day)
+    for control_id, error in errored.items():  # unknown in the bundle, with the error; the exit status says it too
+        print(f"error: control {control_id}: {error}", file=sys.stderr)
+    nothing = nothing_collected(paths, day)
+    if nothing:  # the bundle says every control is unknown; the exit status must say it too
+        print(f"error: {nothing}", file=sys.stderr)
+        return 1
+    return 1 if errored else 0
+
+
+def _use_data_folder_key(paths: Paths) -> None:
+    """Sign with the data folder's own key unless EVIDENCE_SIGNING_KEY names one (the demo and the sandbox UI)."""
+    from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
+
+    if not os.environ.get(SIGNING_KEY_ENV):
+        # a key in the (git-ignored) data folder, so that the sandbox's bundles are signed and verify
+        key = ensure_data_folder_key(paths.home)
+        os.environ[SIGNING_KEY_ENV] = str(key.path)
+        print(f"signing with the data folder's key {key.path} ({key.key_id})")
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
-
     paths = Paths.from_env()
-    if not os.environ.get(SIGNING_KEY_ENV):
-        # the demo signs with its own key in the (git-ignored) data folder, so its bundles verify as signed
-        key = ensure_data_folder_key(paths.home)
-        os.environ[SIGNING_KEY_ENV] = str(key.path)
-        print(f"signing with the demo key {key.path} ({key.key_id})")
+    _use_data_folder_key(paths)
     sandbox = _start_sandbox(args, paths, args.date)
     try:
         return _run_and_report(args.date, paths)
@@ -131,6 +171,7 @@ def _ui(args: argparse.Namespace) -> int:
     from evidence_pipeline.runner import prepare_dagster_home
 
     paths = Paths.from_env()
+    _use_data_folder_key(paths)  # `dagster dev` inherits it: the UI's snapshots are signed too
     sandbox = _start_sandbox(args, paths, date.today())
     prepare_dagster_home(paths)
     print(f"sandbox organisation served; Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C stops both)")
@@ -147,9 +188,15 @@ def _ui(args: argparse.Namespace) -> int:
     return process.returncode or 0
 
 
-def _read_public_key(args: argparse.Namespace) -> bytes | None:
+def _pinned_key(args: argparse.Namespace) -> bytes | None:
+    """The key to trust: --public-key, else EVIDENCE_PUBLIC_KEY, else None (the chain's first signer)."""
+    from evidence_pipeline.evidence.signing import SigningKeyError, pinned_public_key_from_env
+
     if args.public_key is None:
-        return None
+        try:
+            return pinned_public_key_from_env()
+        except SigningKeyError as exc:
+            raise SystemExit(f"FAILED: {exc}") from None
     try:
         return args.public_key.read_bytes()
     except OSError as exc:
@@ -157,15 +204,29 @@ def _read_public_key(args: argparse.Namespace) -> bytes | None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from evidence_pipeline.evidence.bundle import MANIFEST, VerificationError, verify_bundle, verify_series
+    from evidence_pipeline.evidence.bundle import (
+        MANIFEST,
+        VERSION_FOLDER,
+        VerificationError,
+        covers,
+        verify_bundle,
+        verify_series,
+    )
 
-    public_key = _read_public_key(args)
+    public_key = _pinned_key(args)
     target: Path = args.bundle
+    require_signature = not args.allow_unsigned
+    chain = None
     try:
         if (target / MANIFEST).is_file():
-            results = [verify_bundle(target, public_key, args.require_signature)]
+            if args.expect_head:
+                raise VerificationError("--expect-head checks a chain: give the folder of bundles, not one bundle")
+            # inside its series folder a bundle must sit where its manifest says; a bare copy is only reported
+            series_root = target.parent.parent if VERSION_FOLDER.match(target.name) else None
+            results = [verify_bundle(target, public_key, require_signature, series_root)]
         elif target.is_dir():
-            results = verify_series(target, public_key, args.require_signature)
+            chain = verify_series(target, public_key, require_signature, args.expect_head)
+            results = list(chain)
         else:
             raise VerificationError(f"{target}: no such bundle or folder")
     except VerificationError as exc:
@@ -173,14 +234,42 @@ def _verify(args: argparse.Namespace) -> int:
         return 1
     for result in results:
         manifest = result.manifest
-        what = manifest.get("snapshot_date") or (manifest.get("data_window") or {}).get("from", "?") + " to " + \
-            (manifest.get("data_window") or {}).get("to", "?")
-        signer = (f"signed by Ed25519 key {result.signed_by}" + (" (the pinned key)" if public_key else "")
-                  if result.signed_by else "UNSIGNED (no signature; --require-signature refuses such bundles)")
-        print(f"OK: {len(manifest['files'])} files match the manifest of {what} ({result.bundle}); {signer}; "
-              f"chain: {result.chain}")
-    if len(results) > 1:
-        print(f"OK: {len(results)} bundles form one unbroken chain")
+        pinned = " (the pinned key)" if public_key and chain is None else ""
+        signer = f"signed by Ed25519 key {result.signed_by}{pinned}" if result.signed_by else \
+            "UNSIGNED (accepted by --allow-unsigned)"
+        print(f"OK: {len(manifest['files'])} files match the manifest of {covers(manifest)} ({result.bundle}); "
+              f"{signer}; chain: {result.chain}")
+    if chain is None:
+        location = results[0].manifest.get("location")
+        if location and not VERSION_FOLDER.match(target.name):
+            print(f"NOTE: written as {location} of its series; not checked here (the folder is a copy)")
+        if results[0].signed_by and not public_key:
+            print("NOTE: no key pinned: compare the key id with the one the evidence's owner published, or pass "
+                  "--public-key")
+        if not results[0].signed_by:
+            print("WARNING: the bundle is UNSIGNED: its hashes show only that the files match its own manifest",
+                  file=sys.stderr)
+        return 0
+    lineage = " -> ".join(chain.signers) or "no key (every bundle is unsigned)"
+    first = "the pinned key" if public_key else "the first bundle's signer"
+    print(f"OK: {len(chain)} bundles form one unbroken chain, signed by {lineage}"
+          + (f" (the first is {first}; each later one introduced by a rotation record signed by the one before)"
+             if len(chain.signers) > 1 else ""))
+    head = chain.head
+    print(f"chain head: sequence {head.sequence}, {head.bundle} ({head.covers}), manifest SHA-256 "
+          f"{head.manifest_sha256}")
+    if chain.added_since_pin is not None:
+        print("OK: the expected head is the chain's head" if chain.added_since_pin == 0 else
+              f"OK: the expected head is in the chain; {chain.added_since_pin} bundle(s) were added after it")
+    print(f"pin it: --expect-head {head.pin}" + ("" if public_key else
+                                                 f" --public-key <the key {chain.signers[0]}>" if chain.signers
+                                                 else ""))
+    if not public_key and chain.signers:
+        print(f"NOTE: no key pinned: the chain's first signer {chain.signers[0]} is trusted; compare it with the key "
+              f"id the evidence's owner published, or pass --public-key")
+    if chain.unsigned:
+        print(f"WARNING: {len(chain.unsigned)} UNSIGNED bundle(s) accepted (--allow-unsigned): "
+              f"{', '.join(chain.unsigned)}", file=sys.stderr)
     return 0
 
 
@@ -200,23 +289,87 @@ def _keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_key(args: argparse.Namespace) -> int:
+    """A rotation record signed by the current key, left in each series folder for the new key's first bundle."""
+    from evidence_pipeline.evidence.bundle import chain_signer, series_bundles, signer_of
+    from evidence_pipeline.evidence.period import EXPORTS
+    from evidence_pipeline.evidence.sampling import SAMPLES
+    from evidence_pipeline.evidence.signing import (
+        SIGNING_KEY_ENV,
+        SigningKeyError,
+        fingerprint,
+        load_public_key,
+        rotation_record,
+        signing_key_from_env,
+        write_pending_rotation,
+    )
+
+    evidence = Paths.from_env().evidence
+    try:
+        current = signing_key_from_env()
+        if current is None:
+            raise SigningKeyError(f"{SIGNING_KEY_ENV} is not set: it must name the CURRENT signing key, which "
+                                  f"signs the rotation record")
+        try:
+            new_key = load_public_key(args.new.read_bytes(), f"--new {args.new}")
+        except OSError as exc:
+            raise SigningKeyError(f"--new {args.new}: {exc.strerror}") from None
+    except SigningKeyError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    if fingerprint(new_key) == current.key_id:
+        print(f"FAILED: --new {args.new} is the current key {current.key_id}", file=sys.stderr)
+        return 1
+    series = [evidence, evidence / EXPORTS, evidence / SAMPLES]
+    for root in series:
+        signed_last = chain_signer(series_bundles(root)) if root.is_dir() else None
+        if signed_last is not None and signer_of(signed_last) != current.key_id:
+            print(f"FAILED: {root}: the chain is signed by {signer_of(signed_last)} (up to "
+                  f"{signed_last.relative_to(root)}), not by {current.key_id} ({SIGNING_KEY_ENV}): only the chain's "
+                  f"signer can hand it over", file=sys.stderr)
+            return 1
+    record, signature = rotation_record(current, new_key)
+    for root in series:
+        write_pending_rotation(root, record, signature, fingerprint(new_key))
+    print(f"rotation record: {current.key_id} -> {fingerprint(new_key)}, signed by the current key, left in "
+          f"{', '.join(str(root) for root in series)}")
+    print(f"now sign with the new key ({SIGNING_KEY_ENV}=<its private key>): the next bundle of each chain carries "
+          f"the record, and verify accepts the new signer from that bundle on")
+    return 0
+
+
 def _pseudonymizer(args: argparse.Namespace):
     from evidence_pipeline.evidence.pseudonymize import Pseudonymizer
 
     return Pseudonymizer.from_env() if args.pseudonymize else None
 
 
+def _report_trust(daily_chain: dict, unsigned_inputs: list[str]) -> None:
+    """What an export or a sample was built on: the daily chain's signers and head, and any unsigned day."""
+    head = daily_chain["head"]
+    print(f"built on the daily chain of {daily_chain['bundles']} bundle(s) signed by "
+          f"{' -> '.join(daily_chain['signers']) or 'no key'} ({daily_chain['trusted_key']}); head sequence "
+          f"{head['sequence']} ({head['bundle']}), manifest SHA-256 {head['manifest_sha256']}")
+    if unsigned_inputs:
+        print(f"WARNING: built on {len(unsigned_inputs)} UNSIGNED daily bundle(s) (--allow-unsigned, stated in the "
+              f"manifest): {', '.join(unsigned_inputs)}", file=sys.stderr)
+
+
 def _export(args: argparse.Namespace) -> int:
     from evidence_pipeline.evidence.period import PeriodError, load_period, write_export
-    from evidence_pipeline.evidence.signing import signing_key_from_env
+    from evidence_pipeline.evidence.signing import SigningKeyError, signing_key_for_writing
 
     paths = Paths.from_env()
+    public_key = _pinned_key(args)
     try:
-        period = load_period(paths.evidence, args.start, args.end, _read_public_key(args), _pseudonymizer(args))
-    except PeriodError as exc:
+        signing_key = signing_key_for_writing("period export")
+        period = load_period(paths.evidence, args.start, args.end, public_key, _pseudonymizer(args),
+                             require_signature=not args.allow_unsigned, expect_head=args.expect_head)
+        bundle = write_export(paths.evidence, period, signing_key)
+    except (PeriodError, SigningKeyError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
-    bundle = write_export(paths.evidence, period, signing_key_from_env())
+    _report_trust(period.daily_chain, period.unsigned_inputs)
     if period.missing_days:
         print(f"WARNING: {len(period.missing_days)} day(s) without an evidence snapshot: "
               f"{', '.join(d.isoformat() for d in period.missing_days)}", file=sys.stderr)
@@ -231,6 +384,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _history(args: argparse.Namespace) -> int:
     from evidence_pipeline.catalogue import load_catalogue
+    from evidence_pipeline.evidence.csv_cells import neutralize_cell
     from evidence_pipeline.evidence.period import PeriodError, period_days
     from evidence_pipeline.history import verdict_history
     from evidence_pipeline.settings import optional_project_file, project_file
@@ -254,25 +408,30 @@ def _history(args: argparse.Namespace) -> int:
     writer.writerow(["date", "control_id", "verdict", "population", "pass", "fail", "unknown", "waived", "origin",
                      "reason"])
     for verdict in verdict_history(Warehouse(Paths.from_env().warehouse), catalogue, days, waivers):
-        writer.writerow([verdict.day.isoformat(), verdict.control_id, verdict.verdict,
-                         *(verdict.counts.get(k, "") for k in ("population", "pass", "fail", "unknown", "waived")),
-                         verdict.origin, verdict.reason])
+        row = [verdict.day.isoformat(), verdict.control_id, verdict.verdict,
+               *(verdict.counts.get(k, "") for k in ("population", "pass", "fail", "unknown", "waived")),
+               verdict.origin, verdict.reason]
+        writer.writerow([neutralize_cell(value) for value in row])  # a reason may quote a source's text
     return 0
 
 
 def _sample(args: argparse.Namespace) -> int:
     from evidence_pipeline.evidence.period import PeriodError
     from evidence_pipeline.evidence.sampling import draw_sample, write_sample
-    from evidence_pipeline.evidence.signing import signing_key_from_env
+    from evidence_pipeline.evidence.signing import SigningKeyError, signing_key_for_writing
 
     paths = Paths.from_env()
+    public_key = _pinned_key(args)
     try:
+        signing_key = signing_key_for_writing("sample")
         sample = draw_sample(paths.evidence, args.control, args.start, args.end, args.seed, args.size,
-                             _read_public_key(args), _pseudonymizer(args))
-    except PeriodError as exc:
+                             public_key, _pseudonymizer(args), require_signature=not args.allow_unsigned,
+                             expect_head=args.expect_head)
+        bundle = write_sample(paths.evidence, sample, signing_key)
+    except (PeriodError, SigningKeyError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
-    bundle = write_sample(paths.evidence, sample, signing_key_from_env())
+    _report_trust(sample.trust["daily_chain"], sample.trust["unsigned_inputs"])
     if sample.missing_days:
         print(f"WARNING: {len(sample.missing_days)} day(s) without an evidence snapshot: "
               f"{', '.join(d.isoformat() for d in sample.missing_days)}", file=sys.stderr)

@@ -10,7 +10,7 @@ from evidence_pipeline.defs import automation, sources
 from evidence_pipeline.defs.controls import control_definitions
 from evidence_pipeline.defs.evidence import snapshot_asset
 from evidence_pipeline.defs.resources import WarehouseResource, env_value
-from evidence_pipeline.settings import STEP_PRELOAD_MODULES, project_file
+from evidence_pipeline.settings import STEP_PRELOAD_MODULES, project_file, use_private_umask
 from warehouse import schema_connection
 
 #: Dagster's multiprocess executor, with steps forked from a server that has imported this code
@@ -22,6 +22,7 @@ STEP_EXECUTOR = dg.multiprocess_executor.configured(
 
 
 def build_definitions() -> dg.Definitions:
+    use_private_umask()  # plain `dagster dev` too: the warehouse, staging files and bundles hold personal data
     with schema_connection() as con:  # a malformed catalogue fails here, before any run
         catalogue = load_catalogue(project_file("controls_map.yaml"), con)
     return dg.Definitions.merge(

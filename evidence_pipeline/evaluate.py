@@ -2,14 +2,19 @@
 
 The control's SQL returns one row per in-scope resource with `status` and `reason`.
 A source that failed, was not configured or was not collected that day makes the
-control *unknown* (never pass), and the verdict says which source and why.
+control *unknown* (never pass), and the verdict says which source and why. A control
+whose SQL fails on the day's data is *unknown* with the error (stored, so the bundle
+and history show it), and a row the SQL returns without a valid status or a reason is
+an unknown row naming what it returned: the other rows and controls are still judged.
+The SQL runs in `judging_session`, which can reach no file, network or setting.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,6 +28,33 @@ from warehouse import Warehouse
 
 STATUSES = ("pass", "fail", "unknown", "waived")
 ROW_COLUMNS = ("resource_id", "resource_name", "resource_url", "status", "reason", "failure")
+
+
+#: DuckDB settings of the connection control SQL runs on: no file, no network (read_csv, COPY, ATTACH, httpfs), and
+#: no `SET` to turn that back on. They are settings of the whole database instance, and DuckDB shares one instance
+#: per file among a process's connections, so the judging session is a connection of its own (refused while another
+#: is open on the file) and its instance ends when it closes: landing's read_json works again afterwards.
+JUDGING_SETTINGS = {"enable_external_access": False, "lock_configuration": True}
+#: problem rows of a control named in its error (every one is in its population, unknown)
+PROBLEM_ROWS_NAMED = 3
+
+
+@contextmanager
+def judging_session(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse's session on a connection with JUDGING_SETTINGS; every `warehouse.connect()` inside reuses it."""
+    with warehouse.session(config=JUDGING_SETTINGS) as con:
+        sandboxed = con.execute("SELECT NOT current_setting('enable_external_access') "
+                                "AND current_setting('lock_configuration')").fetchone()[0]
+        if not sandboxed:
+            raise RuntimeError(f"{warehouse.path}: control SQL is judged only on a session of its own; a session "
+                               "without the judging settings is open")
+        yield con
+
+
+def sql_error(exc: BaseException) -> str:
+    """An error as one line (DuckDB's messages go on with the query's text and a caret)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 #: exceptions a summary (`load_summary`) holds, as many as the report shows; the bundle's exceptions.csv has all
@@ -44,6 +76,8 @@ class ControlOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     #: the rows that did not pass: every one when `rows` holds the population, else the first EXCEPTIONS_IN_SUMMARY
     exceptions: list[dict[str, Any]] = field(default_factory=list)
+    #: why the control's SQL could not be judged (it failed, or returned rows without a valid status or reason)
+    error: str | None = None
 
     def __post_init__(self) -> None:
         if not self.counts:
@@ -76,6 +110,7 @@ class ControlOutcome:
             "snapshot_date": self.snapshot_date.isoformat(),
             "verdict": self.verdict,
             "reason": self.reason,
+            "error": self.error,
             **self.counts,
             "sql_sha256": control.sql_sha256,
             "parameters": {k: str(v) if isinstance(v, date) else v for k, v in self.parameters.items()},
@@ -125,72 +160,105 @@ def _age_hours(source_timestamp: str | None, finished_at: datetime | None) -> fl
 
 #: rows judged and stored at a time: a day's evaluation holds one batch, whatever the population
 BATCH_ROWS = 10_000
+#: the collection status of an optional dataset whose switch is unset on a configured source (AWS's Identity Center
+#: without AWS_IDENTITY_STORE_ID): as a required source it makes the control unknown; as a system source its system
+#: is out of the control's scope, said in the reconciliation, and stands in no unknown row
+OPTIONAL_NOT_CONFIGURED = "optional_not_configured"
 
 
 def evaluate_control(warehouse: Warehouse, catalogue: Catalogue, control: Control, snapshot_date: date,
                      run_id: str, waivers: Waivers | None = None,
                      freshness_hours: dict[str, int] | None = None, keep_rows: bool = True) -> ControlOutcome:
     """Run the control's SQL on the day's data and store the result. Required sources that cannot be trusted make
-    the control unknown; an untrusted system source makes only that system's rows unknown.
+    the control unknown; an untrusted system source makes only that system's rows unknown; SQL that fails makes the
+    control unknown with the error (`ControlOutcome.error`), stored in place of whatever the day had.
 
     The rows are judged and stored a batch at a time, in resource order. `keep_rows=False` (the daily step) keeps
     none of them in the outcome beyond its first exceptions, so memory does not grow with the population."""
     parameters = control.sql_parameters(snapshot_date, catalogue.defaults)
-    sources = source_states(warehouse, control.datasets, snapshot_date, freshness_hours)
-    unusable = {s["name"]: s for s in sources if s["status"] != "succeeded"}
-    blocking = [s for name, s in unusable.items() if name in control.sources]
-    with warehouse.connect() as con:
-        con.execute("BEGIN TRANSACTION")
+    with judging_session(warehouse) as con:
+        sources = source_states(warehouse, control.datasets, snapshot_date, freshness_hours)
+        unusable = {s["name"]: s for s in sources if s["status"] != "succeeded"}
+        blocking = [s for name, s in unusable.items() if name in control.sources]
+        if blocking:
+            why = "; ".join(_why_unusable(s) for s in blocking)
+            return _store_day(con, control, snapshot_date, run_id, lambda: ControlOutcome(
+                control, snapshot_date, "unknown", f"cannot evaluate: {why}", [], parameters, sources))
+
+        def judged() -> ControlOutcome:
+            tally: Counter[str] = Counter()
+            kept: list[dict[str, Any]] = []
+            exceptions: list[dict[str, Any]] = []
+            problems: list[str] = []
+            waived = waivers.for_control(control.id) if waivers is not None else None
+            for rows in _judged_batches(con, control, parameters, unusable, problems):
+                if waived is not None:
+                    apply_waivers(rows, waived, snapshot_date)
+                tally.update(r["status"] for r in rows)
+                room = EXCEPTIONS_IN_SUMMARY - len(exceptions)
+                exceptions += [r for r in rows if r["status"] != "pass"][:room]
+                if keep_rows:
+                    kept += rows
+                _insert_results(con, snapshot_date, control.id, run_id, rows)
+            counts = {"population": sum(tally.values()), **{status: tally[status] for status in STATUSES}}
+            # with the rows held, the outcome finds every exception among them
+            outcome = ControlOutcome(control, snapshot_date, *verdict_from_counts(control, tally), kept, parameters,
+                                     sources, counts=counts, exceptions=[] if keep_rows else exceptions)
+            if problems:
+                outcome.error = (f"{len(problems)} row(s) returned by the SQL could not be judged and are unknown: "
+                                 + "; ".join(problems[:PROBLEM_ROWS_NAMED]))
+            return outcome
+
         try:
-            con.execute("DELETE FROM control_results WHERE snapshot_date = ? AND control_id = ?",
-                        [snapshot_date, control.id])
-            con.execute("DELETE FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?",
-                        [snapshot_date, control.id])
-            if blocking:
-                why = "; ".join(_why_unusable(s) for s in blocking)
-                outcome = ControlOutcome(control, snapshot_date, "unknown", f"cannot evaluate: {why}", [],
-                                         parameters, sources)
-            else:
-                tally: Counter[str] = Counter()
-                kept: list[dict[str, Any]] = []
-                exceptions: list[dict[str, Any]] = []
-                waived = waivers.for_control(control.id) if waivers is not None else None
-                for rows in _judged_batches(con, control, parameters, unusable):
-                    if waived is not None:
-                        apply_waivers(rows, waived, snapshot_date)
-                    tally.update(r["status"] for r in rows)
-                    room = EXCEPTIONS_IN_SUMMARY - len(exceptions)
-                    exceptions += [r for r in rows if r["status"] != "pass"][:room]
-                    if keep_rows:
-                        kept += rows
-                    _insert_results(con, snapshot_date, control.id, run_id, rows)
-                counts = {"population": sum(tally.values()), **{status: tally[status] for status in STATUSES}}
-                # with the rows held, the outcome finds every exception among them
-                outcome = ControlOutcome(control, snapshot_date, *verdict_from_counts(control, tally), kept,
-                                         parameters, sources, counts=counts, exceptions=[] if keep_rows else exceptions)
-            outcome.reconciliation = _reconciliation(outcome)
-            _insert_verdict(con, outcome, run_id)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+            return _store_day(con, control, snapshot_date, run_id, judged)
+        except Exception as exc:  # the SQL failed on this day's data: this control is unknown, the others go on
+            error = f"the control's SQL failed: {sql_error(exc)}"
+        return _store_day(con, control, snapshot_date, run_id, lambda: ControlOutcome(
+            control, snapshot_date, "unknown", error, [], parameters, sources, error=error))
+
+
+def _store_day(con: duckdb.DuckDBPyConnection, control: Control, snapshot_date: date, run_id: str,
+               judge: Callable[[], ControlOutcome]) -> ControlOutcome:
+    """In one transaction: the day's earlier results of the control go, `judge()` stores its rows, then its verdict."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("control_results", "control_verdicts"):
+            con.execute(f"DELETE FROM {table} WHERE snapshot_date = ? AND control_id = ?", [snapshot_date, control.id])
+        outcome = judge()
+        outcome.reconciliation = _reconciliation(outcome)
+        _insert_verdict(con, outcome, run_id)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
     return outcome
 
 
+class DuplicateResource(ValueError):
+    """The control's SQL returned a resource twice (one per region, say): its counts and samples would be wrong."""
+
+
 def _judged_batches(con: duckdb.DuckDBPyConnection, control: Control, parameters: dict[str, Any],
-                    unusable: dict[str, dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+                    unusable: dict[str, dict[str, Any]], problems: list[str]) -> Iterator[list[dict[str, Any]]]:
     """The control's rows, normalised, in resource order, a batch at a time; an untrusted system's rows are unknown,
-    and each untrusted system stands in as one unknown row of its own."""
-    standing_in = sorted((_system_not_evaluated(control, s) for s in unusable.values()),
-                         key=lambda r: r["resource_id"])
+    and each untrusted system stands in as one unknown row of its own. Rows the SQL returned without a valid status
+    or a reason are unknown, and `problems` gains a line naming each."""
+    standing_in = sorted((_system_not_evaluated(control, s) for s in unusable.values()
+                          if s["status"] != OPTIONAL_NOT_CONFIGURED), key=lambda r: r["resource_id"])
     reader = con.cursor()  # its own result: the caller inserts on `con` between batches
     try:
         reader.execute(f"SELECT * FROM (\n{control.sql.strip().rstrip(';')}\n) AS judged "
                        "ORDER BY CAST(resource_id AS VARCHAR)", parameters)
         names = [d[0] for d in reader.description]
+        previous: str | None = None
         while batch := reader.fetchmany(BATCH_ROWS):
-            rows = [_unknown_if_untrusted(_normalise(control, dict(zip(names, row, strict=True))), unusable)
+            rows = [_unknown_if_untrusted(_normalise(dict(zip(names, row, strict=True)), problems), unusable)
                     for row in batch]
+            for row in rows:  # in resource order, a repeat follows its twin
+                if row["resource_id"] == previous:
+                    raise DuplicateResource(f"resource_id {previous!r} returned more than once: a population names "
+                                            "each resource once (counts and samples key on it)")
+                previous = row["resource_id"]
             # the stand-in rows take their place in resource order
             while standing_in and standing_in[0]["resource_id"] <= rows[-1]["resource_id"]:
                 rows.append(standing_in.pop(0))
@@ -218,6 +286,8 @@ def _system_not_evaluated(control: Control, state: dict[str, Any]) -> dict[str, 
 
 
 def _why_unusable(state: dict[str, Any]) -> str:
+    if state["status"] == OPTIONAL_NOT_CONFIGURED:
+        return f"{state['name']} is optional and not configured ({state['error'] or 'no setting recorded'})"
     match state["status"]:
         case "not_configured":
             return f"{state['name']} is not configured"
@@ -229,14 +299,23 @@ def _why_unusable(state: dict[str, Any]) -> str:
             return f"{state['name']} {state['status']}: {state['error'] or 'no error recorded'}"
 
 
-def _normalise(control: Control, row: dict[str, Any]) -> dict[str, Any]:
-    status = str(row.get("status") or "").lower()
-    if status not in STATUSES:
-        raise ValueError(f"control {control.id!r}: SQL returned status {row.get('status')!r} for "
-                         f"{row.get('resource_id')!r}; expected one of {', '.join(STATUSES)}")
+def _normalise(row: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """A row as stored; one with no valid status or no reason is unknown (never pass), saying what the SQL returned.
+    A row with no resource_id names nothing to judge: the SQL is wrong, and the control fails as a whole."""
+    if row.get("resource_id") is None:
+        raise ValueError(f"the SQL returned a row without a resource_id (status {row.get('status')!r}, "
+                         f"reason {row.get('reason')!r})")
     clean = {c: (None if row.get(c) is None else str(row[c])) for c in ROW_COLUMNS}
-    clean["status"] = status
     clean["details"] = {k: v for k, v in row.items() if k not in ROW_COLUMNS}
+    status = str(row["status"]).lower() if row.get("status") is not None else None
+    if status not in STATUSES or clean["reason"] is None:
+        returned = f"status {row.get('status')!r} and reason {row.get('reason')!r}"
+        problems.append(f"{clean['resource_id']}: {returned}")
+        clean.update(status="unknown", failure=None,
+                     reason=f"not judged: the control's SQL returned {returned} (a status must be one of "
+                            f"{', '.join(STATUSES)}, with a reason)")
+        return clean
+    clean["status"] = status
     return clean
 
 
@@ -281,10 +360,10 @@ def _insert_verdict(con: duckdb.DuckDBPyConnection, outcome: ControlOutcome, run
     control, counts = outcome.control, outcome.counts
     con.execute(
         "INSERT INTO control_verdicts (snapshot_date, control_id, run_id, verdict, reason, population, passed, "
-        "failed, unknown, waived, sql_sha256, parameters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "failed, unknown, waived, sql_sha256, parameters, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [outcome.snapshot_date, control.id, run_id, outcome.verdict, outcome.reason, counts["population"],
          counts["pass"], counts["fail"], counts["unknown"], counts["waived"], control.sql_sha256,
-         json.dumps(outcome.parameters, default=str)],
+         json.dumps(outcome.parameters, default=str), outcome.error],
     )
 
 
@@ -295,7 +374,7 @@ def load_summary(warehouse: Warehouse, control: Control, snapshot_date: date) ->
     """The stored result of a day's evaluation without its population: verdict, counts and the first exceptions
     (the snapshot re-reads, it never re-evaluates; the bundle copies the population from `control_results`)."""
     verdicts = warehouse.query("SELECT verdict, reason, parameters, sql_sha256, population, passed, failed, unknown, "
-                               "waived FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?",
+                               "waived, error FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?",
                                [snapshot_date, control.id])
     sources = source_states(warehouse, control.datasets, snapshot_date)
     if not verdicts:
@@ -310,9 +389,17 @@ def load_summary(warehouse: Warehouse, control: Control, snapshot_date: date) ->
     counts = {"population": stored["population"], "pass": stored["passed"], "fail": stored["failed"],
               "unknown": stored["unknown"], "waived": stored["waived"]}
     outcome = ControlOutcome(control, snapshot_date, stored["verdict"], stored["reason"], [],
-                             json.loads(stored["parameters"] or "{}"), sources, counts=counts, exceptions=exceptions)
+                             json.loads(stored["parameters"] or "{}"), sources, counts=counts, exceptions=exceptions,
+                             error=stored["error"])
     outcome.reconciliation = _reconciliation(outcome)
     return outcome
+
+
+def errored_controls(warehouse: Warehouse, snapshot_date: date) -> dict[str, str]:
+    """The day's controls whose SQL could not be judged (stored `error`), by id: what `evidence-pipeline run` names."""
+    return {row["control_id"]: row["error"] for row in warehouse.query(
+        "SELECT control_id, error FROM control_verdicts WHERE snapshot_date = ? AND error IS NOT NULL "
+        "ORDER BY control_id", [snapshot_date])}
 
 
 def _stored_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -324,6 +411,8 @@ def _stored_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _reconciliation(outcome: ControlOutcome) -> list[str]:
     return [
+        f"{s['name']}: optional and not configured: its system is out of scope, none of its accounts judged"
+        if s["status"] == OPTIONAL_NOT_CONFIGURED and s["name"] in outcome.control.system_sources else
         f"{s['name']}: {s['record_count'] if s['record_count'] is not None else 'no'} records collected -> "
         f"{outcome.counts['population']} in the population ({outcome.control.scope})" for s in outcome.sources
     ]

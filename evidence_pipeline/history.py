@@ -5,7 +5,9 @@ A day's verdict is the one stored when that day was evaluated, as long as the co
 catalogue holds (same SHA-256): stored evidence is read, never silently re-judged. Days whose control SQL has changed
 since, or that were collected but never evaluated, are re-judged from the day's raw rows, one query per control over
 all such days (`Control.sql_over_days`), under the daily rules: a source that was not usable that day (failed, not
-configured, not collected) makes the day unknown, never pass; waivers apply; the empty-population rule applies.
+configured, not collected) makes the day unknown, never pass; waivers apply; the empty-population rule applies; a row
+without a valid status or a reason is unknown, and SQL that fails makes the days it judges unknown with the error.
+The SQL runs in the judging session (evaluate.judging_session): no file, network or setting is within its reach.
 Re-judged verdicts are marked as such and never stored: materializing the control's partitions stores them.
 """
 
@@ -19,7 +21,13 @@ from typing import Literal
 import duckdb
 
 from evidence_pipeline.catalogue import Catalogue, Control
-from evidence_pipeline.evaluate import STATUSES, verdict_from_counts
+from evidence_pipeline.evaluate import (
+    OPTIONAL_NOT_CONFIGURED,
+    STATUSES,
+    judging_session,
+    sql_error,
+    verdict_from_counts,
+)
 from evidence_pipeline.waivers import Waivers
 from warehouse import Warehouse
 
@@ -45,7 +53,7 @@ def verdict_history(warehouse: Warehouse, catalogue: Catalogue, days: list[date]
     if not days:
         return []
     first, last = min(days), max(days)
-    with warehouse.session() as con:
+    with judging_session(warehouse) as con:
         stored = {(control_id, day): (verdict, reason, sha, counts) for control_id, day, verdict, reason, sha, *counts
                   in con.execute("SELECT control_id, snapshot_date, verdict, reason, sql_sha256, population, passed, "
                                  "failed, unknown, waived FROM control_verdicts "
@@ -66,13 +74,22 @@ def verdict_history(warehouse: Warehouse, catalogue: Catalogue, days: list[date]
                         "waived": waived}, "stored")
                     continue
                 unusable = [f"{name} {collected.get((name, day), 'not collected').replace('_', ' ')}"
-                            for name in control.datasets if collected.get((name, day)) != "succeeded"]
+                            for name in control.datasets if collected.get((name, day)) != "succeeded"
+                            # an optional system switched off is out of scope, as in the daily evaluation
+                            and not (name in control.system_sources
+                                     and collected.get((name, day)) == OPTIONAL_NOT_CONFIGURED)]
                 if unusable:
                     by_day[day] = DayVerdict(control.id, day, "unknown", f"cannot evaluate: {'; '.join(unusable)}",
                                              {}, "re-judged" if found else "not evaluated")
                 else:
                     to_judge.append(day)
-            for day, counts in _judge(con, catalogue, control, to_judge, waivers).items():
+            try:
+                judged = _judge(con, catalogue, control, to_judge, waivers)
+            except duckdb.Error as exc:  # as in the daily evaluation: the control is unknown with the error
+                error = f"the control's SQL failed: {sql_error(exc)}"
+                by_day |= {day: DayVerdict(control.id, day, "unknown", error, {}, "re-judged") for day in to_judge}
+                judged = {}
+            for day, counts in judged.items():
                 verdict, reason = verdict_from_counts(control, counts)
                 by_day[day] = DayVerdict(control.id, day, verdict, reason, {
                     "population": sum(counts.values()), **{status: counts[status] for status in STATUSES}}, "re-judged")
@@ -88,7 +105,10 @@ def _judge(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, control: Contro
     counts: dict[date, Counter[str]] = {day: Counter() for day in days}
     parameters = control.days_parameters(days, catalogue.defaults)
     waived = (waivers.for_control(control.id) if waivers else {})
-    status = "lower(judged.status)"
+    # as the daily evaluation judges: a status it does not know, or a row without a reason or resource, is unknown
+    status = (f"CASE WHEN lower(judged.status) IN ({', '.join(repr(s) for s in STATUSES)}) "
+              "AND judged.reason IS NOT NULL AND judged.resource_id IS NOT NULL THEN lower(judged.status) "
+              "ELSE 'unknown' END")
     join = ""
     if waived:
         status = (f"CASE WHEN {status} = 'fail' AND waiver.until >= judged.evaluated_day THEN 'waived' "

@@ -1,5 +1,6 @@
-"""The run worker: `python -m evidence_pipeline.run_worker [--wait] JOB DATE [ASSET_KEY ...]` runs one partition of a
-job (see `runner.RunWorker`) and prints its outcome as one JSON line.
+"""The run worker: `python -m evidence_pipeline.run_worker [--wait] --outcome-fd FD JOB DATE [ASSET_KEY ...]` runs one
+partition of a job (see `runner.RunWorker`) and writes its outcome as JSON to file descriptor FD, a pipe of its own
+(the stdout it shares with the step processes is no channel for it).
 
 Only the standard library is imported before the steps' forkserver starts: the forkserver then imports the code
 location on one core while this process imports it on the other, instead of after it, when the first step starts.

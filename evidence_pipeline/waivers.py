@@ -36,18 +36,34 @@ class Waivers(BaseModel):
 
 
 def load_waivers(path: Path | None, control_ids: set[str] | None = None) -> Waivers:
+    """The waivers of `path` (none when there is no file); anything malformed raises WaiverError with one line naming
+    the file, the waiver and the field."""
     if path is None or not path.is_file():
         return Waivers()
-    content = path.read_bytes()
-    raw = yaml.safe_load(content) or {}
+    try:
+        content = path.read_bytes()
+        raw = yaml.safe_load(content) or {}
+    except OSError as exc:
+        raise WaiverError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise WaiverError(f"{path}: {where}not valid YAML: {problem}") from None
+    except (ValueError, TypeError) as exc:  # a YAML value its type cannot hold (a date like 2026-13-01)
+        raise WaiverError(f"{path}: a value cannot be read: {exc}") from None
+    if not isinstance(raw, dict):
+        raise WaiverError(f"{path}: expected a mapping with a 'waivers' list, found {type(raw).__name__}")
     try:
         waivers = Waivers.model_validate({**raw, "source_sha256": hashlib.sha256(content).hexdigest()})
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = list(error["loc"])
         where = f"waiver #{loc[1] + 1}" if len(loc) > 1 and isinstance(loc[1], int) else "file"
-        field = ".".join(str(p) for p in loc[2:]) or ".".join(str(p) for p in loc)
-        raise WaiverError(f"{path}: {where}: field {field!r}: {error['msg']}") from None
+        field = ".".join(str(p) for p in loc[2:] if where != "file") or ".".join(str(p) for p in loc)
+        given = f" (got {error['input']!r})" if where != "file" and not isinstance(error["input"], dict) else ""
+        what = f"field {field!r}: " if where == "file" or loc[2:] else ""
+        raise WaiverError(f"{path}: {where}: {what}{error['msg']}{given}") from None
     if control_ids is not None:
         for number, waiver in enumerate(waivers.waivers, 1):
             if waiver.control not in control_ids:
@@ -63,8 +79,7 @@ def apply_waivers(rows: list[dict[str, Any]], waivers: dict[str, Waiver], day: d
             continue
         if waiver.expires >= day:
             row["status"] = "waived"
-            row["reason"] = (f"{row['reason']} — waived until {waiver.expires} by {waiver.approver}: "
-                             f"{waiver.reason}")
+            row["reason"] = f"{row['reason']} — waived until {waiver.expires} by {waiver.approver}: {waiver.reason}"
         else:
             row["reason"] = f"{row['reason']} — waiver expired on {waiver.expires} (approved by {waiver.approver})"
         row["details"]["waiver"] = waiver.model_dump(mode="json")

@@ -44,7 +44,7 @@ class Account:
     from these records (sandbox/expected.py), independently of the controls' SQL.
     """
 
-    system: str  # aws | google_workspace | entra | github
+    system: str  # aws | aws_identity_center | google_workspace | entra | github
     account_id: str  # unique within the system; the pipeline's accounts view reports the same id
     email: str | None  # the email the system itself shows (None when it shows none)
     owner: str | None  # the HR person's email it belongs to; None for service, break-glass and orphan accounts
@@ -81,6 +81,8 @@ class SandboxOrg:
     expected: dict[str, set[str]] = field(default_factory=dict)
     #: every account in every system (each system's model.build appends its own)
     accounts: list[Account] = field(default_factory=list)
+    #: control id -> resource ids the control must judge *unknown* on correct data (an empty repository)
+    unknown: dict[str, set[str]] = field(default_factory=dict)
     #: control id -> resource ids with an active waiver in the sandbox's waivers.yaml (sandbox/expected.py)
     waived: dict[str, set[str]] = field(default_factory=dict)
 

@@ -50,6 +50,9 @@ def pipeline_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineD
     with sandbox_home(home, size=50) as (sandbox, paths):
         # bundles are signed as in the demo: a key in the data folder, its path in EVIDENCE_SIGNING_KEY
         os.environ[SIGNING_KEY_ENV] = str(ensure_data_folder_key(home).path)
+        from tests.test_secrets import add_url_canaries  # credentials inside URLs must stay out of every record too
+
+        os.environ.update(add_url_canaries(sandbox.env))
         yield PipelineDay(sandbox, paths, DAY, run_day(DAY, paths))
 
 

@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 
 from evidence_pipeline.catalogue import load_catalogue
+from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
 from evidence_pipeline.runner import JobOutcome, prepare_dagster_home, run_job
 from evidence_pipeline.settings import Paths, project_file
 from tests.conftest import DAY, bundles_of, sandbox_home
@@ -37,6 +38,8 @@ def backfill_assets() -> list[dg.AssetKey]:
 def backfill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, list[JobOutcome]]]:
     home = tmp_path_factory.mktemp("backfill-home")
     with sandbox_home(home, size=10) as (_, paths):
+        # snapshots are never written unsigned: sign as the demo does, with the data folder's key
+        os.environ[SIGNING_KEY_ENV] = str(ensure_data_folder_key(home).path)
         prepare_dagster_home(paths)
         with ThreadPoolExecutor(RUNS_AT_ONCE) as pool:
             assets = backfill_assets()

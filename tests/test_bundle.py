@@ -18,7 +18,7 @@ from tests.conftest import PipelineDay, bundles_of
 @pytest.fixture
 def bundle_copy(pipeline_day: PipelineDay, tmp_path: Path) -> Path:
     original = bundles_of(pipeline_day.paths, pipeline_day.day)[0]
-    copy = tmp_path / original.name
+    copy = tmp_path / original.parent.name / original.name  # laid out as in the evidence folder: <date>/<version>
     shutil.copytree(original, copy)
     for path in copy.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)

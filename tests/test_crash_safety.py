@@ -11,6 +11,7 @@ steps the frozen process group until a step has the warehouse open: the kill lan
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
@@ -76,16 +77,34 @@ def crash_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashDay]:
 
 # -- the killable run worker ----------------------------------------------------------------------------------------
 
+
 class Worker:
     """`python -m evidence_pipeline.run_worker JOB DATE ASSET...` as `run_job` starts it (without waiting to be told),
     in a session of its own."""
 
     def __init__(self, job: str, assets: list[str], log: Path) -> None:
         self.log = log
+        read_end, write_end = os.pipe()  # the outcome's channel, as RunWorker passes it
         with log.open("w") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "evidence_pipeline.run_worker", job, DAY.isoformat(), *assets],
-                env=dict(os.environ), stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "evidence_pipeline.run_worker",
+                    "--outcome-fd",
+                    str(write_end),
+                    job,
+                    DAY.isoformat(),
+                    *assets,
+                ],
+                env=dict(os.environ),
+                stdout=stderr,
+                stderr=stderr,
+                pass_fds=(write_end,),
+                start_new_session=True,
+            )
+        os.close(write_end)
+        self.outcome = os.fdopen(read_end, encoding="utf-8")
         self.session = self.process.pid
 
     def processes(self) -> list[int]:
@@ -120,24 +139,23 @@ class Worker:
         """SIGKILL the whole process group; nothing of the run may survive it."""
         self.signal(signal.SIGKILL)
         self.process.wait(timeout=30)
-        self.process.stdout.close()
+        self.outcome.close()
         deadline = time.monotonic() + 10
         while self.processes() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert self.processes() == [], "a process of the killed run survived the SIGKILL of its group"
 
     def finish(self) -> JobOutcome:
-        import json
-
         try:
-            out, _ = self.process.communicate(timeout=RUN_TIMEOUT)
+            self.process.wait(timeout=RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.kill()
             blocked = [line for line in self.log.read_text().splitlines() if "blocked" in line.lower()]
             pytest.fail(f"the re-run did not finish in {RUN_TIMEOUT:.0f} s: {blocked[-1:] or 'see ' + str(self.log)}")
-        lines = out.strip().splitlines()
-        assert self.process.returncode == 0 and lines, f"run worker exited {self.process.returncode}: see {self.log}"
-        return JobOutcome(**json.loads(lines[-1]))
+        with self.outcome:
+            text = self.outcome.read()
+        assert self.process.returncode == 0 and text, f"run worker exited {self.process.returncode}: see {self.log}"
+        return JobOutcome(**json.loads(text))
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 90.0, every: float = 0.005) -> T:
@@ -170,15 +188,22 @@ def claimed_pool_slots(instance: dg.DagsterInstance) -> set[str]:
 
 # -- the warehouse's invariant --------------------------------------------------------------------------------------
 
+
 def landed_state(warehouse: Warehouse) -> tuple[dict[str, int], dict | None]:
     """(rows of the day per run_id, the latest succeeded collection of the day). Opening and migrating the
     warehouse is itself the first check: a torn file or an unreplayable WAL fails here."""
     assert warehouse.migrate() == [], "every migration was applied before the kill"
-    rows = {r["run_id"]: r["n"] for r in warehouse.query(
-        "SELECT run_id, count(*) AS n FROM raw_github_repositories WHERE snapshot_date = ? GROUP BY run_id", [DAY])}
+    rows = {
+        r["run_id"]: r["n"]
+        for r in warehouse.query(
+            "SELECT run_id, count(*) AS n FROM raw_github_repositories WHERE snapshot_date = ? GROUP BY run_id", [DAY]
+        )
+    }
     succeeded = warehouse.query(
         "SELECT run_id, record_count FROM collection_log WHERE source = 'github' AND dataset = 'repositories' "
-        "AND snapshot_date = ? AND status = 'succeeded' ORDER BY logged_at DESC LIMIT 1", [DAY])
+        "AND snapshot_date = ? AND status = 'succeeded' ORDER BY logged_at DESC LIMIT 1",
+        [DAY],
+    )
     return rows, (succeeded[0] if succeeded else None)
 
 
@@ -201,6 +226,7 @@ def assert_landed_truth(crash_day: CrashDay, outcome: JobOutcome) -> None:
 
 # -- the tests ------------------------------------------------------------------------------------------------------
 
+
 def test_killed_while_landing_then_rerun_completes(crash_day: CrashDay, tmp_path: Path) -> None:
     paths, github = crash_day.paths, crash_day.sandbox.servers["github"]
 
@@ -209,8 +235,10 @@ def test_killed_while_landing_then_rerun_completes(crash_day: CrashDay, tmp_path
     before = set(paths.staging.glob("*")) if paths.staging.exists() else set()
     worker = Worker("collect_sources", [REPOSITORIES], tmp_path / "staging-kill.log")
     try:
-        part = wait_for("the staged .part file", lambda: (folder := new_staging_folder(paths, before)) and next(
-            iter(folder.glob(f"{STAGED}.part")), None))
+        part = wait_for(
+            "the staged .part file",
+            lambda: (folder := new_staging_folder(paths, before)) and next(iter(folder.glob(f"{STAGED}.part")), None),
+        )
     finally:
         worker.kill()
     assert part.exists() and not part.with_suffix("").exists(), "killed before staging finished"
@@ -232,8 +260,14 @@ def test_killed_while_landing_then_rerun_completes(crash_day: CrashDay, tmp_path
     worker = Worker("collect_sources", [REPOSITORIES], tmp_path / "land-kill.log")
     killed_inside_land = False
     try:
-        folder = wait_for("the second run's staging", lambda: (found := new_staging_folder(paths, before)) and next(
-            iter(found.glob(f"{STAGED}.part")), None) and found)
+        folder = wait_for(
+            "the second run's staging",
+            lambda: (
+                (found := new_staging_folder(paths, before))
+                and next(iter(found.glob(f"{STAGED}.part")), None)
+                and found
+            ),
+        )
         lock_holder = duckdb.connect(str(paths.warehouse))
         try:
             wait_for("the staged file, complete", lambda: (folder / STAGED).exists())
@@ -262,8 +296,7 @@ def test_killed_while_landing_then_rerun_completes(crash_day: CrashDay, tmp_path
     assert_landed_truth(crash_day, second)
 
 
-def test_killed_while_writing_a_bundle_leaves_nothing_that_looks_complete(crash_day: CrashDay, tmp_path: Path
-                                                                          ) -> None:
+def test_killed_while_writing_a_bundle_leaves_nothing_that_looks_complete(crash_day: CrashDay, tmp_path: Path) -> None:
     evidence = crash_day.paths.evidence
     day_folder = evidence / DAY.isoformat()
     finished_before = set(daily_bundles(evidence))
@@ -272,8 +305,13 @@ def test_killed_while_writing_a_bundle_leaves_nothing_that_looks_complete(crash_
     worker = Worker("evaluate_controls", SNAPSHOT, tmp_path / "bundle-kill.log")
     try:
         # the first file in the aside folder: the bundle is being written (Chromium's PDF, the workbook follow)
-        aside = wait_for("a bundle being written aside", lambda: day_folder.exists() and next(
-            (p for p in day_folder.glob(".incomplete-*") if any(f.is_file() for f in p.rglob("*"))), None))
+        aside = wait_for(
+            "a bundle being written aside",
+            lambda: (
+                day_folder.exists()
+                and next((p for p in day_folder.glob(".incomplete-*") if any(f.is_file() for f in p.rglob("*"))), None)
+            ),
+        )
         worker.signal(signal.SIGSTOP)  # freeze it where it is, then look, then kill
         written = sorted(f.relative_to(aside).as_posix() for f in aside.rglob("*") if f.is_file())
     finally:
@@ -294,6 +332,8 @@ def test_killed_while_writing_a_bundle_leaves_nothing_that_looks_complete(crash_
     rerun = Worker("evaluate_controls", SNAPSHOT, tmp_path / "bundle-rerun.log").finish()
     assert rerun.success and rerun.failed_steps == [], rerun
     assert run_status(killed_run) == dg.DagsterRunStatus.FAILURE  # the re-run's worker reclaimed the dead run
+    # and removed the dead run's aside folder: its raw personal data would otherwise stay for ever
+    assert not aside.exists() and not list(day_folder.glob(".incomplete-*"))
     new = set(daily_bundles(evidence)) - finished_before
     assert len(new) == 1
     bundle = new.pop()
@@ -312,9 +352,13 @@ def test_a_dead_workers_run_is_failed_and_its_writer_slot_freed(crash_day: Crash
     evaluation for ever: the next run worker finds the dead worker's lock free, fails its run and frees the slot.
     A live worker's run (its lock held) and a run launched elsewhere (no lock tag) are left alone."""
     with dg.DagsterInstance.get() as instance:
+
         def started_run(tags: dict[str, str]) -> str:
-            run = instance.add_run(dg.DagsterRun(job_name="evaluate_controls", run_id=uuid.uuid4().hex,
-                                                 status=dg.DagsterRunStatus.STARTED, tags=tags))
+            run = instance.add_run(
+                dg.DagsterRun(
+                    job_name="evaluate_controls", run_id=uuid.uuid4().hex, status=dg.DagsterRunStatus.STARTED, tags=tags
+                )
+            )
             return run.run_id
 
         dead = started_run({WORKER_LOCK_TAG: uuid.uuid4().hex})
@@ -322,8 +366,7 @@ def test_a_dead_workers_run_is_failed_and_its_writer_slot_freed(crash_day: Crash
         live = started_run({WORKER_LOCK_TAG: live_token})
         from_ui = started_run({})
         instance.event_log_storage.initialize_concurrency_limit_to_default(WRITER_POOL)
-        assert instance.event_log_storage.claim_concurrency_slot(WRITER_POOL, dead, "evaluate_controls_step"
-                                                                 ).is_claimed
+        assert instance.event_log_storage.claim_concurrency_slot(WRITER_POOL, dead, "evaluate_controls_step").is_claimed
         locks = Path(instance.root_directory) / "run_workers"  # where run workers keep their lock files
         locks.mkdir(exist_ok=True)
         with (locks / f"{live_token}.lock").open("w") as held:
@@ -335,3 +378,37 @@ def test_a_dead_workers_run_is_failed_and_its_writer_slot_freed(crash_day: Crash
         assert instance.get_run_by_id(from_ui).status == dg.DagsterRunStatus.STARTED
         for run_id in (live, from_ui):  # leave the module's instance with no run that looks alive
             instance.report_run_failed(instance.get_run_by_id(run_id), "test cleanup")
+
+
+def test_the_outcome_comes_back_apart_from_the_stdout_the_steps_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Back-to-back runs once failed on `JSONDecodeError: Extra data`: the worker's outcome was read from the stdout
+    it shares with its step processes. Here every Python process of the run prints, as it exits, JSON shaped like an
+    outcome (no newline) to that stdout; the real outcome still comes back whole."""
+    from evidence_pipeline.runner import run_job
+
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    printed = tmp_path / "printed"
+    chatter = json.dumps(asdict(JobOutcome("collect_sources", "printed", False, [], [])))
+    (hook / "sitecustomize.py").write_text(
+        "import atexit, os\n"
+        "def _chatter():\n"
+        f"    open({str(printed)!r}, 'a').write(str(os.getpid()) + '\\n')\n"
+        f"    print({chatter!r}, end='', flush=True)\n"
+        "atexit.register(_chatter)\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(hook), os.environ.get("PYTHONPATH")) if p))
+    paths = Paths(tmp_path / "home")
+    monkeypatch.setenv("EVIDENCE_HOME", str(paths.home))  # prepare_dagster_home sets both; monkeypatch restores them
+    monkeypatch.setenv("DAGSTER_HOME", str(paths.dagster_home))
+    monkeypatch.delenv("HR_ROSTER_PATH", raising=False)  # not configured: the step has nothing to wait for
+    prepare_dagster_home(paths)
+
+    outcome = run_job("collect_sources", DAY, assets=[dg.AssetKey.from_user_string("sources/hr/roster")])
+
+    assert printed.is_file(), "the worker printed its chatter"
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs(dg.RunsFilter(job_name="collect_sources"))
+    assert outcome == JobOutcome("collect_sources", run.run_id, True, [], [])

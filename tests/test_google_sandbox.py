@@ -279,7 +279,7 @@ def test_served_users_show_every_planted_case(sandbox, config) -> None:
     # every kind of planted case exists at size 50, including a super admin without enforcement
     for case in ("not_enrolled_2sv", "enrolled_not_enforced", "admin_not_enforced_2sv", "admin_not_enrolled_2sv",
                  "leaver_still_active", "approved_service_accounts", "break_glass", "unexplained_accounts",
-                 "dormant_90d", "students_out_of_scope"):
+                 "dormant_90d", "students_out_of_scope", "known_by_alias"):
         assert google.planted[case], case
     assert any(users[e]["is_admin"] for e in google.planted["admin_not_enforced_2sv"])
     assert google.planted["enrolled_not_enforced"].isdisjoint(org.expected[CONTROL_2SV_ENROLLED])

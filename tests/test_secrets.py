@@ -1,23 +1,46 @@
 """Canary credentials: the session's pipeline day (and, run after tests/test_pipeline.py, its failing-source
-re-run) used the sandbox's credentials; not one of them may appear in Dagster's run storage and compute logs,
-the DuckDB warehouse, the staging folder or any evidence bundle."""
+re-run) used the sandbox's credentials, and a GitHub API URL carrying credentials of its own (userinfo and an
+`api_key` query, which PyGithub accepts and sends without); not one of them may appear in Dagster's run storage and
+compute logs, the DuckDB warehouse, the staging folder or any evidence bundle."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 
 from tests.conftest import PipelineDay
 
 #: every variable whose value is a credential, across the sources the sandbox configures
-SECRET_ENV = ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "GOOGLE_WORKSPACE_CREDENTIALS_JSON", "ENTRA_CLIENT_SECRET",
-              "KNOWBE4_API_KEY")
+SECRET_ENV = (
+    "GITHUB_TOKEN",
+    "AWS_SECRET_ACCESS_KEY",
+    "GOOGLE_WORKSPACE_CREDENTIALS_JSON",
+    "ENTRA_CLIENT_SECRET",
+    "KNOWBE4_API_KEY",
+)
+
+
+#: the credentials planted in the GitHub API URL (userinfo and query) by `add_url_canaries`
+URL_USERINFO_CANARY = "ghp-url-userinfo-canary-5d1f0c"
+URL_QUERY_CANARY = "url-query-canary-api-key-93b2a7"
+
+
+def add_url_canaries(env: dict[str, str]) -> dict[str, str]:
+    """GITHUB_API_URL with credentials in it (set in `env`, which the fixture applies): PyGithub connects to the host
+    and port, sends its own token, and keeps the URL as given, so records made from the URL would carry them."""
+    parts = urlsplit(env["GITHUB_API_URL"])
+    env["GITHUB_API_URL"] = (
+        f"{parts.scheme}://x-access-token:{URL_USERINFO_CANARY}@{parts.netloc}{parts.path}?api_key={URL_QUERY_CANARY}"
+    )
+    return env
 
 
 def canaries(env: dict[str, str]) -> dict[str, str]:
     found = {name: env[name] for name in SECRET_ENV if env.get(name)}
+    found.update({"GITHUB_API_URL userinfo": URL_USERINFO_CANARY, "GITHUB_API_URL api_key": URL_QUERY_CANARY})
     key = json.loads(env["GOOGLE_WORKSPACE_CREDENTIALS_JSON"])
     # parts of the key file that could leak on their own: its id and a line of the private key
     found["google private_key_id"] = key["private_key_id"]
@@ -28,8 +51,20 @@ def canaries(env: dict[str, str]) -> dict[str, str]:
 def test_canary_credentials_are_distinct_and_were_used(pipeline_day: PipelineDay) -> None:
     secrets = canaries(pipeline_day.sandbox.env)
     assert set(SECRET_ENV) <= set(secrets), "every source's credential is a canary"
+    assert URL_USERINFO_CANARY in pipeline_day.sandbox.env["GITHUB_API_URL"], "the URL carried credentials"
     assert all(len(value) >= 16 for value in secrets.values())
     assert all(o.success for o in pipeline_day.outcomes[:1]), "the day was collected with them"
+    # GitHub was read through the URL carrying them: its provenance names the host with the credentials removed
+    con = duckdb.connect(str(pipeline_day.paths.warehouse), read_only=True)
+    try:
+        logged = con.execute(
+            "SELECT provenance FROM source_status WHERE source = 'github' AND status = 'succeeded'"
+        ).fetchall()
+    finally:
+        con.close()
+    endpoints = {request["endpoint"] for (provenance,) in logged for request in json.loads(provenance)["requests"]}
+    host = urlsplit(pipeline_day.sandbox.env["GITHUB_API_URL"]).hostname
+    assert endpoints and all(f"://[redacted]@{host}" in e for e in endpoints), endpoints
 
 
 def test_no_canary_in_dagster_storage_warehouse_staging_or_bundles(pipeline_day: PipelineDay) -> None:

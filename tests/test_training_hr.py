@@ -58,6 +58,7 @@ def stream_for(server: FakeServer, **kwargs) -> KnowBe4Enrollments:
 
 # -- KnowBe4: pacing, retries, regions -------------------------------------------------------------
 
+
 def test_requests_are_paced_to_four_a_second_at_the_server(knowbe4_1000) -> None:
     org, server = knowbe4_1000
     server.reset_log()
@@ -148,7 +149,9 @@ def test_course_pattern_decides_what_counts_as_security_awareness(knowbe4_1000) 
     records = list(custom.records())
     assert custom.provenance.parameters["course_pattern"] == "code of conduct"
     assert {r["course"] for r in default if r["security_awareness"]} == {
-        knowbe4_model.SECURITY_MODULE, knowbe4_model.ONBOARDING_MODULE}
+        knowbe4_model.SECURITY_MODULE,
+        knowbe4_model.ONBOARDING_MODULE,
+    }
     assert {r["course"] for r in records if r["security_awareness"]} == {"Code of Conduct Policy"}
     # emails come back lower-cased even where KnowBe4 shows capitals
     [mixed] = org.systems["knowbe4"].planted["mixed_case_email"]
@@ -164,8 +167,14 @@ def test_csv_roster_and_api_give_the_same_enrollments(knowbe4_1000, tmp_path: Pa
     from_csv = list(stream.records())
 
     def key(r):
-        return (r["email"], r["course"], r["completed"], r["security_awareness"],
-                (r["completion_date"] or "")[:10], (r["enrollment_date"] or "")[:10])
+        return (
+            r["email"],
+            r["course"],
+            r["completed"],
+            r["security_awareness"],
+            (r["completion_date"] or "")[:10],
+            (r["enrollment_date"] or "")[:10],
+        )
 
     assert sorted(map(key, api)) == sorted(map(key, from_csv))
     assert {r["provider"] for r in from_csv} == {"csv"}
@@ -185,12 +194,17 @@ def test_bad_training_csv_rows_are_each_named(tmp_path: Path) -> None:
     with pytest.raises(CsvValidationError) as failure:
         list(stream.records())
     assert [(p.row, p.column) for p in failure.value.problems] == [
-        (3, "status"), (4, "completion_date"), (5, "course"), (5, "enrollment_date")]
+        (3, "status"),
+        (4, "completion_date"),
+        (5, "course"),
+        (5, "enrollment_date"),
+    ]
     assert "row 3, column 'status': 'done' is not one of" in str(failure.value)
     assert stream.provenance.status == "failed" and stream.provenance.record_count == 0
 
 
 # -- HR roster ---------------------------------------------------------------------------------------
+
 
 def test_hr_roster_reads_every_person_and_hashes_the_file(tmp_path: Path) -> None:
     org = people_org(50)
@@ -211,14 +225,14 @@ def test_bad_hr_rows_fail_the_roster_with_row_column_and_problem(tmp_path: Path)
     path = tmp_path / "roster.csv"
     path.write_text(
         "Email,Name,Status,Start_Date,End_Date,Manager,Department,Employee_Id\n"
-        "Ada.Adler@Example-Corp.test,Ada Adler,Active,2024-01-02,,,Engineering,1\n"   # fine (case, extra column)
-        "ben@example-corp.test,Ben Baptiste,on leave,2024-01-02,,,Sales,2\n"          # row 3: status
-        "not-an-email,Cleo Chen,active,2024-01-02,,,Sales,3\n"                        # row 4: email
-        "dev@example-corp.test,,active,2024-13-02,,boss,Sales,4\n"                    # row 5: name, start, manager
-        "eli@example-corp.test,Eli Eze,terminated,2024-01-02,,,Finance,5\n"           # row 6: end_date missing
+        "Ada.Adler@Example-Corp.test,Ada Adler,Active,2024-01-02,,,Engineering,1\n"  # fine (case, extra column)
+        "ben@example-corp.test,Ben Baptiste,on leave,2024-01-02,,,Sales,2\n"  # row 3: status
+        "not-an-email,Cleo Chen,active,2024-01-02,,,Sales,3\n"  # row 4: email
+        "dev@example-corp.test,,active,2024-13-02,,boss,Sales,4\n"  # row 5: name, start, manager
+        "eli@example-corp.test,Eli Eze,terminated,2024-01-02,,,Finance,5\n"  # row 6: end_date missing
         "fay@example-corp.test,Fay Fischer,terminated,2024-05-02,2024-01-01,,Finance,6\n"  # row 7: end < start
-        "ada.adler@example-corp.test,Ada Again,active,2024-01-02,,,People,7\n"         # row 8: duplicate
-        "gus@example-corp.test,Gus Garcia,active\n"                                    # row 9: short row
+        "ada.adler@example-corp.test,Ada Again,active,2024-01-02,,,People,7\n"  # row 8: duplicate
+        "gus@example-corp.test,Gus Garcia,active\n"  # row 9: short row
     )
     stream = HrRoster(path)
     yielded = []
@@ -227,13 +241,51 @@ def test_bad_hr_rows_fail_the_roster_with_row_column_and_problem(tmp_path: Path)
             yielded.append(record)
     assert yielded == []  # nothing loads from a file with bad rows
     assert [(p.row, p.column) for p in failure.value.problems] == [
-        (3, "status"), (4, "email"), (5, "start_date"), (5, "name"), (5, "manager"), (6, "end_date"),
-        (7, "end_date"), (8, "email"), (9, "*")]
+        (3, "status"),
+        (4, "email"),
+        (5, "start_date"),
+        (5, "name"),
+        (5, "manager"),
+        (6, "end_date"),
+        (7, "end_date"),
+        (8, "email"),
+        (9, "*"),
+    ]
     message = str(failure.value)
     assert "9 problem(s) in 7 row(s)" in message
-    assert "row 8, column 'email': 'ada.adler@example-corp.test' duplicates row 2" in message
+    assert "row 8, column 'email': duplicate of row 2 (ada.adler@example-corp.test)" in message
     assert "row 7, column 'end_date': 2024-01-01 is before start_date 2024-05-02" in message
     assert stream.provenance.status == "failed"
+
+
+def test_hr_nul_bytes_and_emails_equal_once_normalized_refuse_the_roster(tmp_path: Path) -> None:
+    """A NUL byte cuts a value short in C-based tools; emails that differ only in case, surrounding spaces or a
+    `+tag` are one person to identity resolution (identity.sql's normalize_email), so two rows of them would make
+    one person's accounts match either row."""
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        "email,name,status,start_date,end_date,manager,department\n"
+        "ada@corp.com,Ada Adler,active,2024-01-02,,,Engineering\n"  # row 2
+        "ben@corp.com,Ben\x00 Baptiste,active,2024-01-02,,,Sales\n"  # row 3: NUL in name
+        " Ada@Corp.com ,Ada Again,active,2024-01-02,,,People\n"  # row 4: case and spaces
+        "ada+payroll@corp.com,Ada Payroll,active,2024-01-02,,,Finance\n"  # row 5: +tag
+        "cleo@corp.com,Cleo Chen,active,2024-01-02,,,Sales\x00\n"  # row 6: NUL in department
+        "dev@corp.com,Dev Diaz,active,2024-01-02,,,Sales\n"  # fine
+    )
+    stream = HrRoster(path)
+    with pytest.raises(CsvValidationError) as failure:
+        list(stream.records())
+    assert [(p.row, p.column) for p in failure.value.problems] == [
+        (3, "name"),
+        (4, "email"),
+        (5, "email"),
+        (6, "department"),
+    ]
+    message = str(failure.value)
+    assert "row 3, column 'name': holds a NUL byte at character 4" in message
+    assert "row 4, column 'email': duplicate of row 2 (ada@corp.com)" in message
+    assert "row 5, column 'email': duplicate of row 2 (ada@corp.com)" in message
+    assert "\x00" not in message and stream.provenance.record_count == 0
 
 
 def test_hr_roster_missing_column_or_file_is_named(tmp_path: Path) -> None:
@@ -255,6 +307,7 @@ def test_hr_planted_joiners_and_leavers_exist_at_size_50() -> None:
 
 
 # -- scale -------------------------------------------------------------------------------------------
+
 
 class UnpacedEnrollments(KnowBe4Enrollments):
     policy = RequestPolicy(min_interval=0.0)
@@ -282,14 +335,19 @@ def test_forty_thousand_enrollments_build_and_serve_fast() -> None:
 
 # -- Dagster wiring ----------------------------------------------------------------------------------
 
+
 def materialize(spec, resource_key: str, resource, home: Path):
     import dagster as dg
 
     from evidence_pipeline.defs.resources import WarehouseResource
     from evidence_pipeline.defs.sources.factory import source_step
 
-    return dg.materialize([source_step([spec], resource_key)], partition_key=TODAY.isoformat(), raise_on_error=False,
-                          resources={resource_key: resource, "warehouse": WarehouseResource(home=str(home))})
+    return dg.materialize(
+        [source_step([spec], resource_key)],
+        partition_key=TODAY.isoformat(),
+        raise_on_error=False,
+        resources={resource_key: resource, "warehouse": WarehouseResource(home=str(home))},
+    )
 
 
 def collection_log(home: Path) -> list[dict]:
@@ -298,7 +356,8 @@ def collection_log(home: Path) -> list[dict]:
 
     return Warehouse(Paths(home).warehouse).query(
         "SELECT source, dataset, status, error, record_count, request_count, payload_sha256, provenance "
-        "FROM collection_log ORDER BY logged_at")
+        "FROM collection_log ORDER BY logged_at"
+    )
 
 
 def test_training_and_hr_assets_land_their_day(knowbe4_1000, tmp_path: Path) -> None:
@@ -322,7 +381,8 @@ def test_training_and_hr_assets_land_their_day(knowbe4_1000, tmp_path: Path) -> 
         "SELECT (SELECT count(*) FROM raw_training_enrollments WHERE snapshot_date = $d) AS enrollments, "
         "(SELECT count(*) FROM raw_hr_roster WHERE snapshot_date = $d) AS people, "
         "(SELECT count(*) FROM raw_training_enrollments WHERE completion_date IS NOT NULL AND completed) AS done",
-        {"d": TODAY})[0]
+        {"d": TODAY},
+    )[0]
     assert counts["enrollments"] == len(org.systems["knowbe4"].enrollments)
     assert counts["people"] == len(org.people)
     assert counts["done"] == sum(1 for e in org.systems["knowbe4"].enrollments if e.completion_date)
@@ -333,7 +393,8 @@ def test_unconfigured_or_doubly_configured_training_is_reported(tmp_path: Path) 
 
     home = tmp_path / "home"
     assert training.TrainingResource(api_key="k").missing_settings() == [
-        "KNOWBE4_REGION (us, eu, ca, uk, de) or KNOWBE4_API_URL"]
+        "KNOWBE4_REGION (us, eu, ca, uk, de) or KNOWBE4_API_URL"
+    ]
     assert training.TrainingResource(csv_path="/x.csv").missing_settings() == []
     assert materialize(training.DATASETS[0], "training", training.TrainingResource(), home).success
     assert materialize(hr.DATASETS[0], "hr", hr.HrResource(), home).success
@@ -347,6 +408,7 @@ def test_unconfigured_or_doubly_configured_training_is_reported(tmp_path: Path) 
 
 # -- controls ----------------------------------------------------------------------------------------
 
+
 def land(warehouse, stream, tmp_path: Path) -> None:
     from warehouse import stage_records
 
@@ -355,8 +417,9 @@ def land(warehouse, stream, tmp_path: Path) -> None:
     warehouse.land(stream.source, stream.dataset, TODAY, "test-run", staged, stream.provenance)
 
 
-def evaluate_training_controls(org: SandboxOrg, tmp_path: Path,
-                               extra_roster_rows: str = "") -> dict[str, dict[str, dict]]:
+def evaluate_training_controls(
+    org: SandboxOrg, tmp_path: Path, extra_roster_rows: str = ""
+) -> dict[str, dict[str, dict]]:
     """Land the org's HR roster and KnowBe4 enrollments (through the real connectors), evaluate both controls."""
     from evidence_pipeline.catalogue import load_catalogue
     from evidence_pipeline.evaluate import evaluate_control
@@ -371,8 +434,11 @@ def evaluate_training_controls(org: SandboxOrg, tmp_path: Path,
     land(warehouse, HrRoster(roster), tmp_path)
     server = FakeServer("knowbe4", KnowBe4App(org.systems["knowbe4"], {API_KEY})).start()
     try:
-        land(warehouse, UnpacedEnrollments(make_session(KnowBe4Config(api_key=API_KEY, api_url=server.url)),
-                                           server.url), tmp_path)
+        land(
+            warehouse,
+            UnpacedEnrollments(make_session(KnowBe4Config(api_key=API_KEY, api_url=server.url)), server.url),
+            tmp_path,
+        )
     finally:
         server.stop()
     catalogue = load_catalogue(project_file("controls_map.yaml"))
@@ -400,8 +466,10 @@ def test_training_controls_fail_exactly_the_planted_people(size: int, tmp_path: 
     assert {failures[e] for e in planted["expired"]} == {"expired"}
     assert {failures[e] for e in planted["other_course_only"]} == {"not_enrolled"}
     assert {failures[e] for e in planted["never_completed"] | planted["new_hire_overdue"]} == {"never_completed"}
-    assert all("only other courses: Harassment Prevention Training" in current[e]["reason"]
-               for e in planted["other_course_only"])
+    assert all(
+        "only other courses: Harassment Prevention Training" in current[e]["reason"]
+        for e in planted["other_course_only"]
+    )
     # new hires inside the window: pass as not yet due in both controls
     for email in planted["new_hire_in_window_untrained"]:
         for rows in (current, new_hire):
@@ -412,8 +480,9 @@ def test_training_controls_fail_exactly_the_planted_people(size: int, tmp_path: 
     [mixed] = planted["mixed_case_email"]
     assert current[mixed]["status"] == "pass"
     # the new-hire population is the last 90 days' starters
-    assert set(new_hire) == {p.email for p in org.people
-                             if p.status == "active" and 0 <= (TODAY - p.start_date).days < 90}
+    assert set(new_hire) == {
+        p.email for p in org.people if p.status == "active" and 0 <= (TODAY - p.start_date).days < 90
+    }
 
 
 def test_people_starting_after_the_snapshot_are_out_of_scope(tmp_path: Path) -> None:

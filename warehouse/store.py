@@ -67,13 +67,14 @@ class Warehouse:
         self._session: duckdb.DuckDBPyConnection | None = None
 
     @contextmanager
-    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def session(self, config: dict[str, Any] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """One connection held for a batch of work (a step's many queries): every `connect()` inside reuses
-        it. Opening the file costs tens of milliseconds, and a day's evaluation makes hundreds of queries."""
+        it. Opening the file costs tens of milliseconds, and a day's evaluation makes hundreds of queries.
+        `config`: DuckDB settings of the session's connection (an open session is reused as it is)."""
         if self._session is not None:
             yield self._session
             return
-        with self.connect() as con:
+        with self.connect(config=config) as con:
             self._session = con
             try:
                 yield con
@@ -81,7 +82,8 @@ class Warehouse:
                 self._session = None
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, read_only: bool = False,
+                config: dict[str, Any] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection (or the open session's); waits (with backoff) while another process holds the
         file."""
         if self._session is not None:
@@ -91,7 +93,7 @@ class Warehouse:
         delay = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only and self.path.exists())
+                con = duckdb.connect(str(self.path), read_only=read_only and self.path.exists(), config=config or {})
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:

@@ -4,11 +4,16 @@ Credentials come from boto3's standard chain (environment, shared profile, SSO, 
 role). With role ARNs configured, each account is read through `sts:AssumeRole` into that account;
 without, the base credentials' own account is read. `endpoint_url` points every client at one
 endpoint (the sandbox, or a VPC endpoint / proxy in real use).
+
+A source run assumes each role once (`SharedAccounts`) and every dataset read under it records that assumption
+(role ARN, session name, STS request id, expiry: never the credentials) in its provenance.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -16,9 +21,13 @@ import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
 
+from connectors.provenance import utc_now
+
 DEFAULT_REGION = "us-east-1"
 #: IAM is global; its API lives in us-east-1 (aws partition)
 IAM_REGION = "us-east-1"
+#: assumed credentials this close to their expiry are assumed again before a dataset starts with them
+RENEW_BEFORE_EXPIRY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -47,15 +56,25 @@ def client_config(config: AwsConfig) -> Config:
 
 @dataclass
 class AccountSession:
-    """One AWS account, read with one boto3 session."""
+    """One AWS account, read with one boto3 session (shared by the datasets of a source run, in threads)."""
 
     account_id: str
     session: boto3.Session
     config: AwsConfig
+    #: how the session was obtained, for provenance: the sts:AssumeRole call (or GetCallerIdentity), no secrets
+    credentials_from: dict[str, Any] = field(default_factory=dict)
+    #: when assumed credentials expire (None: the base credentials' own chain refreshes them)
+    expires_at: datetime | None = None
+    # boto3 sessions are not thread-safe; clients made from them are
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str, region: str | None = None) -> BaseClient:
-        return self.session.client(service, region_name=region or IAM_REGION, endpoint_url=self.config.endpoint_url,
-                                   config=client_config(self.config))
+        with self._lock:
+            return self.session.client(service, region_name=region or IAM_REGION,
+                                       endpoint_url=self.config.endpoint_url, config=client_config(self.config))
+
+    def expires_soon(self) -> bool:
+        return self.expires_at is not None and self.expires_at - RENEW_BEFORE_EXPIRY <= datetime.now(UTC)
 
     def __repr__(self) -> str:
         return f"AccountSession(account_id={self.account_id!r})"
@@ -92,23 +111,65 @@ def account_of(role_arn: str) -> str:
     return parts[4]
 
 
+def _expiry(value: Any) -> datetime | None:
+    """STS's Expiration as left by the raw timestamp parser (ISO 8601 text or epoch seconds)."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str) and value:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return value if isinstance(value, datetime) else None
+
+
 def account_sessions(config: AwsConfig) -> list[AccountSession]:
     """A session per configured account: one sts:AssumeRole each (read-only in effect), or the base
-    credentials' account (one sts:GetCallerIdentity) when no role is configured."""
+    credentials' account (one sts:GetCallerIdentity) when no role is configured. Each session says, in
+    `credentials_from`, which call gave it (role ARNs are not secrets; the credentials are, and stay out)."""
     base = base_session(config)
     sts = base.client("sts", endpoint_url=config.endpoint_url, config=client_config(config))
     if not config.role_arns:
-        account_id = sts.get_caller_identity()["Account"]
-        return [AccountSession(account_id, base, config)]
+        identity = sts.get_caller_identity()
+        return [AccountSession(identity["Account"], base, config, credentials_from={
+            "operation": "sts:GetCallerIdentity", "caller_arn": identity.get("Arn"),
+            "request_id": identity.get("ResponseMetadata", {}).get("RequestId"), "at": utc_now()})]
+    accounts = [account_of(arn) for arn in config.role_arns]
+    repeated = sorted({account for account in accounts if accounts.count(account) > 1})
+    if repeated:  # every row of that account would be judged twice, under one resource id
+        raise ValueError(f"AWS_ROLE_ARNS names account {', '.join(repeated)} more than once; give one role per account")
     sessions = []
     for arn in config.role_arns:
         kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": config.session_name}
         if config.external_id:
             kwargs["ExternalId"] = config.external_id
-        credentials = sts.assume_role(**kwargs)["Credentials"]
+        at = utc_now()
+        response = sts.assume_role(**kwargs)
+        credentials = response["Credentials"]
         session = boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
                                 aws_secret_access_key=credentials["SecretAccessKey"],
                                 aws_session_token=credentials["SessionToken"], region_name=base.region_name,
                                 botocore_session=new_botocore_session())
-        sessions.append(AccountSession(account_of(arn), session, config))
+        expires_at = _expiry(credentials.get("Expiration"))
+        sessions.append(AccountSession(account_of(arn), session, config, expires_at=expires_at, credentials_from={
+            "operation": "sts:AssumeRole", "role_arn": arn, "role_session_name": config.session_name,
+            "external_id": "[redacted]" if config.external_id else None,
+            "assumed_role_arn": (response.get("AssumedRoleUser") or {}).get("Arn"),
+            "request_id": response.get("ResponseMetadata", {}).get("RequestId"), "at": at,
+            "expires_at": expires_at.isoformat() if expires_at else None}))
     return sessions
+
+
+class SharedAccounts:
+    """The account sessions of one source run: each role is assumed once, when the first dataset asks, and shared
+    by every dataset (their threads) until the credentials near expiry. A dataset per account per role assumption
+    was 9 sts:AssumeRole calls per account a day, none of them in provenance."""
+
+    def __init__(self, config: AwsConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._sessions: list[AccountSession] | None = None
+
+    def sessions(self) -> list[AccountSession]:
+        with self._lock:  # the first dataset assumes; the others wait for its sessions rather than assume again
+            if self._sessions is None or any(s.expires_soon() for s in self._sessions):
+                self._sessions = account_sessions(self.config)
+            return self._sessions

@@ -1,5 +1,6 @@
 """AWS datasets: IAM (credential report, account summary, authorization details, password policy),
-AWS Backup (backup jobs, restore jobs, protected resources, backup plans) and RDS instances.
+AWS Backup (backup jobs, restore jobs, protected resources, backup plans), RDS instances, and the users of one
+IAM Identity Center identity store (optional: AWS_IDENTITY_STORE_ID).
 
 Requests per dataset and account (region for Backup and RDS), with N items:
   credential_report      3 fixed: generate (STARTED) + one poll (COMPLETE) + get; more polls if AWS is slow
@@ -11,6 +12,7 @@ Requests per dataset and account (region for Backup and RDS), with N items:
   protected_resources    ⌈N/1000⌉
   backup_plans           ⌈N/1000⌉
   rds_instances          ⌈N/100⌉   (MaxRecords 100, the API's maximum)
+  identity_center_users  ⌈N/100⌉   (MaxResults 100, the API's maximum; one identity store, not per account)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -28,15 +31,23 @@ from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from connectors.aws.client import AccountSession
 from connectors.stream import Retry, SourceError, Stream, http_retry
 
 BACKUP_PAGE = 1000
 IAM_PAGE = 1000
 RDS_PAGE = 100
+#: identitystore ListUsers' largest MaxResults (botocore's model: 1-100)
+IDENTITY_STORE_PAGE = 100
+#: an identity store id as botocore's model gives its pattern: d-1234567890 or a UUID (or its ARN)
+IDENTITY_STORE_ID = re.compile(r"(arn:aws[a-z-]*:identitystore::\d{12}:identitystore/)?"
+                               r"(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 #: Days of backup jobs read before the snapshot day (AWS_BACKUP_JOB_DAYS). The controls need one: the RPO control
 #: a job completed within rpo_hours (24) before the day's start, the failed-jobs control the jobs created since
 #: midnight of the day before; three more days cover jobs that ran long (completed within the RPO, created earlier).
 BACKUP_JOB_DAYS = 4
+#: the IAM user tag that names its person (AWS_IDENTITY_TAG); users named by their e-mail address need none
+IDENTITY_TAG = "email"
 THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
                     "RequestThrottled", "SlowDown", "LimitExceededException"}
 
@@ -76,6 +87,15 @@ def classify_aws(exc: Exception) -> Retry | None:
     if isinstance(exc, BotoConnectionError | HTTPClientError):
         return Retry(None, f"transport error {type(exc).__name__}")
     return http_retry(None, None, exc)
+
+
+def required(item: dict[str, Any], member: str, operation: str) -> Any:
+    """A member the record cannot do without (its identifier). AWS's models mark every response member optional, so
+    an item without it fails the dataset, naming the member, rather than landing a record nobody can identify."""
+    value = item.get(member)
+    if value in (None, ""):
+        raise SourceError(f"aws {operation}: an item came without {member}; refusing to record it unidentified")
+    return value
 
 
 def _without_metadata(response: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +219,12 @@ class CredentialReport(AwsStream):
         if self._step[0] != "get":
             return
         self.provenance.source_timestamp = payload["GeneratedTime"]
-        for row in csv.DictReader(io.StringIO(payload["Content"])):
+        rows = csv.DictReader(io.StringIO(payload["Content"]))
+        missing = [column for column in REPORT_COLUMNS if column not in (rows.fieldnames or [])]
+        if missing:
+            raise SourceError(f"aws.credential_report for {self.account_id}: the report has no column "
+                              f"{', '.join(missing)}")
+        for row in rows:
             yield {
                 "account_id": self.account_id,
                 "user": row["user"],
@@ -221,6 +246,13 @@ class CredentialReport(AwsStream):
             }
 
 
+#: the credential report's columns the records read (IAM User Guide, "Getting credential reports")
+REPORT_COLUMNS = ("user", "arn", "user_creation_time", "password_enabled", "password_last_used",
+                  "password_last_changed", "password_next_rotation", "mfa_active", "cert_1_active", "cert_2_active",
+                  *(f"access_key_{n}_{field}" for n in (1, 2) for field in (
+                      "active", "last_rotated", "last_used_date", "last_used_region", "last_used_service")))
+
+
 def _na(value: str | None) -> str | None:
     return None if value in (None, "", "N/A") else value
 
@@ -236,12 +268,14 @@ class AccountSummary(AwsStream):
         return _without_metadata(self.client.get_account_summary())
 
     def parse(self, payload: Any) -> Iterable[dict[str, Any]]:
-        summary = payload["SummaryMap"]
+        summary = payload.get("SummaryMap") or {}
+        # an entry absent from the map is unknown, not "no": a missing AccountAccessKeysPresent is not proof of none
         yield {
             "account_id": self.account_id,
-            "account_mfa_enabled": bool(summary.get("AccountMFAEnabled")),
-            "account_access_keys_present": bool(summary.get("AccountAccessKeysPresent")),
-            "account_signing_certificates_present": bool(summary.get("AccountSigningCertificatesPresent")),
+            **{column: None if summary.get(entry) is None else bool(summary[entry]) for column, entry in (
+                ("account_mfa_enabled", "AccountMFAEnabled"),
+                ("account_access_keys_present", "AccountAccessKeysPresent"),
+                ("account_signing_certificates_present", "AccountSigningCertificatesPresent"))},
         }
 
 
@@ -280,33 +314,50 @@ class PasswordPolicy(AwsStream):
 
 class AuthorizationDetails(PagedAwsStream):
     """GetAccountAuthorizationDetails: users (groups, attached and inline policies, tags), groups, roles and
-    managed policies, one record per entity."""
+    managed policies, one record per entity. A user's `email` is the value of its `identity_tag` tag."""
 
     dataset = "authorization_details"
     service = "iam"
     operation = "GetAccountAuthorizationDetails"
     page_param, page_size, token_in, token_out = "MaxItems", IAM_PAGE, "Marker", "Marker"
 
+    def __init__(self, client: BaseClient, account_id: str, identity_tag: str = IDENTITY_TAG) -> None:
+        self.identity_tag = identity_tag
+        super().__init__(client, account_id)
+
+    def parameters(self) -> dict[str, Any]:
+        return {**super().parameters(), "identity_tag": self.identity_tag}
+
+    def tagged_email(self, tags: dict[str, str]) -> str | None:
+        """The identity tag's value: its exact key, else the key in another case (IAM refuses two tag keys on one
+        resource that differ only in case, so at most one matches)."""
+        if self.identity_tag in tags:
+            return tags[self.identity_tag]
+        wanted = self.identity_tag.lower()
+        return next((value for key, value in tags.items() if key.lower() == wanted), None)
+
     def next_cursor(self, payload: Any) -> Any:
         return payload.get("Marker") if payload.get("IsTruncated") else None
 
     def parse(self, payload: Any) -> Iterable[dict[str, Any]]:
         for user in payload.get("UserDetailList") or []:
-            tags = {t["Key"]: t["Value"] for t in user.get("Tags") or []}
-            yield self._entity("user", user["UserName"], user["UserId"], user, groups=user.get("GroupList") or [],
+            tags = {t["Key"]: t.get("Value") for t in user.get("Tags") or []}
+            yield self._entity("user", required(user, "UserName", self.operation), user.get("UserId"), user,
+                               groups=user.get("GroupList") or [],
                                inline=user.get("UserPolicyList") or [], tags=tags)
         for group in payload.get("GroupDetailList") or []:
-            yield self._entity("group", group["GroupName"], group["GroupId"], group,
+            yield self._entity("group", required(group, "GroupName", self.operation), group.get("GroupId"), group,
                                inline=group.get("GroupPolicyList") or [])
         for role in payload.get("RoleDetailList") or []:
-            yield self._entity("role", role["RoleName"], role["RoleId"], role, inline=role.get("RolePolicyList") or [],
-                               tags={t["Key"]: t["Value"] for t in role.get("Tags") or []},
+            yield self._entity("role", required(role, "RoleName", self.operation), role.get("RoleId"), role,
+                               inline=role.get("RolePolicyList") or [],
+                               tags={t["Key"]: t.get("Value") for t in role.get("Tags") or []},
                                last_used=(role.get("RoleLastUsed") or {}).get("LastUsedDate"))
         for policy in payload.get("Policies") or []:
-            yield self._entity("policy", policy["PolicyName"], policy["PolicyId"], policy,
+            yield self._entity("policy", required(policy, "PolicyName", self.operation), policy.get("PolicyId"), policy,
                                attachment_count=policy.get("AttachmentCount"))
 
-    def _entity(self, kind: str, name: str, entity_id: str, raw: dict[str, Any], groups: list[str] | None = None,
+    def _entity(self, kind: str, name: str, entity_id: str | None, raw: dict[str, Any], groups: list[str] | None = None,
                 inline: list[dict[str, Any]] | None = None, tags: dict[str, str] | None = None,
                 last_used: Any = None, attachment_count: int | None = None) -> dict[str, Any]:
         attached = raw.get("AttachedManagedPolicies") or []
@@ -316,19 +367,20 @@ class AuthorizationDetails(PagedAwsStream):
             "entity_type": kind,
             "name": name,
             "id": entity_id,
-            "arn": raw["Arn"],
+            "arn": raw.get("Arn"),
             "path": raw.get("Path"),
             "create_date": ts(raw.get("CreateDate")),
             "groups": list(groups or []),
-            "attached_policies": [p["PolicyName"] for p in attached],
-            "attached_policy_arns": [p["PolicyArn"] for p in attached],
-            "inline_policies": [p["PolicyName"] for p in inline or []],
+            "attached_policies": [p.get("PolicyName") for p in attached],
+            "attached_policy_arns": [p.get("PolicyArn") for p in attached],
+            "inline_policies": [p.get("PolicyName") for p in inline or []],
             "tags": json.dumps(tags, sort_keys=True),
-            "email": tags.get("email"),
+            "email": self.tagged_email(tags),
             "permissions_boundary": (raw.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
             "last_used": ts(last_used),
             "attachment_count": attachment_count,
-            "is_aws_managed": raw["Arn"].startswith("arn:aws:iam::aws:policy/") if kind == "policy" else None,
+            "is_aws_managed": (raw.get("Arn") or "").startswith("arn:aws:iam::aws:policy/") if kind == "policy"
+            else None,
             "raw": json.dumps(raw, sort_keys=True, default=str),
         }
 
@@ -338,14 +390,13 @@ class MalformedResponse(Exception):
     """A 200 whose body botocore could not parse (a truncated transfer)."""
 
 
-class BackupStream(PagedAwsStream):
-    service = "backup"
-    method = "GET"
-    page_size = BACKUP_PAGE
+class JsonListStream(PagedAwsStream):
+    """A list operation of a JSON protocol (Backup's rest-json, identitystore's JSON 1.1), whose items member the
+    model requires."""
 
     def request(self, cursor: Any) -> Any:
         payload = super().request(cursor)
-        # botocore turns a rest-json body it cannot parse into {"message": body}: that is not an empty page
+        # botocore turns a JSON body it cannot parse into {"message": body}: that is not an empty page
         if self.items_key not in payload:
             raise MalformedResponse(f"{self.operation} answered without {self.items_key}: {str(payload)[:120]}")
         return payload
@@ -354,6 +405,12 @@ class BackupStream(PagedAwsStream):
         if isinstance(exc, MalformedResponse):
             return Retry(None, "malformed response body")
         return super().classify(exc)
+
+
+class BackupStream(JsonListStream):
+    service = "backup"
+    method = "GET"
+    page_size = BACKUP_PAGE
 
 
 def backup_jobs_created_after(day: date, days: int = BACKUP_JOB_DAYS) -> datetime:
@@ -394,7 +451,7 @@ class BackupJobs(BackupStream):
         created_by = job.get("CreatedBy") or {}
         return {
             **self.base(),
-            "backup_job_id": job["BackupJobId"],
+            "backup_job_id": required(job, "BackupJobId", self.operation),
             "backup_vault_name": job.get("BackupVaultName"),
             "resource_arn": job.get("ResourceArn"),
             "resource_type": job.get("ResourceType"),
@@ -420,7 +477,7 @@ class RestoreJobs(BackupStream):
     def record(self, job: dict[str, Any]) -> dict[str, Any]:
         return {
             **self.base(),
-            "restore_job_id": job["RestoreJobId"],
+            "restore_job_id": required(job, "RestoreJobId", self.operation),
             "status": job.get("Status"),
             "status_message": job.get("StatusMessage"),
             "resource_type": job.get("ResourceType"),
@@ -443,7 +500,7 @@ class ProtectedResources(BackupStream):
     def record(self, resource: dict[str, Any]) -> dict[str, Any]:
         return {
             **self.base(),
-            "resource_arn": resource["ResourceArn"],
+            "resource_arn": required(resource, "ResourceArn", self.operation),
             "resource_type": resource.get("ResourceType"),
             "resource_name": resource.get("ResourceName"),
             "last_backup_time": ts(resource.get("LastBackupTime")),
@@ -462,7 +519,7 @@ class BackupPlans(BackupStream):
     def record(self, plan: dict[str, Any]) -> dict[str, Any]:
         return {
             **self.base(),
-            "backup_plan_id": plan["BackupPlanId"],
+            "backup_plan_id": required(plan, "BackupPlanId", self.operation),
             "backup_plan_arn": plan.get("BackupPlanArn"),
             "backup_plan_name": plan.get("BackupPlanName"),
             "version_id": plan.get("VersionId"),
@@ -488,7 +545,7 @@ class RdsInstances(PagedAwsStream):
     def record(self, db: dict[str, Any]) -> dict[str, Any]:
         return {
             **self.base(),
-            "db_instance_identifier": db["DBInstanceIdentifier"],
+            "db_instance_identifier": required(db, "DBInstanceIdentifier", self.operation),
             "db_instance_arn": db.get("DBInstanceArn"),
             "engine": db.get("Engine"),
             "engine_version": db.get("EngineVersion"),
@@ -502,6 +559,61 @@ class RdsInstances(PagedAwsStream):
             "latest_restorable_time": ts(db.get("LatestRestorableTime")),
             "instance_create_time": ts(db.get("InstanceCreateTime")),
         }
+
+
+# -- IAM Identity Center -------------------------------------------------------------------------------------
+class IdentityCenterUsers(JsonListStream):
+    """identitystore ListUsers: every user of one IAM Identity Center identity store, read in the account that holds
+    it (the organisation's management account, or the delegated administrator's). Each record keeps every e-mail
+    (`Emails`, primary flagged) and `UserStatus` (ENABLED/DISABLED) when the API reports it; the model marks both
+    optional, so an absent status lands as null (the account's state unknown), never as enabled."""
+
+    dataset = "identity_center_users"
+    service = "identitystore"
+    operation = "ListUsers"
+    items_key = "Users"
+    page_size = IDENTITY_STORE_PAGE
+
+    def __init__(self, client: BaseClient, account_id: str, identity_store_id: str) -> None:
+        if not IDENTITY_STORE_ID.fullmatch(identity_store_id or ""):
+            raise ValueError(f"AWS_IDENTITY_STORE_ID {identity_store_id!r} is not an identity store id "
+                             "(d-1234567890 or a UUID: IAM Identity Center > Settings > Identity source)")
+        self.identity_store_id = identity_store_id
+        super().__init__(client, account_id)
+
+    def parameters(self) -> dict[str, Any]:
+        return {**super().parameters(), "identity_store_id": self.identity_store_id}
+
+    def params(self, cursor: Any) -> dict[str, Any]:
+        return {"IdentityStoreId": self.identity_store_id, **super().params(cursor)}
+
+    def record(self, user: dict[str, Any]) -> dict[str, Any]:
+        name = user.get("Name") or {}
+        return {
+            **self.base(),
+            "identity_store_id": user.get("IdentityStoreId") or self.identity_store_id,
+            "user_id": required(user, "UserId", self.operation),
+            "user_name": user.get("UserName"),
+            "display_name": user.get("DisplayName"),
+            "given_name": name.get("GivenName"),
+            "family_name": name.get("FamilyName"),
+            "emails": [{"value": e.get("Value"), "type": e.get("Type"), "is_primary": e.get("Primary")}
+                       for e in user.get("Emails") or []],
+            "external_ids": [{"issuer": x.get("Issuer"), "id": x.get("Id")} for x in user.get("ExternalIds") or []],
+            "user_status": user.get("UserStatus"),
+            "created_at": ts(user.get("CreatedAt")),
+            "updated_at": ts(user.get("UpdatedAt")),
+        }
+
+
+def account_stream(cls: type[AwsStream], account: AccountSession, region: str | None = None,
+                   **options: Any) -> AwsStream:
+    """A dataset's stream for one account (and region), its provenance naming how the account's session was
+    obtained: the one sts:AssumeRole of the source run that every dataset of the account shares."""
+    stream = cls(account.client(cls.service, region), account.account_id, **options)
+    # assigned, not updated in place: whatever provenance is given passes its redaction
+    stream.provenance.parameters = {**stream.provenance.parameters, "account_session": account.credentials_from}
+    return stream
 
 
 #: dataset -> (stream class, regional?) for the pipeline's wiring

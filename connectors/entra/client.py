@@ -28,6 +28,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,11 @@ class EntraConfig:
     timeout: float = 30.0
 
     def __repr__(self) -> str:  # credentials never reach logs
-        return (f"EntraConfig(tenant_id={self.tenant_id!r}, client_id={self.client_id!r}, "
-                f"authority_url={self.authority_url!r}, graph_url={self.graph_url!r}, "
-                f"credential={self.credential_kind})")
+        return (
+            f"EntraConfig(tenant_id={self.tenant_id!r}, client_id={self.client_id!r}, "
+            f"authority_url={self.authority_url!r}, graph_url={self.graph_url!r}, "
+            f"credential={self.credential_kind})"
+        )
 
     @property
     def credential_kind(self) -> str:
@@ -96,7 +99,8 @@ class EntraConfig:
         if missing:
             raise ValueError(f"Microsoft Entra ID is not configured: set {', '.join(missing)}")
         return cls(
-            tenant_id=env["ENTRA_TENANT_ID"], client_id=env["ENTRA_CLIENT_ID"],
+            tenant_id=env["ENTRA_TENANT_ID"],
+            client_id=env["ENTRA_CLIENT_ID"],
             client_secret=env.get("ENTRA_CLIENT_SECRET") or None,
             certificate_path=env.get("ENTRA_CLIENT_CERTIFICATE_PATH") or None,
             certificate_thumbprint=env.get("ENTRA_CLIENT_CERTIFICATE_THUMBPRINT") or None,
@@ -108,10 +112,10 @@ class EntraConfig:
 
 def missing_settings(env: Mapping[str, str]) -> list[str]:
     missing = [name for name in ("ENTRA_TENANT_ID", "ENTRA_CLIENT_ID") if not env.get(name)]
-    if not env.get("ENTRA_CLIENT_SECRET") and not (env.get("ENTRA_CLIENT_CERTIFICATE_PATH")
-                                                   and env.get("ENTRA_CLIENT_CERTIFICATE_THUMBPRINT")):
-        missing.append("ENTRA_CLIENT_SECRET (or ENTRA_CLIENT_CERTIFICATE_PATH and "
-                       "ENTRA_CLIENT_CERTIFICATE_THUMBPRINT)")
+    if not env.get("ENTRA_CLIENT_SECRET") and not (
+        env.get("ENTRA_CLIENT_CERTIFICATE_PATH") and env.get("ENTRA_CLIENT_CERTIFICATE_THUMBPRINT")
+    ):
+        missing.append("ENTRA_CLIENT_SECRET (or ENTRA_CLIENT_CERTIFICATE_PATH and ENTRA_CLIENT_CERTIFICATE_THUMBPRINT)")
     return missing
 
 
@@ -124,20 +128,32 @@ class EntraAuthError(Exception):
 
     @property
     def transient(self) -> bool:
-        return self.error in ("temporarily_unavailable", "server_error") or (self.status or 0) in (429, 500, 502,
-                                                                                                    503, 504)
+        return self.error in ("temporarily_unavailable", "server_error") or (self.status or 0) in (
+            429,
+            500,
+            502,
+            503,
+            504,
+        )
 
 
 class GraphError(Exception):
     """A Graph error response: status, Graph's error code and message, and the headers (Retry-After)."""
 
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+    ) -> None:
         self.status, self.code, self.message = status, code, message
         self.headers = dict(headers or {})
         self.request_id = request_id
-        super().__init__(f"HTTP {status} {code}: {message}"[:500] + (f" (request-id {request_id})" if request_id
-                                                                       else ""))
+        super().__init__(
+            f"HTTP {status} {code}: {message}"[:500] + (f" (request-id {request_id})" if request_id else "")
+        )
 
     @classmethod
     def from_response(cls, response: requests.Response) -> GraphError:
@@ -148,9 +164,13 @@ class GraphError(Exception):
         if not isinstance(error, dict):
             error = {"code": str(error)}
         inner = error.get("innerError") or {}
-        return cls(response.status_code, str(error.get("code") or response.reason or "unknown"),
-                   str(error.get("message") or response.text[:200]), response.headers,
-                   inner.get("request-id") or response.headers.get("request-id"))
+        return cls(
+            response.status_code,
+            str(error.get("code") or response.reason or "unknown"),
+            str(error.get("message") or response.text[:200]),
+            response.headers,
+            inner.get("request-id") or response.headers.get("request-id"),
+        )
 
 
 class MalformedResponse(Exception):
@@ -178,15 +198,43 @@ def _credential(config: EntraConfig) -> str | dict[str, str]:
 
 class GraphClient:
     """App-only Graph reads. msal's app is built lazily, on the first request, so its discovery requests
-    run inside a stream's first page: a failure there is classified and retried like any other."""
+    run inside a stream's first page: a failure there is classified and retried like any other.
+
+    One client serves a whole source run: its datasets are read in threads through it, so they share one msal
+    app and one token (a lock makes the first token request the only one). Every request to the identity
+    platform is logged in `identity_platform_requests` (method, URL without query, status, time; never a body,
+    a credential or the token), for the datasets' provenance."""
 
     def __init__(self, config: EntraConfig) -> None:
         self.config = config
         self.session = _session(config)
         self.session.headers.update({"Accept": "application/json"})
         self._auth_session = _session(config)
+        self._auth_session.hooks["response"].append(self._log_identity_platform_request)
         self._app: msal.ConfidentialClientApplication | None = None
         self._lock = threading.Lock()
+        self._token_lock = threading.Lock()
+        self._log_lock = threading.Lock()  # the log is written while _lock is held (msal's discovery in _msal)
+        self._identity_platform_requests: list[dict[str, Any]] = []
+
+    def _log_identity_platform_request(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        request = response.request
+        url = str(request.url or "").split("?", 1)[0]  # a query could carry a parameter; the path never a secret
+        entry = {
+            "method": request.method,
+            "url": url,
+            "status": response.status_code,
+            "duration_ms": round(response.elapsed.total_seconds() * 1000, 1),
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+        with self._log_lock:
+            self._identity_platform_requests.append(entry)
+
+    @property
+    def identity_platform_requests(self) -> list[dict[str, Any]]:
+        """The requests this client made to the identity platform so far (OpenID discovery, token)."""
+        with self._log_lock:
+            return [dict(entry) for entry in self._identity_platform_requests]
 
     @property
     def graph_root(self) -> str:
@@ -197,8 +245,10 @@ class GraphClient:
             if self._app is None:
                 try:
                     self._app = msal.ConfidentialClientApplication(
-                        self.config.client_id, client_credential=_credential(self.config),
-                        authority=self.config.authority, http_client=self._auth_session,
+                        self.config.client_id,
+                        client_credential=_credential(self.config),
+                        authority=self.config.authority,
+                        http_client=self._auth_session,
                         instance_discovery=False,
                         timeout=self.config.timeout,
                     )
@@ -208,13 +258,16 @@ class GraphClient:
 
     def token(self) -> str:
         """An app-only access token; msal serves it from its cache until it nears expiry."""
-        result = self._msal().acquire_token_for_client(scopes=[self.config.scope])
+        app = self._msal()
+        with self._token_lock:  # datasets start side by side: the first asks, the others find msal's cached token
+            result = app.acquire_token_for_client(scopes=[self.config.scope])
         if "access_token" not in result:
             codes = result.get("error_codes") or []
-            raise EntraAuthError(str(result.get("error") or "token_error"),
-                                 str(result.get("error_description") or "no description").split(" Trace ID:")[0],
-                                 status=429 if result.get("error") == "temporarily_unavailable" and 50196 in codes
-                                 else None)
+            raise EntraAuthError(
+                str(result.get("error") or "token_error"),
+                str(result.get("error_description") or "no description").split(" Trace ID:")[0],
+                status=429 if result.get("error") == "temporarily_unavailable" and 50196 in codes else None,
+            )
         return str(result["access_token"])
 
     def get(self, url: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -222,15 +275,17 @@ class GraphClient:
         if not url.startswith(self.graph_root + "/"):
             # A nextLink elsewhere would carry our bearer token to another host.
             raise ValueError(f"refusing to send the Graph token to {url!r}: not under {self.graph_root}")
-        response = self.session.get(url, params=params, timeout=self.config.timeout,
-                                    headers={"Authorization": f"Bearer {self.token()}"})
+        response = self.session.get(
+            url, params=params, timeout=self.config.timeout, headers={"Authorization": f"Bearer {self.token()}"}
+        )
         if response.status_code >= 400:
             raise GraphError.from_response(response)
         try:
             payload = response.json()
         except ValueError as exc:
-            raise MalformedResponse(f"HTTP {response.status_code}: body is not JSON ({len(response.content)} "
-                                    "bytes)") from exc
+            raise MalformedResponse(
+                f"HTTP {response.status_code}: body is not JSON ({len(response.content)} bytes)"
+            ) from exc
         if not isinstance(payload, dict):
             raise MalformedResponse(f"HTTP {response.status_code}: body is not a JSON object")
         return payload

@@ -13,15 +13,18 @@ An empty collection still takes one request. Every page follows `@odata.nextLink
 Fixed calls outside these counts: before its first Graph request a client asks msal for a token,
 and msal makes two requests to the authority, once per client (then msal's cache serves the token
 until it nears expiry): GET the tenant's OpenID configuration and POST the token request (instance
-discovery is off, see client.py). They are not dataset pages and are not RequestLogs; they
-run inside the first page's request, so a failure there is classified and retried by the shared
-policy like a page failure, and provenance `parameters` names the authority, tenant, client id,
-credential kind and scope the token was asked for (never the credential).
+discovery is off, see client.py). A source run uses one client for all its datasets
+(EntraResource.graph()), so a run makes them once. They are not dataset pages and are not RequestLogs;
+they run inside the first page's request, so a failure there is classified and retried by the shared
+policy like a page failure. Provenance `parameters` names the authority, tenant, client id,
+credential kind and scope the token was asked for (never the credential), and
+`identity_platform_requests` lists those requests of the run's client (method, URL, status, time;
+never a body or the token).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,24 +33,44 @@ from connectors.stream import Retry, Stream, http_retry
 
 #: The documented maximum $top for GET /users when signInActivity is selected (999 without it).
 USERS_PAGE_SIZE = 500
-USER_SELECT = ("id,userPrincipalName,mail,displayName,accountEnabled,userType,createdDateTime,signInActivity")
+#: otherMails and proxyAddresses are the user's other e-mail addresses (Graph: user resource; both "Returned only
+#: on $select", readable with User.Read.All): identity resolution tries them when `mail` is null.
+USER_SELECT = (
+    "id,userPrincipalName,mail,otherMails,proxyAddresses,displayName,accountEnabled,userType,"
+    "createdDateTime,signInActivity"
+)
 ROLE_DEFINITION_SELECT = "id,displayName,isBuiltIn,templateId"
+#: Wall-clock values Graph (.NET DateTimeOffset) sends for "no date": DateTimeOffset.MinValue (0001-01-01T00:00:00Z,
+#: e.g. a signInActivity date of a user who never signed in that way), the Windows FILETIME epoch
+#: (1601-01-01T00:00:00Z, a zero FILETIME synchronised from Active Directory) and DateTimeOffset.MaxValue.
+_NO_DATE_WALL_CLOCKS = (datetime(1, 1, 1), datetime(1601, 1, 1))
 
 
 def parse_graph_time(value: str | None) -> str | None:
     """Graph's ISO 8601 UTC timestamps (up to 7 fractional digits, `Z`) as naive UTC ISO strings, so the
-    warehouse's TIMESTAMP columns read them without a time-zone conversion."""
-    if not value:
+    warehouse's TIMESTAMP columns read them without a time-zone conversion. Graph's "no date" sentinels are None:
+    a never is not a date (0001-01-01 would win every greatest() and make a new account look unused for 2,000
+    years). Every Graph DateTimeOffset the connector reads goes through here."""
+    if not value or not value.strip():
         return None
-    text = value.strip().replace("Z", "+00:00")
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     if "." in text:  # Python reads at most 6 fractional digits
         head, _, rest = text.partition(".")
         digits = "".join(ch for ch in rest if ch.isdigit())
-        text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+        text = f"{head}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
     moment = datetime.fromisoformat(text)
+    wall_clock = moment.replace(tzinfo=None)
+    # before converting: MinValue at a positive offset is not representable in UTC
+    if wall_clock.replace(microsecond=0) in _NO_DATE_WALL_CLOCKS or wall_clock.year == 9999:
+        return None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="microseconds")
+
+
+def _strings(value: Any) -> list[str]:
+    """A Graph string collection as a list (null -> [], non-strings dropped)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 class GraphStream(Stream):
@@ -68,9 +91,15 @@ class GraphStream(Stream):
 
     def parameters(self) -> dict[str, Any]:
         config = self.client.config
-        return {"tenant_id": config.tenant_id, "client_id": config.client_id, "authority": config.authority,
-                "graph": config.graph_root, "credential": config.credential_kind, "scope": config.scope,
-                "query": self.query()}
+        return {
+            "tenant_id": config.tenant_id,
+            "client_id": config.client_id,
+            "authority": config.authority,
+            "graph": config.graph_root,
+            "credential": config.credential_kind,
+            "scope": config.scope,
+            "query": self.query(),
+        }
 
     def params(self, cursor: Any) -> dict[str, Any]:
         return self.query() if cursor is None else {**self.query(), "next_link": cursor}
@@ -83,6 +112,17 @@ class GraphStream(Stream):
 
     def next_cursor(self, payload: Any) -> Any:
         return payload.get("@odata.nextLink") or None
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        try:
+            yield from super().records()
+        finally:
+            # The run's one token: the identity-platform requests of the client this dataset shares with the
+            # source's other datasets (made by whichever asked first), never the token or the credential.
+            self.provenance.parameters = {
+                **self.provenance.parameters,
+                "identity_platform_requests": self.client.identity_platform_requests,
+            }
 
     def classify(self, exc: Exception) -> Retry | None:
         return classify_graph(exc)
@@ -127,6 +167,8 @@ class Users(GraphStream):
                 "id": user["id"],
                 "user_principal_name": user.get("userPrincipalName"),
                 "mail": user.get("mail"),
+                "other_mails": _strings(user.get("otherMails")),
+                "proxy_addresses": _strings(user.get("proxyAddresses")),
                 "display_name": user.get("displayName"),
                 "account_enabled": user.get("accountEnabled"),
                 "user_type": user.get("userType"),
@@ -162,8 +204,8 @@ class UserRegistrationDetails(GraphStream):
                 "is_sspr_registered": row.get("isSsprRegistered"),
                 "is_sspr_enabled": row.get("isSsprEnabled"),
                 "is_sspr_capable": row.get("isSsprCapable"),
-                "methods_registered": list(row.get("methodsRegistered") or []),
-                "system_preferred_methods": list(row.get("systemPreferredAuthenticationMethods") or []),
+                "methods_registered": _strings(row.get("methodsRegistered")),
+                "system_preferred_methods": _strings(row.get("systemPreferredAuthenticationMethods")),
                 "user_preferred_method": row.get("userPreferredMethodForSecondaryAuthentication"),
                 "last_updated_at": updated,
             }
@@ -234,7 +276,7 @@ class RoleAssignments(GraphStream):
                 "role_is_built_in": role.get("isBuiltIn"),
                 "role_template_id": role.get("templateId"),
                 "directory_scope_id": assignment.get("directoryScopeId"),
-                "principal_id": assignment.get("principalId"),
+                "principal_id": assignment.get("principalId") or principal.get("id"),
                 # None when the principal was deleted (Graph expands it as null)
                 "principal_type": kind,
                 "principal_user_principal_name": principal.get("userPrincipalName"),

@@ -22,7 +22,7 @@ from typing import Any
 
 from github import Github
 
-from connectors.github.streams import PAGE_SIZE, QueuedGraphQLStream, Task
+from connectors.github.streams import PAGE_SIZE, QueuedGraphQLStream, Task, page_cursor, truncated
 from connectors.stream import SourceError
 
 #: GitHub search returns at most this many results for one query, whatever issueCount says.
@@ -65,9 +65,14 @@ class MergedPullRequests(QueuedGraphQLStream):
         super().__init__(client, org)
 
     def parameters(self) -> dict[str, Any]:
-        return {"org": self.org, "query": self.query_name, "page_size": PAGE_SIZE,
-                "merged_since": self.merged_since.isoformat(), "merged_until": self.merged_until.isoformat(),
-                "search_limit": SEARCH_LIMIT}
+        return {
+            "org": self.org,
+            "query": self.query_name,
+            "page_size": PAGE_SIZE,
+            "merged_since": self.merged_since.isoformat(),
+            "merged_until": self.merged_until.isoformat(),
+            "search_limit": SEARCH_LIMIT,
+        }
 
     # -- the work queue ----------------------------------------------------
     def initial_tasks(self) -> tuple[Task, ...]:
@@ -81,12 +86,20 @@ class MergedPullRequests(QueuedGraphQLStream):
     def task_query(self, task: Task) -> tuple[str, dict[str, Any]]:
         if task[0] == "search":
             _, start, end, after = task
-            return "merged_pull_requests", {"query": self.search_string(start, end), "pageSize": PAGE_SIZE,
-                                            "cursor": after}
+            return "merged_pull_requests", {
+                "query": self.search_string(start, end),
+                "pageSize": PAGE_SIZE,
+                "cursor": after,
+            }
         _, repository, number, after = task
         owner, name = repository.split("/", 1)
-        return "pull_request_reviews", {"owner": owner, "name": name, "number": number, "pageSize": PAGE_SIZE,
-                                        "cursor": after}
+        return "pull_request_reviews", {
+            "owner": owner,
+            "name": name,
+            "number": number,
+            "pageSize": PAGE_SIZE,
+            "cursor": after,
+        }
 
     def _split(self, task: Task, payload: Any) -> tuple[Task, Task] | None:
         """The two halves of an over-full window (first page only), or None."""
@@ -97,26 +110,30 @@ class MergedPullRequests(QueuedGraphQLStream):
         start, end = _parse_time(task[1]), _parse_time(task[2])
         assert start is not None and end is not None
         if end <= start:
-            raise SourceError(f"github.{self.dataset}: more than {SEARCH_LIMIT} pull requests merged at "
-                              f"{task[1]}; GitHub search cannot list them all")
+            raise SourceError(
+                f"github.{self.dataset}: more than {SEARCH_LIMIT} pull requests merged at "
+                f"{task[1]}; GitHub search cannot list them all"
+            )
         middle = start + (end - start) / 2
         middle = middle.replace(microsecond=0)
-        return (("search", task[1], search_timestamp(middle), None),
-                ("search", search_timestamp(middle + timedelta(seconds=1)), task[2], None))
+        return (
+            ("search", task[1], search_timestamp(middle), None),
+            ("search", search_timestamp(middle + timedelta(seconds=1)), task[2], None),
+        )
 
     def task_records(self, task: Task, payload: Any) -> Iterable[dict[str, Any]]:
         if task[0] == "search":
             self._page_pending = []
             if self._split(task, payload):
                 return  # this page is a sample of an over-full window; its halves are read instead
-            for node in self._search(payload).get("nodes") or []:
-                if not node or "number" not in node:  # not a pull request
+            for node in self._nodes(payload):
+                if "number" not in node:  # not a pull request
                     continue
                 record = self._record(node)
                 if record["node_id"] in self._seen:
                     continue  # a merge during paging shifted the results; keep the first copy
                 self._seen.add(record["node_id"])
-                if ((node.get("reviews") or {}).get("pageInfo") or {}).get("hasNextPage"):
+                if self._next_reviews(node):
                     key = (record["repository"], record["number"])
                     self._pending[key] = record
                     self._page_pending.append(key)
@@ -126,8 +143,8 @@ class MergedPullRequests(QueuedGraphQLStream):
         _, repository, number, _ = task
         record = self._pending[(repository, number)]
         reviews = self._reviews_page(task, payload)
-        record["reviews"].extend(review_record(r) for r in reviews.get("nodes") or [] if r)
-        if not (reviews.get("pageInfo") or {}).get("hasNextPage"):
+        add_reviews(record, reviews)
+        if not page_cursor(reviews, f"github.{self.dataset}: {repository}#{number} reviews"):
             yield finish(self._pending.pop((repository, number)))
 
     def task_follow_ups(self, task: Task, payload: Any) -> list[Task]:
@@ -137,17 +154,20 @@ class MergedPullRequests(QueuedGraphQLStream):
         if task[0] == "search":
             search = self._search(payload)
             # held-back pull requests of this page (more than 100 reviews) get their next review pages
-            cursors = {(n["repository"]["nameWithOwner"], n["number"]): n["reviews"]["pageInfo"]["endCursor"]
-                       for n in search.get("nodes") or [] if n and "number" in n}
-            follow_ups: list[Task] = [("reviews", repo, number, cursors[(repo, number)])
-                                      for repo, number in self._page_pending]
-            if search["pageInfo"].get("hasNextPage"):
-                follow_ups.append(("search", task[1], task[2], search["pageInfo"]["endCursor"]))
+            cursors = {
+                (n["repository"]["nameWithOwner"], n["number"]): self._next_reviews(n)
+                for n in self._nodes(payload)
+                if "number" in n
+            }
+            follow_ups: list[Task] = [
+                ("reviews", repo, number, cursors[(repo, number)]) for repo, number in self._page_pending
+            ]
+            after = page_cursor(search, f"github.{self.dataset}: search")
+            if after:
+                follow_ups.append(("search", task[1], task[2], after))
             return follow_ups
-        reviews = self._reviews_page(task, payload)
-        if (reviews.get("pageInfo") or {}).get("hasNextPage"):
-            return [("reviews", task[1], task[2], reviews["pageInfo"]["endCursor"])]
-        return []
+        after = page_cursor(self._reviews_page(task, payload), f"github.{self.dataset}: {task[1]}#{task[2]} reviews")
+        return [("reviews", task[1], task[2], after)] if after else []
 
     # -- payload shapes ----------------------------------------------------
     def _search(self, payload: Any) -> dict[str, Any]:
@@ -155,6 +175,26 @@ class MergedPullRequests(QueuedGraphQLStream):
         if search is None:
             raise SourceError(f"github.{self.dataset}: response has no search")
         return search
+
+    def _nodes(self, payload: Any) -> list[dict[str, Any]]:
+        """The page's search results; a null list or result would drop merged pull requests from the population."""
+        nodes = self._search(payload).get("nodes")
+        if nodes is None or None in nodes:
+            raise SourceError(
+                f"github.{self.dataset}: GitHub returned a page of search results with "
+                f"{'no list' if nodes is None else 'a null result'}"
+            )
+        return nodes
+
+    def _next_reviews(self, node: dict[str, Any]) -> str | None:
+        reviews = node.get("reviews")
+        return (
+            None
+            if reviews is None
+            else page_cursor(
+                reviews, f"github.{self.dataset}: {node['repository']['nameWithOwner']}#{node['number']} reviews"
+            )
+        )
 
     def _reviews_page(self, task: Task, payload: Any) -> dict[str, Any]:
         pull = (((payload.get("data") or {}).get("repository") or {}).get("pullRequest")) or {}
@@ -166,8 +206,8 @@ class MergedPullRequests(QueuedGraphQLStream):
         repository = node["repository"]["nameWithOwner"]
         author = node.get("author") or {}
         merged_by = node.get("mergedBy") or {}
-        reviews = node.get("reviews") or {}
-        return {
+        reviews = node.get("reviews")
+        record = {
             "org": self.org,
             "repository": repository,
             "number": node["number"],
@@ -183,19 +223,41 @@ class MergedPullRequests(QueuedGraphQLStream):
             "merged_by": merged_by.get("login"),
             "merged_by_type": merged_by.get("__typename"),
             "review_decision": node.get("reviewDecision"),
-            "review_count": reviews.get("totalCount"),
-            "reviews": [review_record(r) for r in reviews.get("nodes") or [] if r],
+            "review_count": (reviews or {}).get("totalCount"),
+            "reviews": [],
+            #: why the decisive reviews could not all be read (the approval cannot be judged then)
+            "incomplete": [],
         }
+        add_reviews(record, reviews)
+        return record
+
+
+def add_reviews(record: dict[str, Any], reviews: dict[str, Any] | None) -> None:
+    """Add one page of decisive reviews to `record`, noting what GitHub did not show."""
+    nodes = None if reviews is None else reviews.get("nodes")
+    if nodes is None:
+        record["incomplete"].append("GitHub did not show the pull request's reviews")
+    for review in nodes or []:
+        if review is None:
+            record["incomplete"].append("a review GitHub did not resolve")
+        else:
+            record["reviews"].append(review_record(review))
 
 
 def review_record(review: dict[str, Any]) -> dict[str, Any]:
     author = review.get("author") or {}
-    return {"state": review.get("state"), "author": author.get("login"), "author_type": author.get("__typename"),
-            "submitted_at": review.get("submittedAt")}
+    return {
+        "state": review.get("state"),
+        "author": author.get("login"),
+        "author_type": author.get("__typename"),
+        "submitted_at": review.get("submittedAt"),
+    }
 
 
 def finish(record: dict[str, Any]) -> dict[str, Any]:
-    """Add `approvers_at_merge`: reviewers whose latest decisive review by the merge is an approval."""
+    """Add `approvers_at_merge`: reviewers whose latest decisive review by the merge is an approval; note a list
+    GitHub cut short."""
+    record["incomplete"] += truncated(record["review_count"], len(record["reviews"]), "decisive reviews")
     merged_at = _parse_time(record["merged_at"])
     latest: dict[str, tuple[datetime, str]] = {}
     for review in record["reviews"]:

@@ -38,5 +38,12 @@ def make_github(config: GitHubConfig) -> Github:
         raise ValueError("GitHub needs a token or a GitHub App (app id, private key, installation id)")
     # PyGithub's own throttle is off too: it counts every POST as a write (1 s apart), and GraphQL
     # reads are POSTs. Requests are serial and paced by the stream policy (connectors/stream.py).
-    return Github(auth=auth, base_url=config.base_url.rstrip("/"), retry=None, timeout=int(config.timeout),
-                  per_page=100, seconds_between_requests=None, seconds_between_writes=None)
+    return Github(
+        auth=auth,
+        base_url=config.base_url.rstrip("/"),
+        retry=None,
+        timeout=int(config.timeout),
+        per_page=100,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )

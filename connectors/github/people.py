@@ -25,6 +25,8 @@ from connectors.github.streams import (
     Task,
     classify_github,
     load_query,
+    page_cursor,
+    truncated,
 )
 from connectors.stream import Retry, SourceError, Stream
 
@@ -94,14 +96,20 @@ class OrganizationMembers(Stream):
         super().__init__()
 
     def parameters(self) -> dict[str, Any]:
-        return {"org": self.org, "page_size": PAGE_SIZE, "two_factor": "filter=2fa_disabled",
-                "query": "organization_members", "verified_domain_emails": "requested"}
+        return {
+            "org": self.org,
+            "page_size": PAGE_SIZE,
+            "two_factor": "filter=2fa_disabled",
+            "query": "organization_members",
+            "verified_domain_emails": "requested",
+        }
 
     def _at(self, cursor: tuple[str, Any]) -> None:
         """Point endpoint and method at the request `cursor` names (they go into its request log)."""
         rest = cursor[0] == "two_factor"
-        self.endpoint = f"{self.client.requester.base_url}{self._members_path}" if rest \
-            else self.client.requester.graphql_url
+        self.endpoint = (
+            f"{self.client.requester.base_url}{self._members_path}" if rest else self.client.requester.graphql_url
+        )
         self.method = "GET" if rest else "POST"
 
     def params(self, cursor: Any) -> dict[str, Any]:
@@ -115,15 +123,18 @@ class OrganizationMembers(Stream):
         if kind == "two_factor":
             return self._two_factor_page(position)
         name = "organization_members" if self.ask_verified_emails else "organization_members_basic"
-        return {"kind": "members", "data": self._graphql(name, {"org": self.org, "pageSize": PAGE_SIZE,
-                                                                 "cursor": position})}
+        return {
+            "kind": "members",
+            "data": self._graphql(name, {"org": self.org, "pageSize": PAGE_SIZE, "cursor": position}),
+        }
 
     def _two_factor_page(self, url: str | None) -> dict[str, Any]:
         requester = self.client.requester
         try:
             if url is None:
                 headers, data = requester.requestJsonAndCheck(
-                    "GET", self._members_path, parameters={"filter": "2fa_disabled", "per_page": PAGE_SIZE})
+                    "GET", self._members_path, parameters={"filter": "2fa_disabled", "per_page": PAGE_SIZE}
+                )
             else:
                 headers, data = requester.requestJsonAndCheck("GET", url)
         except GithubException as exc:
@@ -160,16 +171,20 @@ class OrganizationMembers(Stream):
         if payload["kind"] == "two_factor":
             if "hidden" in payload:
                 self.without_two_factor = None
-                self.provenance.parameters["two_factor"] = (f"hidden from this viewer: {payload['hidden']} "
-                                                            f"{payload.get('message') or ''}".strip())
+                self.provenance.parameters["two_factor"] = (
+                    f"hidden from this viewer: {payload['hidden']} {payload.get('message') or ''}".strip()
+                )
             elif self.without_two_factor is not None:
                 self.without_two_factor.update(login.lower() for login in payload["logins"])
             return
         yield from self._member_records(payload["data"])
 
     def _member_records(self, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        for edge in _members_connection(self.dataset, data).get("edges") or []:
-            user = edge.get("node")
+        edges = _members_connection(self.dataset, data).get("edges")
+        if edges is None:  # a page without its members would drop them from the population
+            raise SourceError(f"github.{self.dataset}: GitHub returned a page of members without its edges")
+        for edge in edges:
+            user = (edge or {}).get("node")
             if user is None:
                 raise SourceError(f"github.{self.dataset}: a membership edge without its user")
             login = user["login"]
@@ -181,7 +196,8 @@ class OrganizationMembers(Stream):
                 "email": user.get("email") or None,
                 "verified_domain_emails": user.get(VERIFIED_EMAILS_FIELD) if self.ask_verified_emails else None,
                 "role": edge.get("role"),
-                "two_factor_enabled": None if self.without_two_factor is None
+                "two_factor_enabled": None
+                if self.without_two_factor is None
                 else login.lower() not in self.without_two_factor,
                 "created_at": user.get("createdAt"),
                 "url": user.get("url"),
@@ -191,10 +207,13 @@ class OrganizationMembers(Stream):
         if payload["kind"] == "two_factor":
             cursor: tuple[str, Any] = ("two_factor", payload["next"]) if payload.get("next") else ("members", None)
         else:
-            info = _members_connection(self.dataset, payload["data"])["pageInfo"]
-            if not info.get("hasNextPage"):
+            after = page_cursor(
+                _members_connection(self.dataset, payload["data"]),
+                f"github.{self.dataset}: organization.membersWithRole",
+            )
+            if after is None:
                 return None
-            cursor = ("members", info["endCursor"])
+            cursor = ("members", after)
         self._at(cursor)
         return cursor
 
@@ -225,7 +244,9 @@ class OutsideCollaborators(QueuedGraphQLStream):
     follow-up pages of its own. REST would need one request per repository (the org-level
     /outside_collaborators list carries no repository or permission). A repository whose
     collaborators GitHub will not show (null) yields one record with `collaborators_visible` false
-    and no login, so the controls can say "unknown" instead of "none"."""
+    and no login, so the controls can say "unknown" instead of "none"; one whose list could not be read
+    whole (edges GitHub did not resolve, fewer read than `totalCount`) yields, beside the collaborators
+    read, one record without a login whose `incomplete` says why."""
 
     dataset = "outside_collaborators"
     query_name = "outside_collaborators"
@@ -233,6 +254,12 @@ class OutsideCollaborators(QueuedGraphQLStream):
 
     def parameters(self) -> dict[str, Any]:
         return {"org": self.org, "query": self.query_name, "page_size": PAGE_SIZE, "affiliation": "OUTSIDE"}
+
+    def __init__(self, client: Github, org: str) -> None:
+        #: repository -> why its collaborators could not all be read, and how many were, while it is paged
+        self._gaps: dict[str, list[str]] = {}
+        self._read: dict[str, int] = {}
+        super().__init__(client, org)
 
     def initial_tasks(self) -> tuple[Task, ...]:
         return (("repositories", None),)
@@ -244,8 +271,8 @@ class OutsideCollaborators(QueuedGraphQLStream):
             return super().graphql(query_name, variables)
         except GitHubGraphQLError as exc:
             if exc.payload.get("data") and all(
-                    e.get("type") == "FORBIDDEN" and (e.get("path") or [None])[-1] == "collaborators"
-                    for e in exc.errors):
+                e.get("type") == "FORBIDDEN" and (e.get("path") or [None])[-1] == "collaborators" for e in exc.errors
+            ):
                 return exc.payload
             raise
 
@@ -253,43 +280,87 @@ class OutsideCollaborators(QueuedGraphQLStream):
         if task[0] == "repositories":
             return "outside_collaborators", {"org": self.org, "pageSize": PAGE_SIZE, "cursor": task[1]}
         _, name, after = task
-        return "repository_outside_collaborators", {"owner": self.org, "name": name, "pageSize": PAGE_SIZE,
-                                                    "cursor": after}
+        return "repository_outside_collaborators", {
+            "owner": self.org,
+            "name": name,
+            "pageSize": PAGE_SIZE,
+            "cursor": after,
+        }
 
     def task_records(self, task: Task, payload: Any) -> Iterable[dict[str, Any]]:
         for repo in self._repositories(task, payload):
             yield from self._collaborator_records(repo)
 
     def task_follow_ups(self, task: Task, payload: Any) -> list[Task]:
-        follow_ups: list[Task] = [
-            ("repository", repo["name"], repo["collaborators"]["pageInfo"]["endCursor"])
-            for repo in self._repositories(task, payload)
-            if repo.get("collaborators") and repo["collaborators"]["pageInfo"].get("hasNextPage")
-        ]
+        follow_ups: list[Task] = []
+        for repo in self._repositories(task, payload):
+            after = _next_collaborators(repo, self.dataset)
+            if after:
+                follow_ups.append(("repository", repo["name"], after))
         if task[0] == "repositories":
-            info = self.connection(payload)["pageInfo"]
-            if info.get("hasNextPage"):
-                follow_ups.append(("repositories", info["endCursor"]))
+            after = page_cursor(self.connection(payload), f"github.{self.dataset}: organization.repositories")
+            if after:
+                follow_ups.append(("repositories", after))
         return follow_ups
 
     def _repositories(self, task: Task, payload: Any) -> list[dict[str, Any]]:
         if task[0] == "repositories":
-            return [r for r in self.connection(payload).get("nodes") or [] if r]
+            nodes = self.connection(payload).get("nodes")
+            if nodes is None or None in nodes:  # a repository missing from the list would hide its collaborators
+                raise SourceError(
+                    f"github.{self.dataset}: GitHub returned a page of repositories with "
+                    f"{'no list' if nodes is None else 'a null repository'}"
+                )
+            return nodes
         repo = (payload.get("data") or {}).get("repository")
         if repo is None:
             raise SourceError(f"github.{self.dataset}: repository {self.org}/{task[1]} vanished while paging")
         return [repo]
 
     def _collaborator_records(self, repo: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        base = {"org": self.org, "repository": repo["nameWithOwner"], "repository_url": repo.get("url"),
-                "repository_archived": repo.get("isArchived")}
+        base = {
+            "org": self.org,
+            "repository": repo["nameWithOwner"],
+            "repository_url": repo.get("url"),
+            "repository_archived": repo.get("isArchived"),
+        }
+        unread = {**base, "login": None, "name": None, "email": None, "permission": None, "url": None}
         collaborators = repo.get("collaborators")
         if collaborators is None:
-            yield {**base, "login": None, "name": None, "email": None, "permission": None,
-                   "collaborators_visible": False, "url": None}
+            yield {**unread, "collaborators_visible": False, "incomplete": []}
             return
-        for edge in collaborators.get("edges") or []:
-            user = edge.get("node") or {}
-            yield {**base, "login": user.get("login"), "name": user.get("name") or None,
-                   "email": user.get("email") or None, "permission": edge.get("permission"),
-                   "collaborators_visible": True, "url": user.get("url")}
+        name = repo["nameWithOwner"]
+        gaps = self._gaps.setdefault(name, [])
+        edges = collaborators.get("edges")
+        if edges is None:
+            gaps.append("GitHub returned a page of collaborators without its edges")
+        for edge in edges or []:
+            user = (edge or {}).get("node")
+            if user is None:
+                gaps.append("a collaborator GitHub did not resolve")
+                continue
+            self._read[name] = self._read.get(name, 0) + 1
+            yield {
+                **base,
+                "login": user.get("login"),
+                "name": user.get("name") or None,
+                "email": user.get("email") or None,
+                "permission": edge.get("permission"),
+                "collaborators_visible": True,
+                "url": user.get("url"),
+                "incomplete": [],
+            }
+        if _next_collaborators(repo, self.dataset) is None:  # the repository's last page: was every one read?
+            gaps += truncated(collaborators.get("totalCount"), self._read.pop(name, 0), "outside collaborators")
+            if self._gaps.pop(name):
+                yield {**unread, "collaborators_visible": True, "incomplete": gaps}
+
+
+def _next_collaborators(repo: dict[str, Any], dataset: str) -> str | None:
+    """The cursor of a repository's next page of collaborators (None: shown whole, or hidden)."""
+    collaborators = repo.get("collaborators")
+    return (
+        None
+        if collaborators is None
+        else page_cursor(collaborators, f"github.{dataset}: {repo['nameWithOwner']} collaborators")
+    )

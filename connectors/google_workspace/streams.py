@@ -7,10 +7,10 @@
 | roles            | roles.list            | 100                           | ⌈N/100⌉        |
 
 An empty collection still takes one request. The OAuth token exchange (one POST to the
-key's token_uri per client, before its first request) is not a dataset page and is not
-in these counts (nor in provenance); the discovery document is not fetched (see client.py).
-google-auth retries a failed token exchange itself (5xx/429/408, at most 3 attempts);
-those retries happen before the first page and are not counted either.
+key's token_uri per source run, shared by its datasets; see client.py) is not a dataset page
+and is not in these counts; each dataset's provenance lists it under `token_requests`, with
+the attempts google-auth makes itself (5xx/429/408, at most 3). The discovery document is
+not fetched.
 
 Organisational-unit scoping: every user row keeps its `org_unit_path` and an `in_scope`
 flag computed from the configured excluded units, which are also recorded in provenance.
@@ -21,19 +21,22 @@ which accounts the scoping rule set aside; the controls filter on `in_scope` in 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.discovery import Resource
 from googleapiclient.errors import HttpError
 
-from connectors.google_workspace.client import READONLY_SCOPES, GoogleWorkspaceConfig, in_scope
-from connectors.stream import Retry, Stream, http_retry
+from connectors.google_workspace.client import READONLY_SCOPES, GoogleWorkspaceConfig, credentials_of, in_scope
+from connectors.stream import Retry, SourceError, Stream, http_retry
 
-#: The partial-response mask of users.list: only what the controls read (2SV, admin, status, OU, activity).
-USER_FIELDS = ("nextPageToken,users(id,primaryEmail,name(fullName),isEnrolledIn2Sv,isEnforcedIn2Sv,isAdmin,"
-               "isDelegatedAdmin,suspended,archived,orgUnitPath,lastLoginTime,creationTime)")
+#: The partial-response mask of users.list: only what the controls read (identity keys, 2SV, admin, status, OU,
+#: activity).
+USER_FIELDS = (
+    "nextPageToken,users(id,primaryEmail,aliases,nonEditableAliases,name(fullName),isEnrolledIn2Sv,"
+    "isEnforcedIn2Sv,isAdmin,isDelegatedAdmin,suspended,archived,orgUnitPath,lastLoginTime,creationTime)"
+)
 #: Google's lastLoginTime for an account that never signed in; stored as NULL (the raw column keeps it).
 NEVER_LOGGED_IN = "1970-01-01T00:00:00.000Z"
 #: 403 reasons that are quota, not permission: retried like a 429.
@@ -84,12 +87,36 @@ class DirectoryStream(Stream):
         return self.list_method()(**self.query(cursor))
 
     def parameters(self) -> dict[str, Any]:
-        return {"customer": self.config.customer_id, "admin_subject": self.config.admin_subject,
-                "service_account": self.config.service_account_email, "scopes": list(READONLY_SCOPES),
-                "page_size": self.page_size}
+        return {
+            "customer": self.config.customer_id,
+            "admin_subject": self.config.admin_subject,
+            "service_account": self.config.service_account_email,
+            "scopes": list(READONLY_SCOPES),
+            "page_size": self.page_size,
+        }
 
     def params(self, cursor: Any) -> dict[str, Any]:
         return self.query(cursor)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        try:
+            yield from super().records()
+        finally:  # the token exchange(s) that authorised these pages: made once for the source run, shared
+            self.provenance.parameters = {
+                **self.provenance.parameters,
+                "token_requests": credentials_of(self.directory).provenance(),
+            }
+
+    def identifier(self, item: dict[str, Any], key: str) -> str:
+        """A record's identity (the warehouse's NOT NULL key): without it the record cannot be kept or judged,
+        so the dataset fails with the field named rather than keep a row nobody can find again."""
+        value = item.get(key)
+        if value in (None, ""):
+            raise SourceError(
+                f"{self.source}.{self.dataset}: {self.endpoint} returned an item without {key} "
+                f"({json.dumps(item, sort_keys=True)[:200]})"
+            )
+        return str(value)
 
     def request(self, cursor: Any) -> Any:
         payload = self.list_request(cursor).execute(num_retries=0)  # the shared policy retries, nobody else
@@ -140,11 +167,16 @@ class Users(DirectoryStream):
         return {**super().query(cursor), "fields": USER_FIELDS}
 
     def parameters(self) -> dict[str, Any]:
-        return {**super().parameters(), "fields": USER_FIELDS,
-                "excluded_org_units": list(self.config.excluded_org_units)}
+        return {
+            **super().parameters(),
+            "fields": USER_FIELDS,
+            "excluded_org_units": list(self.config.excluded_org_units),
+        }
 
     def parse(self, payload: Any) -> Iterable[dict[str, Any]]:
         for user in self.items(payload):
+            self.identifier(user, "id")
+            self.identifier(user, "primaryEmail")
             yield user_record(self.config, user)
 
 
@@ -161,7 +193,7 @@ class RoleAssignments(DirectoryStream):
         for item in self.items(payload):
             yield {
                 "customer": self.config.customer_id,
-                "role_assignment_id": item.get("roleAssignmentId"),
+                "role_assignment_id": self.identifier(item, "roleAssignmentId"),
                 "role_id": item.get("roleId"),
                 "assigned_to": item.get("assignedTo"),
                 "assignee_type": item.get("assigneeType"),
@@ -185,13 +217,14 @@ class Roles(DirectoryStream):
         for item in self.items(payload):
             yield {
                 "customer": self.config.customer_id,
-                "role_id": item.get("roleId"),
+                "role_id": self.identifier(item, "roleId"),
                 "role_name": item.get("roleName"),
                 "role_description": item.get("roleDescription"),
                 "is_system_role": bool(item.get("isSystemRole")),
                 "is_super_admin_role": bool(item.get("isSuperAdminRole")),
-                "privilege_names": sorted({p.get("privilegeName") for p in item.get("rolePrivileges") or []
-                                           if p.get("privilegeName")}),
+                "privilege_names": sorted(
+                    {p.get("privilegeName") for p in item.get("rolePrivileges") or [] if p.get("privilegeName")}
+                ),
                 "raw": json.dumps(item, sort_keys=True),
             }
 
@@ -202,6 +235,9 @@ def user_record(config: GoogleWorkspaceConfig, user: dict[str, Any]) -> dict[str
         "customer": config.customer_id,
         "id": user.get("id"),
         "primary_email": user.get("primaryEmail"),
+        # every other address the account answers to: identity resolution tries each against the HR roster
+        "aliases": _strings(user.get("aliases")),
+        "non_editable_aliases": _strings(user.get("nonEditableAliases")),
         "full_name": (user.get("name") or {}).get("fullName"),
         # A field missing from the response stays NULL (unknown), never False.
         "is_enrolled_in_2sv": user.get("isEnrolledIn2Sv"),
@@ -216,3 +252,8 @@ def user_record(config: GoogleWorkspaceConfig, user: dict[str, Any]) -> dict[str
         "creation_time": user.get("creationTime"),
         "raw": json.dumps(user, sort_keys=True),
     }
+
+
+def _strings(value: Any) -> list[str]:
+    """A Directory array of strings (omitted when empty) as a list; anything else in it is dropped."""
+    return [item for item in value if isinstance(item, str) and item] if isinstance(value, list) else []

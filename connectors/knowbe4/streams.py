@@ -43,8 +43,9 @@ class KnowBe4Enrollments(Stream):
     dataset = "enrollments"
     policy = RequestPolicy(min_interval=1.0 / REQUESTS_PER_SECOND)
 
-    def __init__(self, session: requests.Session, base_url: str, course_pattern: str | None = None,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self, session: requests.Session, base_url: str, course_pattern: str | None = None, timeout: float = 30.0
+    ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.endpoint = f"{self.base_url}/v1/training/enrollments"
@@ -54,8 +55,13 @@ class KnowBe4Enrollments(Stream):
         super().__init__()
 
     def parameters(self) -> dict[str, Any]:
-        return {"provider": "knowbe4", "base_url": self.base_url, "per_page": PAGE_SIZE,
-                "requests_per_second": REQUESTS_PER_SECOND, "course_pattern": self.course_pattern.pattern}
+        return {
+            "provider": "knowbe4",
+            "base_url": self.base_url,
+            "per_page": PAGE_SIZE,
+            "requests_per_second": REQUESTS_PER_SECOND,
+            "course_pattern": self.course_pattern.pattern,
+        }
 
     def params(self, cursor: Any) -> dict[str, Any]:
         return {"page": cursor or 1, "per_page": PAGE_SIZE}
@@ -70,12 +76,20 @@ class KnowBe4Enrollments(Stream):
         except ValueError as exc:
             raise MalformedPage(f"page {self._page} is not JSON: {exc}") from exc
         if not isinstance(payload, list):
-            raise SourceError(f"training.enrollments: {self.endpoint} page {self._page} returned "
-                              f"{type(payload).__name__}, expected a JSON array")
+            raise SourceError(
+                f"training.enrollments: {self.endpoint} page {self._page} returned "
+                f"{type(payload).__name__}, expected a JSON array"
+            )
         return payload
 
     def parse(self, payload: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         for item in payload:
+            if not isinstance(item, dict) or item.get("enrollment_id") in (None, ""):
+                # the warehouse's key: a row without it could never be found again, so the page is refused
+                raise SourceError(
+                    f"training.enrollments: {self.endpoint} page {self._page} has an enrollment "
+                    f"without enrollment_id ({str(item)[:200]})"
+                )
             user = item.get("user") or {}
             name = " ".join(part for part in (user.get("first_name"), user.get("last_name")) if part) or None
             yield enrollment_record(

@@ -1,4 +1,7 @@
-"""The daily evidence snapshot: an immutable, hashed, signed bundle of every control's result."""
+"""The daily evidence snapshot: an immutable, hashed, signed bundle of every control's result.
+
+Signed with EVIDENCE_SIGNING_KEY; without it the snapshot fails (nothing written) unless EVIDENCE_ALLOW_UNSIGNED=1,
+and then its metadata says UNSIGNED. `evidence-pipeline ui` and the demo set a data-folder key."""
 
 
 import hashlib
@@ -12,8 +15,8 @@ from evidence_pipeline.defs.controls import control_key
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.resources import OWNERS
 from evidence_pipeline.evaluate import load_summary
-from evidence_pipeline.evidence.bundle import MANIFEST, BundleInputs, write_bundle
-from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, signing_key_from_env
+from evidence_pipeline.evidence.bundle import MANIFEST, BundleInputs, remove_abandoned_bundles, write_bundle
+from evidence_pipeline.evidence.signing import SigningKeyError, signing_key_for_writing, signing_note
 from evidence_pipeline.settings import project_file
 
 SNAPSHOT_KEY = dg.AssetKey(["evidence", "daily_snapshot"])
@@ -36,6 +39,13 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         tags={"evidence/layer": "snapshot"},
     )
     def daily_snapshot(context: AssetExecutionContext) -> dg.MaterializeResult:
+        try:
+            # first: a missing or unreadable key fails the snapshot before any work, and unsigned needs a yes
+            signing_key = signing_key_for_writing("daily evidence bundle")
+        except SigningKeyError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        if signing_key is None:
+            context.log.warning(f"the bundle is written {signing_note(None)}: nothing shows who wrote it")
         resource = context.resources.warehouse
         warehouse = resource.get()
         day = partition_date(context)
@@ -45,12 +55,14 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         inputs = BundleInputs(snapshot_date=day, run_id=context.run.run_id, outcomes=outcomes, datasets=datasets,
                               controls_map=project_file("controls_map.yaml"), waivers_file=_waivers_file(),
                               stored_results=True)
-        # a configured key that cannot be read fails the snapshot: silently writing unsigned bundles would hide it
-        signing_key = signing_key_from_env()
-        if signing_key is None:
-            context.log.warning(f"{SIGNING_KEY_ENV} is not set: the bundle is written UNSIGNED "
-                                f"(`evidence-pipeline keygen` makes a key)")
-        bundle = write_bundle(warehouse, resource.paths.evidence, inputs, signing_key=signing_key)
+        # a killed writer's aside folder holds raw personal data; other snapshots may be writing now (a backfill),
+        # so only folders untouched for hours go
+        for aside in remove_abandoned_bundles(resource.paths.evidence, runs_in_progress=True):
+            context.log.info(f"removed an abandoned bundle folder: {aside}")
+        try:
+            bundle = write_bundle(warehouse, resource.paths.evidence, inputs, signing_key=signing_key)
+        except SigningKeyError as exc:  # e.g. a new key the chain's signer never handed over to
+            raise dg.Failure(description=str(exc)) from None
         manifest_sha256 = hashlib.sha256((bundle / MANIFEST).read_bytes()).hexdigest()
         with warehouse.connect() as con:
             con.execute("INSERT INTO evidence_snapshots (snapshot_date, snapshot_id, path, manifest_sha256, run_id) "
@@ -61,7 +73,7 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         return dg.MaterializeResult(metadata={
             "bundle": dg.MetadataValue.path(str(bundle)),
             "manifest sha256": manifest_sha256,
-            "signed by": signing_key.key_id if signing_key else "unsigned",
+            "signature": signing_note(signing_key),
             "controls": len(outcomes),
             "failing": sum(v == "fail" for v in verdicts.values()),
             "unknown": sum(v == "unknown" for v in verdicts.values()),

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from evidence_pipeline.catalogue import Catalogue, load_catalogue
-from evidence_pipeline.settings import Paths, project_file
+from evidence_pipeline.settings import URL_SETTINGS, Paths, project_file, url_setting, use_private_umask
 from warehouse import Warehouse
 
 
@@ -22,6 +22,7 @@ class WarehouseResource(dg.ConfigurableResource):
         return Paths(Path(self.home).resolve()) if self.home else Paths.from_env()
 
     def get(self) -> Warehouse:
+        use_private_umask()  # the step's files (DuckDB, staging, bundles) are owner-only, however Dagster started it
         warehouse = Warehouse(self.paths.warehouse)
         warehouse.migrate()
         return warehouse
@@ -31,7 +32,10 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 def env_value(name: str) -> str | dg.EnvVar | None:
-    """An EnvVar when the variable is set (so Dagster never stores the value), else None = not configured."""
+    """An EnvVar when the variable is set (so Dagster never stores the value), else None = not configured. A URL
+    variable that is not a URL is refused here, naming it (settings.url_setting)."""
+    if name in URL_SETTINGS:
+        url_setting(name)
     return dg.EnvVar(name) if os.environ.get(name) else None
 
 

@@ -1,16 +1,18 @@
 """Type II: evidence over a period, built from the verified daily bundles (never from mutable tables).
 
-Each day's newest bundle is verified (hashes, signature, and the pinned key when given) before anything is read
-from it; the export records which bundle and manifest hash every day came from. Days without a bundle are
-named (`missing_days`), never silently skipped. Exceptions are followed across days: the day a resource was
-first seen failing, the day it was resolved (passed again or left the population) and how long it stayed open.
+The whole daily chain is verified first (every manifest, signature, link and location; the files of the bundles
+read here are hashed): one chain, signed by the pinned key (--public-key or EVIDENCE_PUBLIC_KEY, else the chain's
+first signer) or a key a rotation record hands over to, unsigned bundles only when explicitly allowed (and then
+named in the export). The export records the chain's head and which bundle and manifest hash every day came
+from. Days without a bundle are named (`missing_days`), never silently skipped. Exceptions are followed across
+days: the day a resource was first seen failing, the day it was resolved (passed again or left the population)
+and how long it stayed open.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,14 +20,16 @@ from typing import Any
 from evidence_pipeline.evidence.bundle import (
     MANIFEST,
     POPULATION_COLUMNS,
+    Verification,
     VerificationError,
     daily_bundles,
     seal_bundle,
     sha256_file,
-    verify_bundle,
+    verify_series,
 )
+from evidence_pipeline.evidence.csv_cells import read_csv, write_csv
 from evidence_pipeline.evidence.pseudonymize import Pseudonymizer
-from evidence_pipeline.evidence.signing import SigningKey
+from evidence_pipeline.evidence.signing import SigningKey, SigningKeyError, fingerprint, load_public_key
 
 EXPORTS = "exports"
 EXCEPTION_COLUMNS = ["resource_id", "resource_name", "first_seen", "last_seen", "resolved_on", "resolution",
@@ -68,6 +72,11 @@ class PeriodEvidence:
     pseudonymization_note: str = "not pseudonymized"
     pseudonymization: dict[str, Any] | None = None
     controls_map_sha256: list[str] = field(default_factory=list)
+    #: the verified daily chain the period was read from: its signers, whether the key was pinned, its head
+    daily_chain: dict[str, Any] = field(default_factory=dict)
+    #: unsigned daily bundles read (only with require_signature=False, i.e. --allow-unsigned)
+    unsigned_inputs: list[str] = field(default_factory=list)
+    allow_unsigned: bool = False
 
 
 def period_days(start: date, end: date) -> list[date]:
@@ -83,7 +92,7 @@ def newest_bundle_of_day(evidence_root: Path, day: date) -> Path | None:
 
 def _read_population(path: Path) -> list[dict[str, Any]]:
     with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        rows = list(read_csv(handle))
     for row in rows:
         row["details"] = json.loads(row["details"]) if row.get("details") else {}
         for column in ("resource_name", "resource_url", "failure", "reason"):
@@ -91,9 +100,32 @@ def _read_population(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def verified_daily_chain(evidence_root: Path, read: set[Path], public_key: bytes | None, require_signature: bool,
+                         expect_head: str | None) -> tuple[dict[Path, Verification], dict[str, Any]]:
+    """Verify the whole daily chain (the files of the bundles in `read` hashed, the others by name and size).
+
+    Returns each bundle's verification and a description of the chain for the manifest; refuses (PeriodError,
+    naming the bundle) anything that is not one chain under the pinned key, or an unsigned bundle unless allowed."""
+    try:
+        chain = verify_series(evidence_root, public_key, require_signature, expect_head, lambda b: b in read)
+        pinned = fingerprint(load_public_key(public_key, "--public-key")) if public_key is not None else None
+    except (VerificationError, SigningKeyError) as exc:
+        raise PeriodError(f"the daily evidence chain in {evidence_root} does not verify: {exc}") from None
+    description = {"bundles": len(chain), "signers": chain.signers, "pinned_key": pinned,
+                   "trusted_key": "pinned" if pinned else "not pinned: the chain's first signer",
+                   "head": asdict(chain.head)}
+    return {v.bundle: v for v in chain}, description
+
+
 def load_period(evidence_root: Path, start: date, end: date, public_key: bytes | None = None,
-                pseudonymizer: Pseudonymizer | None = None) -> PeriodEvidence:
+                pseudonymizer: Pseudonymizer | None = None, require_signature: bool = True,
+                expect_head: str | None = None) -> PeriodEvidence:
     days = period_days(start, end)
+    chosen = {day: newest_bundle_of_day(evidence_root, day) for day in days}
+    if not any(chosen.values()):
+        raise PeriodError(f"no evidence snapshot between {start} and {end} in {evidence_root}")
+    verified_bundles, daily_chain = verified_daily_chain(evidence_root, {b for b in chosen.values() if b},
+                                                         public_key, require_signature, expect_head)
     snapshots, missing = [], []
     results: dict[date, dict[str, dict[str, Any]]] = {}
     rows: dict[date, dict[str, list[dict[str, Any]]]] = {}
@@ -101,20 +133,19 @@ def load_period(evidence_root: Path, start: date, end: date, public_key: bytes |
     controls: dict[str, PeriodControl] = {}
     maps: set[str] = set()
     for day in days:
-        bundle = newest_bundle_of_day(evidence_root, day)
+        bundle = chosen[day]
         if bundle is None:
             missing.append(day)
             continue
-        try:
-            verified = verify_bundle(bundle, public_key=public_key)
-        except VerificationError as exc:
-            raise PeriodError(f"the bundle of {day} ({bundle}) does not verify: {exc}") from None
+        verified = verified_bundles[bundle]
         manifest = verified.manifest
         maps.add(manifest.get("controls_map_sha256", ""))
         snapshot = {"date": day.isoformat(), "bundle": f"{bundle.parent.name}/{bundle.name}",
                     "manifest_sha256": sha256_file(bundle / MANIFEST), "signed_by": verified.signed_by}
         snapshots.append(snapshot)
         results[day], rows[day] = {}, {}
+        if pseudonymizer is not None:
+            pseudonymizer.learn_bundle(bundle)  # the people of the day's raw records (HR roster, accounts)
         for result_file in sorted((bundle / "controls").glob("*/result.json")):
             result = json.loads(result_file.read_text())
             control_id = result["control_id"]
@@ -147,7 +178,9 @@ def load_period(evidence_root: Path, start: date, end: date, public_key: bytes |
     ordered = sorted(controls.values(), key=lambda c: c.id)
     period = PeriodEvidence(start=start, end=end, days=days, missing_days=missing, controls=ordered, daily={},
                             population={}, exceptions={}, control_stats={}, provenance=provenance,
-                            snapshots=snapshots, controls_map_sha256=sorted(maps - {""}))
+                            snapshots=snapshots, controls_map_sha256=sorted(maps - {""}), daily_chain=daily_chain,
+                            unsigned_inputs=[s["bundle"] for s in snapshots if s["signed_by"] is None],
+                            allow_unsigned=not require_signature)
     if pseudonymizer is not None:
         period.pseudonymization = pseudonymizer.manifest_entry()
         period.pseudonymization_note = f"pseudonymized (keyed HMAC-SHA256; key {pseudonymizer.key_origin})"
@@ -238,14 +271,14 @@ def write_export(evidence_root: Path, period: PeriodEvidence, signing_key: Signi
         for control in period.controls:
             folder = work / "controls" / control.id
             folder.mkdir(parents=True)
-            _write_csv(folder / "population.csv", ["snapshot_date", *POPULATION_COLUMNS[:6], "details"],
-                       [{**r, "details": json.dumps(r.get("details") or {}, sort_keys=True, default=str)}
-                        for r in period.population[control.id]])
-            _write_csv(folder / "daily.csv", DAILY_COLUMNS, period.daily[control.id])
-            _write_csv(folder / "exceptions.csv", EXCEPTION_COLUMNS, period.exceptions[control.id])
+            write_csv(folder / "population.csv", ["snapshot_date", *POPULATION_COLUMNS[:6], "details"],
+                      [{**r, "details": json.dumps(r.get("details") or {}, sort_keys=True, default=str)}
+                       for r in period.population[control.id]])
+            write_csv(folder / "daily.csv", DAILY_COLUMNS, period.daily[control.id])
+            write_csv(folder / "exceptions.csv", EXCEPTION_COLUMNS, period.exceptions[control.id])
         (work / "sources").mkdir()
-        _write_csv(work / "sources" / "provenance.csv", list(period.provenance[0]) if period.provenance else
-                   ["date"], period.provenance)
+        write_csv(work / "sources" / "provenance.csv", list(period.provenance[0]) if period.provenance else
+                  ["date"], period.provenance)
         summary = {"from": period.start.isoformat(), "to": period.end.isoformat(), "days": len(period.days),
                    "days_with_snapshot": len(period.snapshots),
                    "missing_days": [d.isoformat() for d in period.missing_days], "snapshots": period.snapshots,
@@ -266,13 +299,10 @@ def write_export(evidence_root: Path, period: PeriodEvidence, signing_key: Signi
             "renderings": {"report.html": "written", "report.pdf": pdf_note, "evidence.xlsx": "written",
                            "oscal/assessment-results.json": "written"},
             "pseudonymization": period.pseudonymization,
+            # what the export trusted: the daily chain's signers and head, and any unsigned day it was allowed to read
+            "daily_chain": period.daily_chain,
+            "allow_unsigned": period.allow_unsigned,
+            "unsigned_inputs": period.unsigned_inputs,
         }
 
     return seal_bundle(evidence_root / EXPORTS, f"{period.start}--{period.end}", write, signing_key)
-
-
-def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)

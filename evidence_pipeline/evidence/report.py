@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidence_pipeline import __version__
 from evidence_pipeline.evaluate import EXCEPTIONS_IN_SUMMARY
+from evidence_pipeline.text import escape_bidi
 
 if TYPE_CHECKING:
     from evidence_pipeline.evidence.bundle import DailyEvidence
@@ -64,7 +65,7 @@ def _page(title: str, body: str) -> str:
 
 
 def _e(value: Any) -> str:
-    return escape("" if value is None else str(value))
+    return escape(escape_bidi("" if value is None else str(value)))
 
 
 def freshness(source: dict[str, Any]) -> str:

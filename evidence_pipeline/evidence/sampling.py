@@ -22,15 +22,15 @@ never more than the population itself (then every occurrence is tested).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from evidence_pipeline.evidence.bundle import seal_bundle
+from evidence_pipeline.evidence.csv_cells import write_csv
 from evidence_pipeline.evidence.period import PeriodError, load_period
 from evidence_pipeline.evidence.pseudonymize import Pseudonymizer
 from evidence_pipeline.evidence.signing import SigningKey
@@ -89,6 +89,8 @@ class Sample:
     missing_days: list[date]
     snapshots: list[dict[str, Any]]
     pseudonymization: dict[str, Any] | None
+    #: what the sample trusted (see PeriodEvidence): daily_chain, allow_unsigned, unsigned_inputs
+    trust: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         return {"control_id": self.control_id, "from": self.start.isoformat(), "to": self.end.isoformat(),
@@ -98,13 +100,15 @@ class Sample:
                 "population_definition": "every (snapshot_date, resource) row of the control's population.csv in "
                                          "the newest verified bundle of each day",
                 "missing_days": [d.isoformat() for d in self.missing_days], "snapshots": self.snapshots,
-                "pseudonymization": self.pseudonymization,
+                "pseudonymization": self.pseudonymization, **self.trust,
                 "selected": [{k: r.get(k) for k in SAMPLE_COLUMNS} for r in self.selected]}
 
 
 def draw_sample(evidence_root: Path, control_id: str, start: date, end: date, seed: int, size: int | None = None,
-                public_key: bytes | None = None, pseudonymizer: Pseudonymizer | None = None) -> Sample:
-    period = load_period(evidence_root, start, end, public_key=public_key, pseudonymizer=pseudonymizer)
+                public_key: bytes | None = None, pseudonymizer: Pseudonymizer | None = None,
+                require_signature: bool = True, expect_head: str | None = None) -> Sample:
+    period = load_period(evidence_root, start, end, public_key=public_key, pseudonymizer=pseudonymizer,
+                         require_signature=require_signature, expect_head=expect_head)
     control = next((c for c in period.controls if c.id == control_id), None)
     if control is None:
         known = ", ".join(c.id for c in period.controls)
@@ -121,7 +125,9 @@ def draw_sample(evidence_root: Path, control_id: str, start: date, end: date, se
     ranked = sorted(({**r, "sort_key": sort_key(seed, r)} for r in population), key=lambda r: r["sort_key"])
     selected = [{**r, "rank": rank} for rank, r in enumerate(ranked[:size], 1)]
     return Sample(control_id, start, end, seed, size, rule, control.frequency, population, selected,
-                  period.missing_days, period.snapshots, period.pseudonymization)
+                  period.missing_days, period.snapshots, period.pseudonymization,
+                  {"daily_chain": period.daily_chain, "allow_unsigned": period.allow_unsigned,
+                   "unsigned_inputs": period.unsigned_inputs})
 
 
 def write_sample(evidence_root: Path, sample: Sample, signing_key: SigningKey | None) -> Path:
@@ -133,15 +139,12 @@ def write_sample(evidence_root: Path, sample: Sample, signing_key: SigningKey | 
         for name, rows in (("sample.csv", sample.selected),
                            ("population.csv", [{**r, "rank": "", "sort_key": sort_key(sample.seed, r)}
                                                for r in sample.population])):
-            with (work / name).open("w", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=SAMPLE_COLUMNS, lineterminator="\n",
-                                        extrasaction="ignore")
-                writer.writeheader()
-                writer.writerows(rows)
+            write_csv(work / name, SAMPLE_COLUMNS, rows)  # cells neutralized against formula injection
         return {"kind": "sample", "data_window": {"from": sample.start.isoformat(), "to": sample.end.isoformat()},
                 **{k: description[k] for k in ("control_id", "seed", "method", "size", "size_rule",
                                                "population_size", "population_sha256", "missing_days",
-                                               "snapshots", "pseudonymization")}}
+                                               "snapshots", "pseudonymization", "daily_chain",
+                                               "allow_unsigned", "unsigned_inputs")}}
 
     group = f"{sample.control_id}--{sample.start}--{sample.end}--seed{sample.seed}"
     return seal_bundle(evidence_root / SAMPLES, group, write, signing_key)

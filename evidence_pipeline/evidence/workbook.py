@@ -8,11 +8,11 @@ per control costs seconds and no memory. Text is always written as text, never a
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evidence_pipeline.evidence.csv_cells import read_csv
 from evidence_pipeline.evidence.xlsx import SHEET_NAME_LIMIT, Workbook
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
     for outcome in evidence.outcomes:
         sheet = book.sheet(sheets[outcome.control.id], CONTROL_COLUMNS)
         with (controls / outcome.control.id / "population.csv").open(newline="") as handle:
-            for row in csv.DictReader(handle):
+            for row in read_csv(handle):  # the cells as the source gave them: a typed text cell needs no prefix
                 book.append(sheet, [row[column] or None for column in CONTROL_COLUMNS], fill_column=3)
     reconciliation = book.sheet(RECONCILIATION_SHEET, ["control_id", "source", "status", "records_collected",
                                                        "records_in_bundle", "population", "excluded_by_scope", "scope",

@@ -46,7 +46,8 @@ def _text(value: Any) -> str:
         text = _ILLEGAL_CHARACTERS.sub("", text)
     if len(text) > CELL_TEXT_LIMIT:
         text = text[:CELL_TEXT_LIMIT]
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # a literal carriage return would be read back as a line feed (XML's line-end normalisation): a reference stays
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
 @dataclass

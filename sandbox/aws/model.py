@@ -1,6 +1,8 @@
 """The sandbox organisation's AWS side: two accounts (production and development) with IAM users,
 the root user's state, a password policy, AWS Backup plans, protected resources, backup and restore
-jobs, and RDS instances, with known violations planted at every size >= 50.
+jobs, and RDS instances, with known violations planted at every size >= 50. Production is also the
+organisation's management account and holds its IAM Identity Center identity store, with a few users (one a
+leaver still enabled, known to it only by a secondary e-mail).
 
 Sizes: about one IAM user per nine people (2,000+ at the 20,000-person reference scale), one protected
 resource per three people, and one backup job per protected resource per day for the 30 days AWS
@@ -89,6 +91,22 @@ class IamUser:
     def last_activity(self) -> datetime | None:
         uses = [t for t in (self.password_last_used, *(k.last_used for k in self.keys)) if t is not None]
         return max(uses, default=None)
+
+
+@dataclass(frozen=True)
+class IdentityCenterUser:
+    """One user of the IAM Identity Center identity store, as ListUsers documents it."""
+
+    user_id: str
+    user_name: str
+    display_name: str
+    given_name: str
+    family_name: str
+    #: (Value, Type, Primary) of each `Emails` entry, in the order the API lists them
+    emails: tuple[tuple[str, str, bool], ...]
+    status: str  # UserStatus: ENABLED | DISABLED
+    created: datetime
+    person: str | None  # the HR e-mail of its owner
 
 
 @dataclass(frozen=True)
@@ -212,9 +230,14 @@ class AwsAccount:
     customer_policies: list[str] = field(default_factory=list)
     db_instances: list[DbInstance] = field(default_factory=list)
     protected: list[ProtectedResource] = field(default_factory=list)
+    #: region -> the resources AWS Backup protects there, for regions other than REGION (which `protected` holds)
+    protected_in: dict[str, list[ProtectedResource]] = field(default_factory=dict)
     plans: list[BackupPlan] = field(default_factory=list)
     restore_jobs: list[RestoreJob] = field(default_factory=list)
     backup_jobs: BackupJobs | None = None
+    #: the IAM Identity Center identity store this (management) account holds, or None
+    identity_store_id: str | None = None
+    identity_center_users: list[IdentityCenterUser] = field(default_factory=list)
 
     @property
     def role_arn(self) -> str:
@@ -269,10 +292,12 @@ def build(org: SandboxOrg, rng: random.Random) -> AwsData:
                       password_policy=_strong_policy())
     dev = AwsAccount(dev_id, "development", midnight - timedelta(days=1500), root_mfa=True,
                      root_password_last_used=midnight - timedelta(days=300), password_policy=_strong_policy())
+    prod.identity_store_id = identity_store_id(prod_id)
     data = AwsData(accounts=[prod, dev], today=org.today)
     if org.size:
         _iam(org, rng, data, midnight)
         _backups(org, rng, data, midnight)
+        _identity_center(org, prod)
     _expected(org, data)
     return data
 
@@ -416,6 +441,47 @@ def _iam(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datetime)
             ))
 
 
+def identity_store_id(account_id: str) -> str:
+    """d- and ten hex digits, as AWS names identity stores."""
+    return "d-" + hashlib.sha1(f"identitystore:{account_id}".encode()).hexdigest()[:10]
+
+
+def identity_center_user(store_id: str, user_name: str, person: Person | None,
+                         emails: tuple[tuple[str, str, bool], ...], status: str, created: datetime
+                         ) -> IdentityCenterUser:
+    digest = hashlib.sha1(f"{store_id}:{user_name}".encode()).hexdigest()
+    given, _, family = (person.name if person else user_name).partition(" ")
+    return IdentityCenterUser(f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}",
+                              user_name, person.name if person else user_name, given, family or given, emails,
+                              status, created, person.email if person else None)
+
+
+def _identity_center(org: SandboxOrg, management: AwsAccount) -> None:
+    """A few Identity Center users: people named by their e-mail (the usual SCIM sync), one by a short name with its
+    e-mail primary, a leaver still ENABLED whose only e-mail is a non-primary entry (so only `Emails[]` finds them),
+    and a leaver DISABLED on time."""
+    store = management.identity_store_id or ""
+    created = datetime.combine(org.today - timedelta(days=400), time(10), UTC)
+    active = [p for p in org.people if p.status == "active"][:4]
+    left = [p for p in org.people if p.status == "terminated" and p.end_date and p.end_date < org.today - timedelta(
+        days=1)][-2:]
+    users = [identity_center_user(store, p.email, p, ((p.email, "work", True),), "ENABLED", created)
+             for p in active[:3]]
+    users += [identity_center_user(store, p.email.split("@", 1)[0], p, ((p.email, "work", True),), "ENABLED", created)
+              for p in active[3:]]
+    if left:
+        users.append(identity_center_user(store, left[0].email.split("@", 1)[0], left[0],
+                                          ((left[0].email, "work", False),), "ENABLED", created))
+    users += [identity_center_user(store, p.email.split("@", 1)[0], p, ((p.email, "work", True),), "DISABLED", created)
+              for p in left[1:]]
+    management.identity_center_users = users
+    for user in users:
+        org.accounts.append(Account(
+            system="aws_identity_center", account_id=user.user_name, email=user.emails[0][0], owner=user.person,
+            kind="person", active=user.status == "ENABLED", privileged=False, mfa=None, last_activity=None,
+            created=user.created))
+
+
 def effective_policies(account: AwsAccount, user: IamUser) -> set[str]:
     return set(user.policies) | {p for g in user.groups for p in account.groups.get(g, ())}
 
@@ -492,7 +558,7 @@ def _backups(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datet
     failed = midnight - timedelta(days=10, hours=-9)
     jobs.append(RestoreJob("restore-0020", "EBS", ebs.arn, "FAILED", failed, failed + timedelta(minutes=30)))
     prod.restore_jobs = sorted(jobs, key=lambda j: j.created)
-    _plant(data, "restore_not_tested_within_365", f"{account_id}/EBS")
+    _plant(data, "restore_not_tested_within_365", f"{account_id}/{REGION}/EBS")
 
 
 def _expected(org: SandboxOrg, data: AwsData) -> None:
@@ -513,7 +579,9 @@ def _expected(org: SandboxOrg, data: AwsData) -> None:
     jobs = prod.jobs()
     rpo_start = day - timedelta(hours=24)
     good = {j.resource.arn for j in jobs if j.state == "COMPLETED" and j.completed and j.completed >= rpo_start}
-    expected["a1_2_backups_within_rpo"] = {r.arn for a in data.accounts for r in a.protected if r.arn not in good}
+    expected["a1_2_backups_within_rpo"] = {r.arn for a in data.accounts
+                                           for r in [*a.protected, *(r for rs in a.protected_in.values() for r in rs)]
+                                           if r.arn not in good}
     since = day - timedelta(days=JOB_LOOKBACK_DAYS)
     if isinstance(jobs, BackupJobs):
         recent = jobs[jobs.created_index(since):]
@@ -523,8 +591,11 @@ def _expected(org: SandboxOrg, data: AwsData) -> None:
     expected["a1_2_rds_backup_retention"] = {d.arn(a.account_id) for a in data.accounts for d in a.db_instances
                                              if d.retention_days < MIN_RETENTION_DAYS or not d.encrypted}
     tested_since = day - timedelta(days=RESTORE_TEST_DAYS)
+    # one row per (account, region, resource type); restores of the type anywhere in the account count
     expected["a1_2_restore_tested"] = {
-        f"{a.account_id}/{kind}" for a in data.accounts for kind in sorted({r.resource_type for r in a.protected})
+        f"{a.account_id}/{region}/{kind}" for a in data.accounts
+        for region, protected in [(REGION, a.protected), *a.protected_in.items()]
+        for kind in sorted({r.resource_type for r in protected})
         if not any(j.resource_type == kind and j.status == "COMPLETED" and j.completed and j.completed >= tested_since
                    for j in a.restore_jobs)
     }

@@ -16,7 +16,12 @@ SANDBOX_SECRET_ACCESS_KEY = "sandbox-aws-secret-access-key-do-not-log"
 
 
 def start(org: SandboxOrg, workdir: Path, latency: float = 0.0) -> tuple[list[FakeServer], dict[str, str]]:
-    data: AwsData = org.systems["aws"]
+    server, env = serve(org.systems["aws"], latency)
+    return [server], env
+
+
+def serve(data: AwsData, latency: float = 0.0) -> tuple[FakeServer, dict[str, str]]:
+    """Serve these accounts (the sandbox organisation's, or a test's own) and say how the pipeline reaches them."""
     for account in data.accounts:
         seed_moto(account)
     server = FakeServer("aws", AwsApp(data), latency=latency).start()
@@ -29,7 +34,10 @@ def start(org: SandboxOrg, workdir: Path, latency: float = 0.0) -> tuple[list[Fa
         "AWS_ACCESS_KEY_ID": SANDBOX_ACCESS_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": SANDBOX_SECRET_ACCESS_KEY,
     }
-    return [server], env
+    store = data.accounts[0].identity_store_id if data.accounts else None
+    if store:  # Identity Center is read through the first account, which holds the store (the management account)
+        env["AWS_IDENTITY_STORE_ID"] = store
+    return server, env
 
 
 def seed_moto(account: AwsAccount) -> None:

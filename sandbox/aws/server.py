@@ -11,6 +11,11 @@ Requests are routed by the service in their SigV4 credential scope:
   from the official IAM service model.
 - AWS Backup (REST-JSON, botocore's backup model: GET /backup-jobs/, /restore-jobs/, /resources/,
   /backup/plans/ with nextToken/maxResults) is answered here: moto has no job routes.
+- IAM Identity Center's identitystore ListUsers (JSON 1.1, `X-Amz-Target: AWSIdentityStore.ListUsers`) is answered
+  here from the sandbox model, in the `User` shape of the Identity Store API reference: moto 5.2.5's users have no
+  UserStatus, UserArn, Revision, CreatedAt or ExternalIds, so an enabled leaver could not be told from an unknown one.
+  MaxResults 1-100, NextToken to the end; an identity store the caller's account does not hold is
+  ResourceNotFoundException.
 
 Report generation is deterministic: a GenerateCredentialReport call starts a report (STARTED) unless
 the previous call started one, in which case that report is COMPLETE. So a collection always takes
@@ -37,7 +42,7 @@ from moto.iam.models import get_account_id_from
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.wrappers import Request, Response
 
-from sandbox.aws.model import AWS_MANAGED, REGION, AwsAccount, AwsData, BackupJobs, IamUser
+from sandbox.aws.model import AWS_MANAGED, REGION, AwsAccount, AwsData, BackupJobs, IamUser, IdentityCenterUser
 from sandbox.server import RecordedRequest
 
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
@@ -46,6 +51,9 @@ READ_PREFIXES = ("Get", "List", "Describe")
 #: query actions that change nothing in the account: the report is derived data, AssumeRole issues
 #: temporary credentials for an existing role
 READ_ACTIONS = ("GenerateCredentialReport", "AssumeRole")
+#: services answered in JSON (errors with X-Amzn-ErrorType) rather than query-protocol XML
+JSON_SERVICES = ("backup", "identitystore")
+IDENTITY_STORE_PAGE = 100  # ListUsers' largest MaxResults
 REPORT_COLUMNS = (
     "user", "arn", "user_creation_time", "password_enabled", "password_last_used", "password_last_changed",
     "password_next_rotation", "mfa_active", "access_key_1_active", "access_key_1_last_rotated",
@@ -116,7 +124,9 @@ class AwsApp:
         _, _, service = credential_scope(recorded.headers)
         if service == "backup" or recorded.method in ("GET", "HEAD"):
             return recorded.method not in ("GET", "HEAD")
-        action = _form(recorded.body).get("Action") or parse_qs(recorded.query).get("Action", [""])[0]
+        target = recorded.headers.get("X-Amz-Target") or recorded.headers.get("x-amz-target") or ""
+        action = target.rpartition(".")[2] if service == "identitystore" else (
+            _form(recorded.body).get("Action") or parse_qs(recorded.query).get("Action", [""])[0])
         return not (action.startswith(READ_PREFIXES) or action in READ_ACTIONS)
 
     def fault_response(self, kind: str, retry_after: float, request: Request) -> Response | None:
@@ -124,15 +134,17 @@ class AwsApp:
         query-protocol XML errors for IAM/STS/RDS, JSON with X-Amzn-ErrorType for Backup. IAM throttles with
         HTTP 400 `Throttling`; Backup with 429. "reset" is left to FakeServer."""
         _, _, service = credential_scope(dict(request.headers))
-        errors = {"429": ("Throttling" if service != "backup" else "ThrottlingException", "Rate exceeded",
-                          400 if service != "backup" else 429),
+        errors = {"429": ("Throttling" if service not in JSON_SERVICES else "ThrottlingException", "Rate exceeded",
+                          {"backup": 429, "identitystore": 400}.get(service or "", 400)),
                   "5xx": ("ServiceUnavailable", "Service is unavailable", 503),
                   "timeout": ("RequestTimeout", "Gateway timeout", 504),
                   "401": ("InvalidClientTokenId", "The security token included in the request is invalid", 401),
                   "403": ("AccessDenied", f"User is not authorized to perform: {service}:*", 403)}
         if kind == "malformed":
-            body = '{"BackupJobs": [{"BackupJobId": "trunc' if service == "backup" else "<ListResponse><Trunc"
-            return Response(body, status=200, content_type="application/json" if service == "backup" else "text/xml")
+            body = {"backup": '{"BackupJobs": [{"BackupJobId": "trunc', "identitystore": '{"Users": [{"UserId": "tr'
+                    }.get(service or "", "<ListResponse><Trunc")
+            return Response(body, status=200,
+                            content_type="application/json" if service in JSON_SERVICES else "text/xml")
         if kind not in errors:
             return None
         if kind == "timeout":
@@ -147,6 +159,8 @@ class AwsApp:
         try:
             if service == "backup":
                 return self.backup(request, self._account(key), region or REGION)
+            if service == "identitystore":
+                return self.identitystore(request, self._account(key))
             if service == "iam" and request.method == "POST":
                 params = _form(request.get_data(cache=True))
                 if params.get("Action") in OUR_IAM_ACTIONS:
@@ -172,8 +186,10 @@ class AwsApp:
 
     def _error(self, service: str | None, exc: BadRequest) -> Response:
         request_id = str(uuid.uuid4())
-        if service == "backup":
-            return Response(json.dumps({"Code": exc.code, "Message": exc.message}), status=exc.status,
+        if service in JSON_SERVICES:  # JSON 1.1 (identitystore) names the error in `__type`, rest-json in the header
+            body = {"Code": exc.code, "Message": exc.message, **({"__type": exc.code} if service == "identitystore"
+                                                                  else {})}
+            return Response(json.dumps(body), status=exc.status,
                             headers={"X-Amzn-ErrorType": exc.code, "X-Amzn-RequestId": request_id},
                             content_type="application/json")
         xml = (f'<ErrorResponse xmlns="{IAM_NS}"><Error><Type>Sender</Type><Code>{exc.code}</Code>'
@@ -240,7 +256,7 @@ class AwsApp:
             key = "RestoreJobs"
         elif path == "/resources/":
             _only(args, ())
-            resources = account.protected if here else []
+            resources = account.protected if here else account.protected_in.get(region, [])
             items, more = [protected_resource(account, r) for r in resources[offset:offset + max_results]], \
                 offset + max_results < len(resources)
             key = "Results"
@@ -256,6 +272,35 @@ class AwsApp:
         if more:
             body["NextToken"] = _token(offset + max_results)
         return Response(json.dumps(body), status=200, content_type="application/json",
+                        headers={"X-Amzn-RequestId": str(uuid.uuid4())})
+
+
+    # -- IAM Identity Center -------------------------------------------------------------------------------
+    def identitystore(self, request: Request, account: AwsAccount) -> Response:
+        operation = (request.headers.get("X-Amz-Target") or "").rpartition(".")[2]
+        if operation != "ListUsers":
+            raise BadRequest("ValidationException", f"the sandbox serves identitystore ListUsers only, not {operation}")
+        try:
+            params = json.loads(request.get_data(cache=True) or b"{}")
+        except ValueError as exc:
+            raise BadRequest("SerializationException", "the body is not JSON") from exc
+        unknown = set(params) - {"IdentityStoreId", "MaxResults", "NextToken"}
+        if unknown:  # Filters is deprecated, Extensions not modelled here: refused rather than ignored
+            raise BadRequest("ValidationException", f"the sandbox does not take {sorted(unknown)}")
+        store = params.get("IdentityStoreId")
+        if not store or store != account.identity_store_id:
+            raise BadRequest("ResourceNotFoundException", f"identity store {store!r} not found in account "
+                             f"{account.account_id}")
+        max_results = params.get("MaxResults", IDENTITY_STORE_PAGE)
+        if not isinstance(max_results, int) or not 1 <= max_results <= IDENTITY_STORE_PAGE:
+            raise BadRequest("ValidationException", "MaxResults must be between 1 and 100")
+        offset = _offset(params.get("NextToken"))
+        users = account.identity_center_users
+        body: dict[str, Any] = {"Users": [identity_center_user(account, u)
+                                          for u in users[offset:offset + max_results]]}
+        if offset + max_results < len(users):
+            body["NextToken"] = _token(offset + max_results)
+        return Response(json.dumps(body), status=200, content_type="application/x-amz-json-1.1",
                         headers={"X-Amzn-RequestId": str(uuid.uuid4())})
 
 
@@ -403,6 +448,18 @@ def _suffix(account_id: str, name: str) -> str:
 
 def _vault_arn(account: AwsAccount) -> str:
     return f"arn:aws:backup:{REGION}:{account.account_id}:backup-vault:Default"
+
+
+def identity_center_user(account: AwsAccount, user: IdentityCenterUser) -> dict[str, Any]:
+    """The Identity Store API's `User` (JSON 1.1: timestamps as epoch seconds)."""
+    return {
+        "IdentityStoreId": account.identity_store_id, "UserId": user.user_id,
+        "UserArn": f"arn:aws:identitystore::{account.account_id}:user/{user.user_id}", "Revision": "1",
+        "UserName": user.user_name, "DisplayName": user.display_name,
+        "Name": {"GivenName": user.given_name, "FamilyName": user.family_name, "Formatted": user.display_name},
+        "Emails": [{"Value": value, "Type": kind, "Primary": primary} for value, kind, primary in user.emails],
+        "UserStatus": user.status, "CreatedAt": _epoch(user.created), "CreatedBy": "sandbox",
+    }
 
 
 def backup_job(account: AwsAccount, job: Any) -> dict[str, Any]:

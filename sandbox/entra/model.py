@@ -21,11 +21,22 @@ from sandbox.org import Account, SandboxOrg
 SYSTEM = "entra"
 DORMANT_DAYS = 90
 
-#: userRegistrationDetails.methodsRegistered values (Graph v1.0) by strength.
-PHISHING_RESISTANT_METHODS = frozenset({
-    "fido2SecurityKey", "windowsHelloForBusiness", "passKeyDeviceBound", "passKeyDeviceBoundAuthenticator",
-    "passKeyDeviceBoundWindowsHello", "macOsSecureEnclaveKey",
-})
+#: userRegistrationDetails.methodsRegistered values by strength. Graph v1.0 documents the property as "such as
+#: mobilePhone, email, fido2" (beta: "... passKeyDeviceBound"); the other names are the usageAuthMethod enum's.
+#: Phishing-resistant: passkeys (FIDO2, device-bound or synced) and platform credentials.
+PHISHING_RESISTANT_METHODS = frozenset(
+    {
+        "fido2",
+        "fido",
+        "fido2SecurityKey",
+        "passKeyDeviceBound",
+        "passKeyDeviceBoundAuthenticator",
+        "passKeyDeviceBoundWindowsHello",
+        "passKeySynced",
+        "windowsHelloForBusiness",
+        "macOsSecureEnclaveKey",
+    }
+)
 #: SMS and voice: MFA, but phishable.
 PHONE_METHODS = frozenset({"mobilePhone", "alternateMobilePhone", "officePhone"})
 #: Registered methods that do not make a user MFA-registered on their own.
@@ -86,6 +97,23 @@ class EntraUser:
     user_type: str = "Member"
     person_email: str | None = None
     kind: str = "person"  # person | service | break_glass | orphan
+    #: Graph's otherMails (other e-mail addresses of the user)
+    other_mails: tuple[str, ...] = ()
+
+    @property
+    def proxy_addresses(self) -> list[str]:
+        """The mailbox's addresses as Graph shows them: the primary `SMTP:` (= mail); none without a mailbox."""
+        return [f"SMTP:{self.mail}"] if self.mail else []
+
+    @property
+    def shown_email(self) -> str | None:
+        """The e-mail address the tenant shows for the user: mail, else a member's userPrincipalName, else the
+        first of otherMails."""
+        if self.mail:
+            return self.mail.lower()
+        if "#ext#" not in self.key:
+            return self.key
+        return self.other_mails[0].lower() if self.other_mails else None
 
     @property
     def key(self) -> str:
@@ -164,14 +192,15 @@ STRONG_METHOD_SETS: list[tuple[str, ...]] = [
     ("microsoftAuthenticatorPush", "microsoftAuthenticatorPasswordless", "email"),
     ("softwareOneTimePasscode",),
     ("windowsHelloForBusiness", "microsoftAuthenticatorPush"),
-    ("fido2SecurityKey", "microsoftAuthenticatorPush"),
+    ("fido2", "microsoftAuthenticatorPush"),
 ]
 
 
 def build(org: SandboxOrg, rng: random.Random) -> EntraData:
     data = EntraData(tenant_id=guid(rng), domain=org.domain)
-    data.roles = [EntraRole(role_id, name, f"Built-in role: {name}.", True, role_id)
-                  for role_id, name in BUILT_IN_ROLES]
+    data.roles = [
+        EntraRole(role_id, name, f"Built-in role: {name}.", True, role_id) for role_id, name in BUILT_IN_ROLES
+    ]
     custom = EntraRole(guid(rng), CUSTOM_ROLE, "Reads audit evidence; custom role.", False, None)
     data.roles.append(custom)
     if org.size == 0 or not org.people:
@@ -180,20 +209,37 @@ def build(org: SandboxOrg, rng: random.Random) -> EntraData:
         return data
     today = org.today
 
-    def user(upn: str, name: str, created: date, person: str | None, kind: str = "person",
-             enabled: bool = True, last_success: date | None = None, methods: tuple[str, ...] | None = None,
-             department: str | None = None) -> EntraUser:
+    def user(
+        upn: str,
+        name: str,
+        created: date,
+        person: str | None,
+        kind: str = "person",
+        enabled: bool = True,
+        last_success: date | None = None,
+        methods: tuple[str, ...] | None = None,
+        department: str | None = None,
+    ) -> EntraUser:
         given, _, family = name.partition(" ")
         success_day = last_success if last_success is not None else today - timedelta(days=rng.randint(0, 20))
         success_day = max(success_day, created)
         success = _at(success_day, rng)
         entra_user = EntraUser(
-            id=guid(rng), user_principal_name=upn, mail=upn if kind == "person" else None, display_name=name,
-            given_name=given or None, surname=family or None, account_enabled=enabled, created=_at(created, rng),
-            last_sign_in=success, last_successful_sign_in=success,
+            id=guid(rng),
+            user_principal_name=upn,
+            mail=upn if kind == "person" else None,
+            display_name=name,
+            given_name=given or None,
+            surname=family or None,
+            account_enabled=enabled,
+            created=_at(created, rng),
+            last_sign_in=success,
+            last_successful_sign_in=success,
             last_non_interactive_sign_in=success - timedelta(hours=rng.randint(1, 30)),
             methods=methods if methods is not None else rng.choice(STRONG_METHOD_SETS),
-            department=department, person_email=person, kind=kind,
+            department=department,
+            person_email=person,
+            kind=kind,
         )
         entra_user.last_non_interactive_sign_in = max(entra_user.last_non_interactive_sign_in, entra_user.created)
         data.users.append(entra_user)
@@ -208,11 +254,19 @@ def build(org: SandboxOrg, rng: random.Random) -> EntraData:
                 deleted.add(person.email.lower())
                 continue
             last = max(person.start_date, person.end_date - timedelta(days=rng.randint(0, 5)))
-            leavers.append(user(person.email, person.name, person.start_date, person.email, enabled=False,
-                                last_success=last, department=person.department))
+            leavers.append(
+                user(
+                    person.email,
+                    person.name,
+                    person.start_date,
+                    person.email,
+                    enabled=False,
+                    last_success=last,
+                    department=person.department,
+                )
+            )
         else:
-            staff.append(user(person.email, person.name, person.start_date, person.email,
-                              department=person.department))
+            staff.append(user(person.email, person.name, person.start_date, person.email, department=person.department))
 
     pool = staff[:]
     rng.shuffle(pool)
@@ -222,18 +276,26 @@ def build(org: SandboxOrg, rng: random.Random) -> EntraData:
         return taken
 
     def assign(entra_user_id: str, role_id: str) -> None:
-        data.role_assignments.append(EntraRoleAssignment(_assignment_id(role_id, entra_user_id), role_id,
-                                                         entra_user_id))
+        data.role_assignments.append(
+            EntraRoleAssignment(_assignment_id(role_id, entra_user_id), role_id, entra_user_id)
+        )
 
     # Emergency access: a cloud-only Global Administrator without MFA, by design (monitored, sealed).
-    break_glass = user(f"breakglass-01@{org.domain}", "Emergency Access 01", today - timedelta(days=900), None,
-                       kind="break_glass", last_success=today - timedelta(days=40), methods=())
+    break_glass = user(
+        f"breakglass-01@{org.domain}",
+        "Emergency Access 01",
+        today - timedelta(days=900),
+        None,
+        kind="break_glass",
+        last_success=today - timedelta(days=40),
+        methods=(),
+    )
     assign(break_glass.id, GLOBAL_ADMIN)
 
     # Global Administrators: one phishing-resistant, one SMS-only (registered, but phishable).
     global_admins = take(2)
     if global_admins:
-        global_admins[0].methods = ("fido2SecurityKey", "microsoftAuthenticatorPush")
+        global_admins[0].methods = ("fido2", "microsoftAuthenticatorPush")
     if len(global_admins) > 1:
         global_admins[1].methods = ("mobilePhone",)
     for admin in global_admins:
@@ -250,6 +312,8 @@ def build(org: SandboxOrg, rng: random.Random) -> EntraData:
     if len(role_holders) > 2:
         role_holders[2].methods = ("windowsHelloForBusiness", "microsoftAuthenticatorPush")
         assign(role_holders[2].id, other_roles[-2].id)  # two roles on one person
+    if len(role_holders) > 3:
+        role_holders[3].methods = ("passKeyDeviceBound", "microsoftAuthenticatorPasswordless")
 
     for entra_user in take(max(1, org.size // 20)):  # staff never registered for MFA
         entra_user.methods = ()
@@ -267,15 +331,35 @@ def build(org: SandboxOrg, rng: random.Random) -> EntraData:
     if leavers:  # a leaver whose account nobody disabled (and who still signs in)
         leavers[0].account_enabled = True
         leavers[0].last_sign_in = leavers[0].last_successful_sign_in = _at(today - timedelta(days=1), rng)
+        # ... and who has no mailbox (`mail` is null for many users, Graph: List users) and signs in with a
+        # tenant name: only otherMails shows their address
+        if leavers[0].person_email:
+            leavers[0].other_mails = (leavers[0].person_email,)
+            leavers[0].mail = None
+            leavers[0].user_principal_name = f"{leavers[0].key.split('@')[0]}@{_initial_domain(org.domain)}"
 
     # An approved service account (a user object for a legacy integration) and unexplained accounts.
-    service = user(f"svc-hr-sync@{org.domain}", "HR Sync Service", today - timedelta(days=700), None,
-                   kind="service", methods=())
+    service = user(
+        f"svc-hr-sync@{org.domain}", "HR Sync Service", today - timedelta(days=700), None, kind="service", methods=()
+    )
     data.approved_service_accounts = {service.key}
-    user(f"temp-contractor-01@{org.domain}", "Temp Contractor 01", today - timedelta(days=200), None,
-         kind="orphan", last_success=today - timedelta(days=5))
-    user(f"old-admin-tools@{org.domain}", "Old Admin Tools", today - timedelta(days=800), None, kind="orphan",
-         methods=(), last_success=today - timedelta(days=12))
+    user(
+        f"temp-contractor-01@{org.domain}",
+        "Temp Contractor 01",
+        today - timedelta(days=200),
+        None,
+        kind="orphan",
+        last_success=today - timedelta(days=5),
+    )
+    user(
+        f"old-admin-tools@{org.domain}",
+        "Old Admin Tools",
+        today - timedelta(days=800),
+        None,
+        kind="orphan",
+        methods=(),
+        last_success=today - timedelta(days=12),
+    )
 
     # A service principal holding a role: not a user account, so no MFA and no Account row.
     automation = EntraServicePrincipal(guid(rng), guid(rng), "Deployment Automation")
@@ -288,6 +372,11 @@ def build(org: SandboxOrg, rng: random.Random) -> EntraData:
     return data
 
 
+def _initial_domain(domain: str) -> str:
+    """The tenant's initial domain (<name>.onmicrosoft.com), always verified."""
+    return f"{domain.split('.')[0]}.onmicrosoft.com"
+
+
 def _dormant(entra_user: EntraUser, today: date, rng: random.Random) -> None:
     last = _at(today - timedelta(days=rng.randint(DORMANT_DAYS + 1, 400)), rng)
     entra_user.created = min(entra_user.created, last - timedelta(days=30))
@@ -297,6 +386,7 @@ def _dormant(entra_user: EntraUser, today: date, rng: random.Random) -> None:
 
 def _assignment_id(role_id: str, principal_id: str) -> str:
     """Graph's directory role assignment ids look like <base64url role id><base64url principal id>-1."""
+
     def encode(value: str) -> str:
         return base64.urlsafe_b64encode(uuid.UUID(value).bytes_le).decode().rstrip("=")
 
@@ -313,21 +403,29 @@ def _planted(data: EntraData, today: date, deleted: set[str], terminated: set[st
     return {
         "not_mfa_registered": {u.key for u in enabled if u.user_type == "Member" and not u.is_mfa_registered},
         "admin_not_mfa_registered": {u.key for u in admins if not u.is_mfa_registered},
-        "admin_weak_mfa_only": {u.key for u in admins if u.is_mfa_registered
-                                and not set(u.methods) & PHISHING_RESISTANT_METHODS
-                                and set(u.methods) <= PHONE_METHODS | NOT_MFA_METHODS},
+        "admin_weak_mfa_only": {
+            u.key
+            for u in admins
+            if u.is_mfa_registered
+            and not set(u.methods) & PHISHING_RESISTANT_METHODS
+            and set(u.methods) <= PHONE_METHODS | NOT_MFA_METHODS
+        },
         "admin_phishing_resistant": {u.key for u in admins if set(u.methods) & PHISHING_RESISTANT_METHODS},
         "admins": {u.key for u in admins},
-        "leaver_still_enabled": {u.key for u in enabled if u.kind == "person" and u.person_email
-                                 and u.person_email.lower() in terminated},
+        "leaver_still_enabled": {
+            u.key for u in enabled if u.kind == "person" and u.person_email and u.person_email.lower() in terminated
+        },
         "leaver_disabled": {u.key for u in data.users if not u.account_enabled and u.person_email},
         "leaver_deleted": deleted,
         "approved_service_accounts": set(data.approved_service_accounts),
         "break_glass": break_glass,
         "orphans": no_person - data.approved_service_accounts - break_glass,
         "dormant_90d": {u.key for u in enabled if (u.last_successful_sign_in or u.created) < cutoff},
-        "failed_sign_in_only_recently": {u.key for u in enabled if u.last_sign_in and u.last_successful_sign_in
-                                         and u.last_successful_sign_in < cutoff <= u.last_sign_in},
+        "failed_sign_in_only_recently": {
+            u.key
+            for u in enabled
+            if u.last_sign_in and u.last_successful_sign_in and u.last_successful_sign_in < cutoff <= u.last_sign_in
+        },
     }
 
 
@@ -335,12 +433,22 @@ def _expect(org: SandboxOrg, data: EntraData) -> None:
     """Append one Account per user to org.accounts and set the expected exceptions of this system's controls."""
     held = data.role_names()
     for u in data.users:
-        org.accounts.append(Account(
-            system=SYSTEM, account_id=u.key, email=u.mail.lower() if u.mail else None, owner=u.person_email,
-            kind=u.kind, active=u.account_enabled, privileged=u.id in held, mfa=u.is_mfa_registered,
-            last_activity=u.last_activity, created=u.created,
-        ))
+        org.accounts.append(
+            Account(
+                system=SYSTEM,
+                account_id=u.key,
+                email=u.shown_email,
+                owner=u.person_email,
+                kind=u.kind,
+                active=u.account_enabled,
+                privileged=u.id in held,
+                mfa=u.is_mfa_registered,
+                last_activity=u.last_activity,
+                created=u.created,
+            )
+        )
     enabled_members = [u for u in data.users if u.account_enabled and u.user_type == "Member"]
     org.expected["cc6_1_entra_mfa_registered"] = {u.key for u in enabled_members if not u.is_mfa_registered}
-    org.expected["cc6_1_entra_admins_mfa"] = {u.key for u in enabled_members
-                                              if u.id in held and not u.is_mfa_registered}
+    org.expected["cc6_1_entra_admins_mfa"] = {
+        u.key for u in enabled_members if u.id in held and not u.is_mfa_registered
+    }

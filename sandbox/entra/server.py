@@ -63,19 +63,60 @@ CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: Application permissions that allow each endpoint (least privileged first), from the Graph reference.
 READ_USERS = frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
 READ_AUDIT = frozenset({"AuditLog.Read.All"})
-READ_ROLES = frozenset({"RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All",
-                        "RoleManagement.ReadWrite.Directory", "Directory.ReadWrite.All"})
+READ_ROLES = frozenset(
+    {
+        "RoleManagement.Read.Directory",
+        "RoleManagement.Read.All",
+        "Directory.Read.All",
+        "RoleManagement.ReadWrite.Directory",
+        "Directory.ReadWrite.All",
+    }
+)
 #: The permissions the sandbox's app registration was granted (admin consent): least privilege.
 SANDBOX_APP_ROLES = frozenset({"User.Read.All", "AuditLog.Read.All", "RoleManagement.Read.Directory"})
 
 #: user properties the fake serves (Graph has many more; selecting one of those is refused loudly).
-USER_PROPERTIES = ("id", "userPrincipalName", "mail", "displayName", "givenName", "surname", "accountEnabled",
-                   "createdDateTime", "userType", "signInActivity", "department", "jobTitle")
+USER_PROPERTIES = (
+    "id",
+    "userPrincipalName",
+    "mail",
+    "otherMails",
+    "proxyAddresses",
+    "displayName",
+    "givenName",
+    "surname",
+    "accountEnabled",
+    "createdDateTime",
+    "userType",
+    "signInActivity",
+    "department",
+    "jobTitle",
+)
 #: Returned when no $select is given (Graph's documented default set).
-USER_DEFAULT_PROPERTIES = ("businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone",
-                           "officeLocation", "preferredLanguage", "surname", "userPrincipalName")
-ROLE_DEFINITION_PROPERTIES = ("id", "description", "displayName", "isBuiltIn", "isEnabled", "resourceScopes",
-                              "templateId", "version", "rolePermissions")
+USER_DEFAULT_PROPERTIES = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+)
+ROLE_DEFINITION_PROPERTIES = (
+    "id",
+    "description",
+    "displayName",
+    "isBuiltIn",
+    "isEnabled",
+    "resourceScopes",
+    "templateId",
+    "version",
+    "rolePermissions",
+)
 #: OData options Graph documents for an endpoint but the fake does not implement: refused, never ignored.
 UNIMPLEMENTED_OPTIONS = {"$filter", "$orderby", "$search", "$count", "$expand", "$skip", "$format"}
 
@@ -95,15 +136,25 @@ class GraphError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
-def graph_error_response(status: int, code: str, message: str, request: Request | None = None,
-                         headers: dict[str, str] | None = None) -> Response:
+def graph_error_response(
+    status: int, code: str, message: str, request: Request | None = None, headers: dict[str, str] | None = None
+) -> Response:
     client_request_id = (request.headers.get("client-request-id") if request else None) or str(uuid.uuid4())
     request_id = str(uuid.uuid4())
-    body = {"error": {"code": code, "message": message, "innerError": {
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "request-id": request_id,
-        "client-request-id": client_request_id}}}
-    return json_response(body, status, {"request-id": request_id, "client-request-id": client_request_id,
-                                        **(headers or {})})
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
+        }
+    }
+    return json_response(
+        body, status, {"request-id": request_id, "client-request-id": client_request_id, **(headers or {})}
+    )
 
 
 @dataclass(frozen=True)
@@ -168,8 +219,13 @@ class LoginApp:
 
     def fault_response(self, kind: str, retry_after: float) -> Response | None:
         if kind == "429":
-            return self._oauth_error(429, "temporarily_unavailable", 50196, "The server is temporarily unable to "
-                                     "handle the request.", {"Retry-After": str(retry_after)})
+            return self._oauth_error(
+                429,
+                "temporarily_unavailable",
+                50196,
+                "The server is temporarily unable to handle the request.",
+                {"Retry-After": str(retry_after)},
+            )
         if kind == "5xx":
             return self._oauth_error(503, "temporarily_unavailable", 90033, "A transient error has occurred.")
         return None
@@ -178,8 +234,7 @@ class LoginApp:
         parts = [p for p in request.path.split("/") if p]
         if request.method == "GET" and parts == ["common", "discovery", "instance"]:
             return self.instance_discovery(request)
-        if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"] and \
-                request.method == "GET":
+        if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"] and request.method == "GET":
             return self.openid_configuration(request, parts[0])
         if len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
             if request.method != "POST":
@@ -197,44 +252,61 @@ class LoginApp:
         # msal names the instance by host name only (no port): https://<host>/<tenant>/oauth2/v2.0/authorize
         endpoint = urlparse(request.args.get("authorization_endpoint", ""))
         segments = [p for p in endpoint.path.split("/") if p]
-        if endpoint.scheme != "https" or endpoint.hostname != request.host.rsplit(":", 1)[0] or \
-                segments[1:] != ["oauth2", "v2.0", "authorize"]:
-            return json_response({"error": "invalid_instance", "error_description": "AADSTS50049: Unknown or "
-                                  "invalid instance."}, 400)
+        if (
+            endpoint.scheme != "https"
+            or endpoint.hostname != request.host.rsplit(":", 1)[0]
+            or segments[1:] != ["oauth2", "v2.0", "authorize"]
+        ):
+            return json_response(
+                {"error": "invalid_instance", "error_description": "AADSTS50049: Unknown or invalid instance."}, 400
+            )
         tenant = segments[0]
         host = request.host
-        return json_response({
-            "tenant_discovery_endpoint": f"{self._base(request)}/{tenant}/v2.0/.well-known/openid-configuration",
-            "api-version": request.args.get("api-version", "1.1"),
-            "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
-        })
+        return json_response(
+            {
+                "tenant_discovery_endpoint": f"{self._base(request)}/{tenant}/v2.0/.well-known/openid-configuration",
+                "api-version": request.args.get("api-version", "1.1"),
+                "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+            }
+        )
 
     def openid_configuration(self, request: Request, tenant: str) -> Response:
         if not self._tenant_known(tenant):
-            return self._oauth_error(400, "invalid_tenant", 90002, f"Tenant '{tenant}' not found. Check to make "
-                                     "sure you have the correct tenant ID and are signing into the correct cloud.")
+            return self._oauth_error(
+                400,
+                "invalid_tenant",
+                90002,
+                f"Tenant '{tenant}' not found. Check to make "
+                "sure you have the correct tenant ID and are signing into the correct cloud.",
+            )
         base, tid = self._base(request), self.data.tenant_id
-        return json_response({
-            "token_endpoint": f"{base}/{tid}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-            "jwks_uri": f"{base}/{tid}/discovery/v2.0/keys",
-            "response_modes_supported": ["query", "fragment", "form_post"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": f"{base}/{tid}/v2.0",
-            "request_uri_parameter_supported": False,
-            "userinfo_endpoint": f"{self.graph_resource}/oidc/userinfo",
-            "authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/authorize",
-            "device_authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/devicecode",
-            "http_logout_supported": True,
-            "frontchannel_logout_supported": True,
-            "end_session_endpoint": f"{base}/{tid}/oauth2/v2.0/logout",
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "tid"],
-            "tenant_region_scope": "EU",
-            "cloud_instance_name": request.host,
-        })
+        return json_response(
+            {
+                "token_endpoint": f"{base}/{tid}/oauth2/v2.0/token",
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "client_secret_basic",
+                ],
+                "jwks_uri": f"{base}/{tid}/discovery/v2.0/keys",
+                "response_modes_supported": ["query", "fragment", "form_post"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "issuer": f"{base}/{tid}/v2.0",
+                "request_uri_parameter_supported": False,
+                "userinfo_endpoint": f"{self.graph_resource}/oidc/userinfo",
+                "authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/authorize",
+                "device_authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/devicecode",
+                "http_logout_supported": True,
+                "frontchannel_logout_supported": True,
+                "end_session_endpoint": f"{base}/{tid}/oauth2/v2.0/logout",
+                "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "tid"],
+                "tenant_region_scope": "EU",
+                "cloud_instance_name": request.host,
+            }
+        )
 
     def token(self, request: Request, tenant: str) -> Response:
         if not self._tenant_known(tenant):
@@ -242,42 +314,68 @@ class LoginApp:
         form = request.form
         for name in ("grant_type", "client_id", "scope"):
             if not form.get(name):
-                return self._oauth_error(400, "invalid_request", 900144,
-                                         f"The request body must contain the following parameter: '{name}'.")
+                return self._oauth_error(
+                    400, "invalid_request", 900144, f"The request body must contain the following parameter: '{name}'."
+                )
         if form["grant_type"] != "client_credentials":
-            return self._oauth_error(400, "unsupported_grant_type", 70003,
-                                     "The app requested an unsupported grant type.")
+            return self._oauth_error(
+                400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
+            )
         app = self.apps.get(form["client_id"])
         if app is None:
-            return self._oauth_error(400, "unauthorized_client", 700016, f"Application with identifier "
-                                     f"'{form['client_id']}' was not found in the directory.")
+            return self._oauth_error(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{form['client_id']}' was not found in the directory.",
+            )
         scopes = form["scope"].split()
         expected_scope = f"{self.graph_resource}/.default"
         if scopes != [expected_scope]:
-            return self._oauth_error(400, "invalid_scope", 1002012, f"The provided value for scope {form['scope']} "
-                                     f"is not valid. Client credential flows must have a scope value with /.default "
-                                     f"suffixed to the resource identifier (application ID URI).")
+            return self._oauth_error(
+                400,
+                "invalid_scope",
+                1002012,
+                f"The provided value for scope {form['scope']} "
+                f"is not valid. Client credential flows must have a scope value with /.default "
+                f"suffixed to the resource identifier (application ID URI).",
+            )
         refusal = self._authenticate(request, app)
         if refusal is not None:
             return refusal
         token = self.tokens.issue(app.client_id, app.roles)
-        return json_response({"token_type": "Bearer", "expires_in": TOKEN_LIFETIME, "ext_expires_in": TOKEN_LIFETIME,
-                              "access_token": token})
+        return json_response(
+            {
+                "token_type": "Bearer",
+                "expires_in": TOKEN_LIFETIME,
+                "ext_expires_in": TOKEN_LIFETIME,
+                "access_token": token,
+            }
+        )
 
     def _authenticate(self, request: Request, app: AppRegistration) -> Response | None:
         form = request.form
         if form.get("client_secret"):
             if any(hmac.compare_digest(form["client_secret"], s) for s in app.secrets):
                 return None
-            return self._oauth_error(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the "
-                                     "secret being sent in the request is the client secret value, not the client "
-                                     f"secret ID, for a secret added to app '{app.client_id}'.")
+            return self._oauth_error(
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the "
+                "secret being sent in the request is the client secret value, not the client "
+                f"secret ID, for a secret added to app '{app.client_id}'.",
+            )
         if form.get("client_assertion"):
             if form.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
                 return self._oauth_error(400, "invalid_request", 90058, "client_assertion_type is not supported.")
             return self._verify_assertion(request, app, form["client_assertion"])
-        return self._oauth_error(401, "invalid_client", 7000218, "The request body must contain the following "
-                                 "parameter: 'client_assertion' or 'client_secret'.")
+        return self._oauth_error(
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )
 
     def _verify_assertion(self, request: Request, app: AppRegistration, assertion: str) -> Response | None:
         try:
@@ -288,31 +386,50 @@ class LoginApp:
         x5t = str(header.get("x5t") or "").rstrip("=")
         thumbprint = next((t for t in app.certificates if sha1_thumbprint_x5t(t) == x5t), None)
         if thumbprint is None:
-            return self._oauth_error(401, "invalid_client", 700027, "The certificate with identifier used to sign "
-                                     "the client assertion is not registered on application.")
+            return self._oauth_error(
+                401,
+                "invalid_client",
+                700027,
+                "The certificate with identifier used to sign the client assertion is not registered on application.",
+            )
         audience = f"{self._base(request)}/{self.data.tenant_id}/oauth2/v2.0/token"
         try:
-            claims = jwt.decode(assertion, app.certificates[thumbprint], algorithms=["RS256"], audience=audience,
-                                issuer=app.client_id, options={"require": ["exp", "sub", "jti"]})
+            claims = jwt.decode(
+                assertion,
+                app.certificates[thumbprint],
+                algorithms=["RS256"],
+                audience=audience,
+                issuer=app.client_id,
+                options={"require": ["exp", "sub", "jti"]},
+            )
         except jwt.PyJWTError as exc:
-            return self._oauth_error(401, "invalid_client", 700027, f"Client assertion failed signature "
-                                     f"validation ({type(exc).__name__}).")
+            return self._oauth_error(
+                401, "invalid_client", 700027, f"Client assertion failed signature validation ({type(exc).__name__})."
+            )
         if claims.get("sub") != app.client_id:
             return self._oauth_error(401, "invalid_client", 700023, "Client assertion subject is not the client id.")
         return None
 
     @staticmethod
-    def _oauth_error(status: int, error: str, code: int, description: str,
-                     headers: dict[str, str] | None = None) -> Response:
+    def _oauth_error(
+        status: int, error: str, code: int, description: str, headers: dict[str, str] | None = None
+    ) -> Response:
         trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-        return json_response({
-            "error": error,
-            "error_description": f"AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {correlation} "
-                                 f"Timestamp: {stamp}",
-            "error_codes": [code], "timestamp": stamp, "trace_id": trace, "correlation_id": correlation,
-            "error_uri": f"https://login.microsoftonline.com/error?code={code}",
-        }, status, headers)
+        return json_response(
+            {
+                "error": error,
+                "error_description": f"AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {correlation} "
+                f"Timestamp: {stamp}",
+                "error_codes": [code],
+                "timestamp": stamp,
+                "trace_id": trace,
+                "correlation_id": correlation,
+                "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+            },
+            status,
+            headers,
+        )
 
 
 def _skiptoken(offset: int, fingerprint: str) -> str:
@@ -322,9 +439,8 @@ def _skiptoken(offset: int, fingerprint: str) -> str:
 
 def _read_skiptoken(token: str, fingerprint: str) -> int:
     if not token.startswith("RFNwdAIAAQAA"):
-        raise GraphError(400, "Directory_InvalidSkipToken", "The specified page token value has expired or is "
-                         "invalid.")
-    body = token[len("RFNwdAIAAQAA"):]
+        raise GraphError(400, "Directory_InvalidSkipToken", "The specified page token value has expired or is invalid.")
+    body = token[len("RFNwdAIAAQAA") :]
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except ValueError as exc:
@@ -337,8 +453,13 @@ def _read_skiptoken(token: str, fingerprint: str) -> int:
 class GraphApp:
     """Microsoft Graph v1.0: the directory reads the pipeline needs."""
 
-    def __init__(self, data: EntraData, tokens: TokenStore, report_page_size: int = REPORT_PAGE_SIZE,
-                 role_assignment_page_size: int = ROLE_ASSIGNMENT_PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        data: EntraData,
+        tokens: TokenStore,
+        report_page_size: int = REPORT_PAGE_SIZE,
+        role_assignment_page_size: int = ROLE_ASSIGNMENT_PAGE_SIZE,
+    ) -> None:
         self.data = data
         self.tokens = tokens
         self.report_page_size = report_page_size
@@ -359,16 +480,19 @@ class GraphApp:
     def fault_response(self, kind: str, retry_after: float) -> Response | None:
         """Injected faults in Graph's error shape (what a throttled or failing Graph answers)."""
         if kind == "429":
-            return graph_error_response(429, "TooManyRequests", "Too many requests.",
-                                        headers={"Retry-After": str(retry_after)})
+            return graph_error_response(
+                429, "TooManyRequests", "Too many requests.", headers={"Retry-After": str(retry_after)}
+            )
         if kind == "5xx":
             return graph_error_response(503, "serviceNotAvailable", "Service unavailable.")
         if kind == "401":
-            return graph_error_response(401, "InvalidAuthenticationToken", "Access token has expired or is not yet "
-                                        "valid.")
+            return graph_error_response(
+                401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."
+            )
         if kind == "403":
-            return graph_error_response(403, "Authorization_RequestDenied", "Insufficient privileges to complete "
-                                        "the operation.")
+            return graph_error_response(
+                403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+            )
         return None
 
     def __call__(self, request: Request) -> Response:
@@ -378,8 +502,12 @@ class GraphApp:
                 segment = request.path.rstrip("/").rsplit("/", 1)[-1]
                 raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
             if request.method != "GET":
-                raise GraphError(405, "Request_BadRequest", f"The method {request.method} is not supported by the "
-                                 "sandbox for this resource; the pipeline only reads.")
+                raise GraphError(
+                    405,
+                    "Request_BadRequest",
+                    f"The method {request.method} is not supported by the "
+                    "sandbox for this resource; the pipeline only reads.",
+                )
             return handler(request, self._authorize(request))
         except GraphError as exc:
             return graph_error_response(exc.status, exc.code, exc.message, request, exc.headers)
@@ -392,8 +520,9 @@ class GraphApp:
         scheme, _, token = header.partition(" ")
         grant = self.tokens.grant(token) if scheme.lower() == "bearer" else None
         if grant is None:
-            raise GraphError(401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed, there are no "
-                             "dots (.).")
+            raise GraphError(
+                401, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed, there are no dots (.)."
+            )
         return grant
 
     @staticmethod
@@ -409,40 +538,64 @@ class GraphApp:
                 continue  # Graph ignores non-OData query parameters
             lowered = name.lower()
             if lowered in options:
-                raise GraphError(400, "BadRequest", f"Query option '{name}' was specified more than once, but it "
-                                 "must be specified at most once.")
+                raise GraphError(
+                    400,
+                    "BadRequest",
+                    f"Query option '{name}' was specified more than once, but it must be specified at most once.",
+                )
             if lowered not in allowed:
                 if lowered in UNIMPLEMENTED_OPTIONS:
-                    raise GraphError(400, "BadRequest", f"Query option '{name}' is valid on Graph but not "
-                                     "implemented by the sandbox.")
-                raise GraphError(400, "BadRequest", f"Query option '{name.lstrip('$').title()}' is not allowed. "
-                                 "To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or "
-                                 "QueryValidationSettings.")
+                    raise GraphError(
+                        400,
+                        "BadRequest",
+                        f"Query option '{name}' is valid on Graph but not implemented by the sandbox.",
+                    )
+                raise GraphError(
+                    400,
+                    "BadRequest",
+                    f"Query option '{name.lstrip('$').title()}' is not allowed. "
+                    "To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or "
+                    "QueryValidationSettings.",
+                )
             options[lowered] = value
         return options
 
     @staticmethod
-    def _select(options: dict[str, str], known: tuple[str, ...], entity: str,
-                default: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    def _select(
+        options: dict[str, str], known: tuple[str, ...], entity: str, default: tuple[str, ...] | None = None
+    ) -> tuple[str, ...]:
         if "$select" not in options:
             return default if default is not None else known
         chosen = tuple(p.strip() for p in options["$select"].split(",") if p.strip())
         by_lower = {p.lower(): p for p in known}
         unknown = [p for p in chosen if p.lower() not in by_lower]
         if unknown or not chosen:
-            raise GraphError(400, "Request_BadRequest", f"Could not find a property named '{(unknown or [''])[0]}' "
-                             f"on type 'microsoft.graph.{entity}'.")
+            raise GraphError(
+                400,
+                "Request_BadRequest",
+                f"Could not find a property named '{(unknown or [''])[0]}' on type 'microsoft.graph.{entity}'.",
+            )
         return tuple(dict.fromkeys(by_lower[p.lower()] for p in chosen))  # Graph matches names case-insensitively
 
-    def _page(self, request: Request, options: dict[str, str], items: list[Any], size: int,
-              render: Callable[[Any], dict[str, Any]], context: str) -> Response:
-        fingerprint = hashlib.sha256(json.dumps(sorted((k, v) for k, v in options.items() if k != "$skiptoken"))
-                                     .encode()).hexdigest()[:16]
+    def _page(
+        self,
+        request: Request,
+        options: dict[str, str],
+        items: list[Any],
+        size: int,
+        render: Callable[[Any], dict[str, Any]],
+        context: str,
+    ) -> Response:
+        fingerprint = hashlib.sha256(
+            json.dumps(sorted((k, v) for k, v in options.items() if k != "$skiptoken")).encode()
+        ).hexdigest()[:16]
         offset = _read_skiptoken(options["$skiptoken"], fingerprint) if "$skiptoken" in options else 0
-        page = items[offset:offset + size]
+        page = items[offset : offset + size]
         base = request.host_url.rstrip("/")
-        body: dict[str, Any] = {"@odata.context": f"{base}/v1.0/$metadata#{context}",
-                                "value": [render(item) for item in page]}
+        body: dict[str, Any] = {
+            "@odata.context": f"{base}/v1.0/$metadata#{context}",
+            "value": [render(item) for item in page],
+        }
         if offset + size < len(items):
             query = [(k, v) for k, v in request.args.items(multi=True) if k.lower() != "$skiptoken"]
             query.append(("$skiptoken", _skiptoken(offset + size, fingerprint)))
@@ -462,24 +615,45 @@ class GraphApp:
             try:
                 size = int(options["$top"])
             except ValueError:
-                raise GraphError(400, "Request_BadRequest", f"Invalid value '{options['$top']}' for query option "
-                                 "'$top'.") from None
+                raise GraphError(
+                    400, "Request_BadRequest", f"Invalid value '{options['$top']}' for query option '$top'."
+                ) from None
             if not 1 <= size <= USERS_MAX_PAGE:
-                raise GraphError(400, "Request_BadRequest", f"Invalid page size specified: '{size}'. Must be "
-                                 f"between 1 and {USERS_MAX_PAGE} inclusive.")
+                raise GraphError(
+                    400,
+                    "Request_BadRequest",
+                    f"Invalid page size specified: '{size}'. Must be between 1 and {USERS_MAX_PAGE} inclusive.",
+                )
             if sign_in and size > USERS_SIGN_IN_ACTIVITY_MAX_PAGE:
-                raise GraphError(400, "Request_UnsupportedQuery", "Cannot query data for more than "
-                                 f"{USERS_SIGN_IN_ACTIVITY_MAX_PAGE} users at a time when selecting signInActivity.")
+                raise GraphError(
+                    400,
+                    "Request_UnsupportedQuery",
+                    "Cannot query data for more than "
+                    f"{USERS_SIGN_IN_ACTIVITY_MAX_PAGE} users at a time when selecting signInActivity.",
+                )
         context = f"users({','.join(selected)})" if "$select" in options else "users"
         return self._page(request, options, self.data.users, size, lambda u: self._user(u, selected), context)
 
     def _user(self, user: EntraUser, selected: tuple[str, ...]) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "id": user.id, "userPrincipalName": user.user_principal_name, "mail": user.mail,
-            "displayName": user.display_name, "givenName": user.given_name, "surname": user.surname,
-            "accountEnabled": user.account_enabled, "createdDateTime": graph_time(user.created),
-            "userType": user.user_type, "department": user.department, "jobTitle": user.job_title,
-            "businessPhones": [], "mobilePhone": None, "officeLocation": None, "preferredLanguage": None,
+            "id": user.id,
+            "userPrincipalName": user.user_principal_name,
+            "mail": user.mail,
+            # string collections are never null in Graph: empty when the user has none
+            "otherMails": list(user.other_mails),
+            "proxyAddresses": user.proxy_addresses,
+            "displayName": user.display_name,
+            "givenName": user.given_name,
+            "surname": user.surname,
+            "accountEnabled": user.account_enabled,
+            "createdDateTime": graph_time(user.created),
+            "userType": user.user_type,
+            "department": user.department,
+            "jobTitle": user.job_title,
+            "businessPhones": [],
+            "mobilePhone": None,
+            "officeLocation": None,
+            "preferredLanguage": None,
         }
         if "signInActivity" in selected:
             values["signInActivity"] = _sign_in_activity(user)
@@ -489,9 +663,14 @@ class GraphApp:
         self._require(grant, READ_AUDIT)
         options = self._options(request, {"$skiptoken"})
         updated = graph_time(self.data.report_updated or datetime.now(UTC) - REPORT_AGE, fraction=True)
-        return self._page(request, options, self.data.users, self.report_page_size,
-                          lambda u: self._registration(u, updated), "reports/authenticationMethods/"
-                          "userRegistrationDetails")
+        return self._page(
+            request,
+            options,
+            self.data.users,
+            self.report_page_size,
+            lambda u: self._registration(u, updated),
+            "reports/authenticationMethods/userRegistrationDetails",
+        )
 
     def _registration(self, user: EntraUser, updated: str | None) -> dict[str, Any]:
         mfa = user.is_mfa_registered
@@ -507,8 +686,9 @@ class GraphApp:
             "isSsprCapable": mfa,
             "isMfaRegistered": mfa,
             "isMfaCapable": mfa,
-            "isPasswordlessCapable": bool(set(user.methods) & (PHISHING_RESISTANT_METHODS
-                                                               | {"microsoftAuthenticatorPasswordless"})),
+            "isPasswordlessCapable": bool(
+                set(user.methods) & (PHISHING_RESISTANT_METHODS | {"microsoftAuthenticatorPasswordless"})
+            ),
             "lastUpdatedDateTime": updated,
             "methodsRegistered": list(user.methods),
             "isSystemPreferredAuthenticationMethodEnabled": True,
@@ -522,10 +702,17 @@ class GraphApp:
         selected = self._select(options, ROLE_DEFINITION_PROPERTIES, "unifiedRoleDefinition")
 
         def render(role: Any) -> dict[str, Any]:
-            values = {"id": role.id, "description": role.description, "displayName": role.display_name,
-                      "isBuiltIn": role.is_built_in, "isEnabled": True, "resourceScopes": ["/"],
-                      "templateId": role.template_id or role.id, "version": "1" if role.is_built_in else None,
-                      "rolePermissions": [{"allowedResourceActions": [], "condition": None}]}
+            values = {
+                "id": role.id,
+                "description": role.description,
+                "displayName": role.display_name,
+                "isBuiltIn": role.is_built_in,
+                "isEnabled": True,
+                "resourceScopes": ["/"],
+                "templateId": role.template_id or role.id,
+                "version": "1" if role.is_built_in else None,
+                "rolePermissions": [{"allowedResourceActions": [], "condition": None}],
+            }
             return {name: values[name] for name in selected}
 
         # A tenant has about 100 built-in roles: one page, like Graph.
@@ -536,34 +723,49 @@ class GraphApp:
         options = self._options(request, {"$expand", "$skiptoken"})
         expand = options.get("$expand")
         if expand is not None and expand.strip().lower() != "principal":
-            raise GraphError(400, "BadRequest", f"Parsing OData Select and Expand failed: Could not find a property "
-                             f"named '{expand}' on type 'microsoft.graph.unifiedRoleAssignment'.")
+            raise GraphError(
+                400,
+                "BadRequest",
+                f"Parsing OData Select and Expand failed: Could not find a property "
+                f"named '{expand}' on type 'microsoft.graph.unifiedRoleAssignment'.",
+            )
 
         def render(assignment: Any) -> dict[str, Any]:
-            item: dict[str, Any] = {"id": assignment.id, "principalId": assignment.principal_id,
-                                    "directoryScopeId": assignment.directory_scope_id,
-                                    "roleDefinitionId": assignment.role_definition_id, "resourceScope": "/",
-                                    "condition": None}
+            item: dict[str, Any] = {
+                "id": assignment.id,
+                "principalId": assignment.principal_id,
+                "directoryScopeId": assignment.directory_scope_id,
+                "roleDefinitionId": assignment.role_definition_id,
+                "resourceScope": "/",
+                "condition": None,
+            }
             if expand is not None:
                 item["principal"] = self._principal(assignment.principal_id)
             return item
 
         context = "roleManagement/directory/roleAssignments" + ("(principal())" if expand else "")
-        return self._page(request, options, self.data.role_assignments, self.role_assignment_page_size, render,
-                          context)
+        return self._page(request, options, self.data.role_assignments, self.role_assignment_page_size, render, context)
 
     def _principal(self, principal_id: str) -> dict[str, Any] | None:
         if not self._principals:
             for user in self.data.users:
                 self._principals[user.id] = {
-                    "@odata.type": "#microsoft.graph.user", "id": user.id, "displayName": user.display_name,
-                    "userPrincipalName": user.user_principal_name, "mail": user.mail,
-                    "accountEnabled": user.account_enabled, "userType": user.user_type,
+                    "@odata.type": "#microsoft.graph.user",
+                    "id": user.id,
+                    "displayName": user.display_name,
+                    "userPrincipalName": user.user_principal_name,
+                    "mail": user.mail,
+                    "accountEnabled": user.account_enabled,
+                    "userType": user.user_type,
                 }
             for sp in self.data.service_principals:
                 self._principals[sp.id] = {
-                    "@odata.type": "#microsoft.graph.servicePrincipal", "id": sp.id, "displayName": sp.display_name,
-                    "appId": sp.app_id, "accountEnabled": True, "servicePrincipalType": "Application",
+                    "@odata.type": "#microsoft.graph.servicePrincipal",
+                    "id": sp.id,
+                    "displayName": sp.display_name,
+                    "appId": sp.app_id,
+                    "accountEnabled": True,
+                    "servicePrincipalType": "Application",
                 }
         return self._principals.get(principal_id)
 
@@ -586,10 +788,14 @@ def _sign_in_activity(user: EntraUser) -> dict[str, Any] | None:
 
 
 #: methodsRegistered -> the userPreferredMethodForSecondaryAuthentication / systemPreferred value.
-_PREFERRED = (("microsoftAuthenticatorPush", "push"), ("softwareOneTimePasscode", "oath"),
-              ("hardwareOneTimePasscode", "oath"), ("mobilePhone", "sms"), ("alternateMobilePhone",
-                                                                              "voiceAlternateMobile"),
-              ("officePhone", "voiceOffice"))
+_PREFERRED = (
+    ("microsoftAuthenticatorPush", "push"),
+    ("softwareOneTimePasscode", "oath"),
+    ("hardwareOneTimePasscode", "oath"),
+    ("mobilePhone", "sms"),
+    ("alternateMobilePhone", "voiceAlternateMobile"),
+    ("officePhone", "voiceOffice"),
+)
 
 
 def _preferred(methods: tuple[str, ...]) -> str:

@@ -35,8 +35,9 @@ def reference_schema_path() -> Path | None:
     """GitHub's published schema beside the repository (../shared/reference), if present."""
     env = os.environ.get("GITHUB_REFERENCE_SCHEMA")
     candidates = [Path(env)] if env else []
-    candidates += [parent / "shared" / "reference" / "github-schema.graphql"
-                   for parent in Path(__file__).resolve().parents]
+    candidates += [
+        parent / "shared" / "reference" / "github-schema.graphql" for parent in Path(__file__).resolve().parents
+    ]
     return next((p for p in candidates if p.is_file()), None)
 
 
@@ -56,8 +57,9 @@ def decode_cursor(cursor: str) -> int:
         raise GraphQLError(f"`{cursor}` does not appear to be a valid cursor.") from exc
 
 
-def connection(items: Sequence[Any], first: int | None = None, after: str | None = None,
-               last: int | None = None, **_: Any) -> dict[str, Any]:
+def connection(
+    items: Sequence[Any], first: int | None = None, after: str | None = None, last: int | None = None, **_: Any
+) -> dict[str, Any]:
     """A GitHub-style cursor connection over `items`, with GitHub's paging limits."""
     if first is None and last is None:
         raise GraphQLError("You must provide a `first` or `last` value to properly paginate the connection.")
@@ -65,7 +67,7 @@ def connection(items: Sequence[Any], first: int | None = None, after: str | None
     if size is None or size < 0 or size > MAX_PAGE:
         raise GraphQLError(f"Requested {size} records on the connection, but the limit is {MAX_PAGE}.")
     start = decode_cursor(after) + 1 if after else 0
-    page = list(items[start:start + size])
+    page = list(items[start : start + size])
     end = start + len(page) - 1
     return {
         "nodes": page,
@@ -121,8 +123,9 @@ def parse_search(query: str) -> dict[str, str]:
         qualifiers[f"is:{value}" if key == "is" else key] = value
     unknown = set(qualifiers) - {"org", "is:pr", "is:merged", "merged", "sort"}
     if unknown or "org" not in qualifiers or "is:pr" not in qualifiers:
-        raise GraphQLError(f"the sandbox search serves `org:… is:pr [is:merged] [merged:a..b] [sort:…]` only; "
-                           f"got {query!r}")
+        raise GraphQLError(
+            f"the sandbox search serves `org:… is:pr [is:merged] [merged:a..b] [sort:…]` only; got {query!r}"
+        )
     return qualifiers
 
 
@@ -143,8 +146,9 @@ def search_bound(text: str, end: bool) -> datetime:
 class GitHubApp:
     """The WSGI side: routes, authentication, GraphQL execution."""
 
-    def __init__(self, org: SandboxOrg, tokens: set[str], app_public_key: str | None = None,
-                 app_id: str | None = None) -> None:
+    def __init__(
+        self, org: SandboxOrg, tokens: set[str], app_public_key: str | None = None, app_id: str | None = None
+    ) -> None:
         self.org = org
         self.tokens = set(tokens)
         self.app_public_key = app_public_key
@@ -155,6 +159,9 @@ class GitHubApp:
         #: `two_factor_requirement_enabled` out of GET /orgs/{org}, answers the members list's
         #: `filter=2fa_disabled` with 422 and the membership edge's hasTwoFactorEnabled with null
         self.viewer_is_owner = True
+        #: tests reshape answers GitHub may give (a nullable field null): called with the operation's document,
+        #: its variables and the payload about to be sent, returns the payload to send
+        self.rewrite_response: Callable[[DocumentNode, dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
         self.schema = load_schema(SUBSET_SCHEMA)
         ref = reference_schema_path()
         self.reference = load_schema(ref) if ref else None
@@ -165,37 +172,57 @@ class GitHubApp:
             "members": self.list_members,
             "installation_token": self.create_installation_token,
         }
-        self.url_map = Map([
-            Rule("/graphql", endpoint="graphql", methods=["POST"]),
-            Rule("/api/graphql", endpoint="graphql", methods=["POST"]),
-            Rule("/orgs/<org>", endpoint="org", methods=["GET"]),
-            Rule("/api/v3/orgs/<org>", endpoint="org", methods=["GET"]),
-            Rule("/orgs/<org>/members", endpoint="members", methods=["GET"]),
-            Rule("/api/v3/orgs/<org>/members", endpoint="members", methods=["GET"]),
-            Rule("/app/installations/<int:installation>/access_tokens", endpoint="installation_token",
-                 methods=["POST"]),
-            Rule("/api/v3/app/installations/<int:installation>/access_tokens", endpoint="installation_token",
-                 methods=["POST"]),
-        ])
+        self.url_map = Map(
+            [
+                Rule("/graphql", endpoint="graphql", methods=["POST"]),
+                Rule("/api/graphql", endpoint="graphql", methods=["POST"]),
+                Rule("/orgs/<org>", endpoint="org", methods=["GET"]),
+                Rule("/api/v3/orgs/<org>", endpoint="org", methods=["GET"]),
+                Rule("/orgs/<org>/members", endpoint="members", methods=["GET"]),
+                Rule("/api/v3/orgs/<org>/members", endpoint="members", methods=["GET"]),
+                Rule(
+                    "/app/installations/<int:installation>/access_tokens",
+                    endpoint="installation_token",
+                    methods=["POST"],
+                ),
+                Rule(
+                    "/api/v3/app/installations/<int:installation>/access_tokens",
+                    endpoint="installation_token",
+                    methods=["POST"],
+                ),
+            ]
+        )
         self.root = self._build_root()
 
     # -- data --------------------------------------------------------------
+    def reload(self) -> None:
+        """Serve the organisation's GitHub data again after a test changed it."""
+        self.root = self._build_root()
+
     def _build_root(self) -> dict[str, Any]:
         org = self.org
         data = org.github
+        #: rulesets by node id (`node(id:)`), filled as the repositories are built
+        self._ruleset_nodes: dict[str, dict[str, Any]] = {}
         repos = [self._repository(r) for r in sorted(data.repositories, key=lambda r: r.name)]
         by_name = {r["name"]: r for r in repos}
         members = {m.account.login for m in data.members}
         users: dict[str, dict[str, Any]] = {}
         for account in [m.account for m in data.members] + [c.account for c in data.outside_collaborators]:
             users.setdefault(account.login, self._user(account, account.login in members))
-        member_edges = [{"role": m.role, "node": users[m.account.login],
-                         "hasTwoFactorEnabled": lambda m=m: m.two_factor if self.viewer_is_owner else None}
-                        for m in data.members]
+        member_edges = [
+            {
+                "role": m.role,
+                "node": users[m.account.login],
+                "hasTwoFactorEnabled": lambda m=m: m.two_factor if self.viewer_is_owner else None,
+            }
+            for m in data.members
+        ]
         outside: dict[str, list[dict[str, Any]]] = {}
         for grant in data.outside_collaborators:
-            outside.setdefault(grant.repository, []).append({"permission": grant.permission,
-                                                             "node": users[grant.account.login]})
+            outside.setdefault(grant.repository, []).append(
+                {"permission": grant.permission, "node": users[grant.account.login]}
+            )
         for name, repo in by_name.items():
             repo["collaborators"] = self._collaborators(name, outside.get(name, []))
         # pull request nodes are built when first served: a reference-size org holds tens of thousands
@@ -203,11 +230,17 @@ class GitHubApp:
         self._pull_nodes: dict[str, dict[str, Any]] = {}
         pulls = {(pr.repository, pr.number): pr for pr in data.pull_requests}
         for name, repo in by_name.items():
-            repo["pullRequest"] = lambda number, name=name: self._pull_node(pulls[(name, number)]) \
-                if (name, number) in pulls else None
-        organization = {"login": org.org_login, "name": "Example Corp", "repositories": lazy_connection(repos),
-                        "membersWithRole": lambda **args: edge_connection(member_edges, **args)}
+            repo["pullRequest"] = lambda number, name=name: (
+                self._pull_node(pulls[(name, number)]) if (name, number) in pulls else None
+            )
+        organization = {
+            "login": org.org_login,
+            "name": "Example Corp",
+            "repositories": lazy_connection(repos),
+            "membersWithRole": lambda **args: edge_connection(member_edges, **args),
+        }
         return {
+            "node": self._node,
             "organization": lambda login: organization if login.lower() == org.org_login else None,
             "repository": lambda owner, name, followRenames=None: self._find_repository(by_name, owner, name),
             "search": self.search,
@@ -217,8 +250,9 @@ class GitHubApp:
     def _find_repository(self, by_name: dict[str, dict[str, Any]], owner: str, name: str) -> dict[str, Any]:
         repo = by_name.get(name) if owner.lower() == self.org.org_login else None
         if repo is None:
-            raise GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.",
-                               extensions={"type": "NOT_FOUND"})
+            raise GraphQLError(
+                f"Could not resolve to a Repository with the name '{owner}/{name}'.", extensions={"type": "NOT_FOUND"}
+            )
         return repo
 
     def _user(self, account: Any, member: bool) -> dict[str, Any]:
@@ -227,18 +261,26 @@ class GitHubApp:
                 raise GraphQLError("Resource not accessible by integration", extensions={"type": "FORBIDDEN"})
             return list(account.verified_emails) if member and login.lower() == self.org.org_login else []
 
-        return {"__typename": "User", "id": node_id("U", account.login), "login": account.login,
-                "name": account.name, "email": account.public_email, "createdAt": iso(account.created_at),
-                "url": f"https://github.example.test/{account.login}",
-                "organizationVerifiedDomainEmails": verified_emails}
+        return {
+            "__typename": "User",
+            "id": node_id("U", account.login),
+            "login": account.login,
+            "name": account.name,
+            "email": account.public_email,
+            "createdAt": iso(account.created_at),
+            "url": f"https://github.example.test/{account.login}",
+            "organizationVerifiedDomainEmails": verified_emails,
+        }
 
     def _collaborators(self, repository: str, edges: list[dict[str, Any]]) -> Callable[..., Any]:
-        def collaborators(affiliation: str | None = None, login: str | None = None, query: str | None = None,
-                          **args: Any) -> dict[str, Any] | None:
+        def collaborators(
+            affiliation: str | None = None, login: str | None = None, query: str | None = None, **args: Any
+        ) -> dict[str, Any] | None:
             if repository in self.org.github.collaborators_hidden:
                 # GitHub shows collaborators only to viewers with push access: an error, the field null
-                raise GraphQLError("Must have push access to view repository collaborators.",
-                                   extensions={"type": "FORBIDDEN"})
+                raise GraphQLError(
+                    "Must have push access to view repository collaborators.", extensions={"type": "FORBIDDEN"}
+                )
             if affiliation != "OUTSIDE" or login or query:
                 raise GraphQLError("the sandbox models outside collaborators only (affiliation: OUTSIDE)")
             return edge_connection(sorted(edges, key=lambda e: e["node"]["login"]), **args)
@@ -247,8 +289,7 @@ class GitHubApp:
 
     def _actor(self, login: str, kind: str) -> dict[str, Any]:
         url = f"https://github.example.test/{'apps/' if kind == 'Bot' else ''}{login}"
-        return {"__typename": kind, "id": node_id("BOT" if kind == "Bot" else "U", login), "login": login,
-                "url": url}
+        return {"__typename": kind, "id": node_id("BOT" if kind == "Bot" else "U", login), "login": login, "url": url}
 
     def _pull_node(self, pr: Any) -> dict[str, Any]:
         node = self._pull_nodes.get(pr.id)
@@ -257,21 +298,41 @@ class GitHubApp:
         return node
 
     def _pull_request(self, pr: Any, repository: dict[str, Any]) -> dict[str, Any]:
-        reviews = [{"id": node_id("PRR", f"{pr.id}:{i}"), "state": r.state, "submittedAt": iso(r.submitted_at),
-                    "author": self._actor(r.author, r.author_type)} for i, r in enumerate(pr.reviews)]
+        reviews = [
+            {
+                "id": node_id("PRR", f"{pr.id}:{i}"),
+                "state": r.state,
+                "submittedAt": iso(r.submitted_at),
+                "author": self._actor(r.author, r.author_type),
+            }
+            for i, r in enumerate(pr.reviews)
+        ]
 
-        def review_connection(states: list[str] | None = None, author: str | None = None,
-                              **args: Any) -> dict[str, Any]:
-            chosen = [r for r in reviews if (not states or r["state"] in states)
-                      and (author is None or r["author"]["login"] == author)]
+        def review_connection(
+            states: list[str] | None = None, author: str | None = None, **args: Any
+        ) -> dict[str, Any]:
+            chosen = [
+                r
+                for r in reviews
+                if (not states or r["state"] in states) and (author is None or r["author"]["login"] == author)
+            ]
             return connection(chosen, **args)
 
         return {
-            "__typename": "PullRequest", "id": node_id("PR", pr.id), "number": pr.number, "title": pr.title,
-            "url": f"{repository['url']}/pull/{pr.number}", "baseRefName": "main", "createdAt": iso(pr.created_at),
-            "merged": True, "mergedAt": iso(pr.merged_at), "mergedBy": self._actor(pr.merged_by, "User"),
-            "author": self._actor(pr.author, pr.author_type), "repository": repository,
-            "reviewDecision": review_decision(pr.reviews), "reviews": review_connection,
+            "__typename": "PullRequest",
+            "id": node_id("PR", pr.id),
+            "number": pr.number,
+            "title": pr.title,
+            "url": f"{repository['url']}/pull/{pr.number}",
+            "baseRefName": "main",
+            "createdAt": iso(pr.created_at),
+            "merged": True,
+            "mergedAt": iso(pr.merged_at),
+            "mergedBy": self._actor(pr.merged_by, "User"),
+            "author": self._actor(pr.author, pr.author_type),
+            "repository": repository,
+            "reviewDecision": review_decision(pr.reviews),
+            "reviews": review_connection,
         }
 
     def search(self, query: str, type: str, **args: Any) -> dict[str, Any]:  # noqa: A002 - GitHub's name
@@ -290,21 +351,36 @@ class GitHubApp:
         if qualifiers.get("sort") == "created-desc":
             matches = matches[::-1]
         page = connection(matches[:SEARCH_LIMIT], **args)
-        return {"issueCount": len(matches), "nodes": [self._pull_node(p) for p in page["nodes"]],
-                "pageInfo": page["pageInfo"]}
+        return {
+            "issueCount": len(matches),
+            "nodes": [self._pull_node(p) for p in page["nodes"]],
+            "pageInfo": page["pageInfo"],
+        }
 
     def _repository(self, repo: Any) -> dict[str, Any]:
         owner = self.org.org_login
         rules = []
         for ruleset in repo.rulesets:
-            ruleset_node = {"name": ruleset["name"], "enforcement": ruleset["enforcement"],
-                            "bypassActors": lazy_connection(ruleset["bypass"])}
+            ruleset_node = self._ruleset_nodes.setdefault(
+                node_id("RRS", f"{repo.name}:{ruleset['name']}"),
+                {
+                    "__typename": "RepositoryRuleset",
+                    "id": node_id("RRS", f"{repo.name}:{ruleset['name']}"),
+                    "name": ruleset["name"],
+                    "enforcement": ruleset["enforcement"],
+                    "bypassActors": lazy_connection([bypass_actor(actor) for actor in ruleset["bypass"]]),
+                },
+            )
             for rule in ruleset["rules"]:
                 parameters = rule["parameters"]
                 if parameters and parameters["__typename"] == "PullRequestParameters":
-                    parameters = {"dismissStaleReviewsOnPush": False, "requireCodeOwnerReview": False,
-                                  "requireLastPushApproval": False, "requiredReviewThreadResolution": False,
-                                  **parameters}
+                    parameters = {
+                        "dismissStaleReviewsOnPush": False,
+                        "requireCodeOwnerReview": False,
+                        "requireLastPushApproval": False,
+                        "requiredReviewThreadResolution": False,
+                        **parameters,
+                    }
                 elif parameters:
                     parameters = {"strictRequiredStatusChecksPolicy": False, **parameters}
                 rules.append({"type": rule["type"], "parameters": parameters, "repositoryRuleset": ruleset_node})
@@ -314,10 +390,21 @@ class GitHubApp:
             "url": f"https://github.example.test/{owner}/{repo.name}",
             "isArchived": repo.archived,
             "isFork": False,
+            "isEmpty": repo.empty,
             "visibility": "PRIVATE",
-            "defaultBranchRef": {"name": "main", "branchProtectionRule": repo.classic,
-                                 "rules": lazy_connection(rules)},
+            # GitHub has no default branch to show until the first push
+            "defaultBranchRef": None
+            if repo.empty
+            else {"name": "main", "branchProtectionRule": repo.classic, "rules": lazy_connection(rules)},
         }
+
+    def _node(self, id: str) -> dict[str, Any]:  # noqa: A002 - GitHub's name
+        node = self._ruleset_nodes.get(id)
+        if node is None:
+            raise GraphQLError(
+                f"Could not resolve to a node with the global id of '{id}'", extensions={"type": "NOT_FOUND"}
+            )
+        return node
 
     # -- HTTP --------------------------------------------------------------
     @staticmethod
@@ -334,13 +421,13 @@ class GitHubApp:
         try:
             endpoint, values = adapter.match()
         except NotFound:
-            return json_response({"message": "Not Found",
-                                  "documentation_url": "https://docs.github.com/rest"}, 404)
+            return json_response({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, 404)
         except HTTPException as exc:
             return json_response({"message": exc.description}, exc.code or 400)
         if endpoint != "installation_token" and not self._authorized(request):
-            return json_response({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
-                                 401)
+            return json_response(
+                {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, 401
+            )
         if endpoint == "graphql":
             return self.graphql(request)
         return self.rest_routes[endpoint](request, **values)
@@ -358,11 +445,18 @@ class GitHubApp:
             return json_response({"errors": [{"message": f"Parse error: {exc}"}]}, 200)
         if errors:
             return json_response({"errors": [_error_json(e) for e in errors]}, 200)
-        result = execute(self.schema, document, root_value=self.root, variable_values=body.get("variables") or {},
-                         field_resolver=resolve_field)
+        result = execute(
+            self.schema,
+            document,
+            root_value=self.root,
+            variable_values=body.get("variables") or {},
+            field_resolver=resolve_field,
+        )
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             payload["errors"] = [_error_json(e) for e in result.errors]
+        if self.rewrite_response is not None:
+            payload = self.rewrite_response(document, body.get("variables") or {}, payload)
         return json_response(payload, 200, {"X-RateLimit-Remaining": "4999", "X-RateLimit-Limit": "5000"})
 
     def _checked(self, query: str) -> tuple[DocumentNode, list[GraphQLError]]:
@@ -382,13 +476,20 @@ class GitHubApp:
         if org.lower() != self.org.org_login:
             return json_response({"message": "Not Found"}, 404)
         body: dict[str, Any] = {
-            "login": self.org.org_login, "id": 1, "name": "Example Corp",
+            "login": self.org.org_login,
+            "id": 1,
+            "name": "Example Corp",
             "url": f"{request.host_url.rstrip('/')}/orgs/{self.org.org_login}",
             "html_url": f"https://github.example.test/{self.org.org_login}",
         }
         if self.viewer_is_owner:  # GitHub shows these to owners (Administration read) only
-            body.update({"two_factor_requirement_enabled": self.org.github.two_factor_required,
-                         "default_repository_permission": "read", "members_can_create_repositories": False})
+            body.update(
+                {
+                    "two_factor_requirement_enabled": self.org.github.two_factor_required,
+                    "default_repository_permission": "read",
+                    "members_can_create_repositories": False,
+                }
+            )
         return json_response(body)
 
     def list_members(self, request: Request, org: str) -> Response:
@@ -406,11 +507,13 @@ class GitHubApp:
         if wanted not in ("all", "2fa_disabled") or role not in ("all", "admin", "member"):
             return json_response({"message": "Validation Failed", "documentation_url": REST_DOCS}, 422)
         if wanted == "2fa_disabled" and not self.viewer_is_owner:
-            return json_response({"message": "Only owners can use this filter.", "documentation_url": REST_DOCS},
-                                 422)
-        chosen = [m for m in self.org.github.members
-                  if (wanted == "all" or not m.two_factor) and role in ("all", m.role.lower())]
-        body = [_simple_user(request, m.account.login) for m in chosen[(page - 1) * per_page:page * per_page]]
+            return json_response({"message": "Only owners can use this filter.", "documentation_url": REST_DOCS}, 422)
+        chosen = [
+            m
+            for m in self.org.github.members
+            if (wanted == "all" or not m.two_factor) and role in ("all", m.role.lower())
+        ]
+        body = [_simple_user(request, m.account.login) for m in chosen[(page - 1) * per_page : page * per_page]]
         last = max(1, -(-len(chosen) // per_page))
         links = {"next": page + 1, "last": last} if page < last else {}
         if page > 1:
@@ -431,8 +534,19 @@ class GitHubApp:
             return json_response({"message": "Integration not found"}, 404)
         token = f"ghs_sandbox_installation_{installation}"
         self.tokens.add(token)
-        return json_response({"token": token, "expires_at": "2100-01-01T00:00:00Z", "permissions": {
-            "members": "read", "metadata": "read", "administration": "read", "pull_requests": "read"}}, 201)
+        return json_response(
+            {
+                "token": token,
+                "expires_at": "2100-01-01T00:00:00Z",
+                "permissions": {
+                    "members": "read",
+                    "metadata": "read",
+                    "administration": "read",
+                    "pull_requests": "read",
+                },
+            },
+            201,
+        )
 
 
 REST_DOCS = "https://docs.github.com/rest/orgs/members#list-organization-members"
@@ -447,9 +561,15 @@ def _page_url(request: Request, page: int) -> str:
 
 def _simple_user(request: Request, login: str) -> dict[str, Any]:
     api = request.host_url.rstrip("/")
-    return {"login": login, "id": zlib.crc32(login.encode()), "node_id": node_id("U", login),
-            "url": f"{api}/users/{login}", "html_url": f"https://github.example.test/{login}",
-            "type": "User", "site_admin": False}
+    return {
+        "login": login,
+        "id": zlib.crc32(login.encode()),
+        "node_id": node_id("U", login),
+        "url": f"{api}/users/{login}",
+        "html_url": f"https://github.example.test/{login}",
+        "type": "User",
+        "site_admin": False,
+    }
 
 
 def review_decision(reviews: Sequence[Any]) -> str:
@@ -461,6 +581,23 @@ def review_decision(reviews: Sequence[Any]) -> str:
     if "CHANGES_REQUESTED" in latest.values():
         return "CHANGES_REQUESTED"
     return "APPROVED" if "APPROVED" in latest.values() else "REVIEW_REQUIRED"
+
+
+#: GitHub's built-in repository roles by the id its rulesets' bypass actors carry (RepositoryRole/5 is admin)
+REPOSITORY_ROLE_IDS = {"maintain": 2, "write": 4, "admin": 5}
+
+
+def bypass_actor(actor: dict[str, Any]) -> dict[str, Any]:
+    """A RepositoryRulesetBypassActor with every non-null field GitHub sends."""
+    role = actor.get("repositoryRoleName")
+    return {
+        "organizationAdmin": False,
+        "enterpriseOwner": False,
+        "deployKey": False,
+        "bypassMode": "ALWAYS",
+        "repositoryRoleDatabaseId": REPOSITORY_ROLE_IDS.get((role or "").lower()),
+        **actor,
+    }
 
 
 def _error_json(error: GraphQLError) -> dict[str, Any]:
@@ -475,6 +612,7 @@ def _error_json(error: GraphQLError) -> dict[str, Any]:
     return data
 
 
-def serve_github(org: SandboxOrg, token: str, latency: float = 0.0, app_public_key: str | None = None,
-                 app_id: str | None = None) -> FakeServer:
+def serve_github(
+    org: SandboxOrg, token: str, latency: float = 0.0, app_public_key: str | None = None, app_id: str | None = None
+) -> FakeServer:
     return FakeServer("github", GitHubApp(org, {token}, app_public_key, app_id), latency=latency).start()

@@ -37,7 +37,7 @@ DORMANT_DAYS = 90
 PLANTED_CASES: dict[str, str] = {
     "not_enrolled_2sv": "active (not suspended, not archived) accounts outside /Students not enrolled in 2-Step",
     "enrolled_not_enforced": "active non-admin accounts enrolled in 2-Step but not enforced (pass the enrolment "
-                             "control: enforcement is only required of admins)",
+    "control: enforcement is only required of admins)",
     "admin_not_enforced_2sv": "active admins (super or delegated, any unit) enrolled in 2-Step but not enforced",
     "admin_not_enrolled_2sv": "active admins (super or delegated, any unit) not enrolled in 2-Step",
     "super_admins": "accounts holding the super admin role (count vs SUPER_ADMIN_BOUNDS)",
@@ -48,6 +48,8 @@ PLANTED_CASES: dict[str, str] = {
     "unexplained_accounts": "accounts with no person that are on no approved list",
     "dormant_90d": f"active accounts with no sign-in for {DORMANT_DAYS}+ days (or never, created that long ago)",
     "students_out_of_scope": "accounts in the /Students organisational unit",
+    "known_by_alias": "staff whose Google primary address is not their HR e-mail; HR's address is an alias "
+    "(users.aliases) of the account, which must still resolve to the person",
 }
 
 #: Google's predefined (system) admin roles plus one custom role, as roles.list returns them.
@@ -83,6 +85,10 @@ class GoogleUser:
     is_admin: bool = False
     is_delegated_admin: bool = False
     person_email: str | None = None  # the HR person behind the account, if any
+    #: users.aliases: other addresses of the account (Google omits the field when there are none)
+    aliases: list[str] = field(default_factory=list)
+    #: users.nonEditableAliases: addresses Google manages, e.g. <user>@<domain>.test-google-a.com
+    non_editable_aliases: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -132,11 +138,18 @@ def _numeric_id(rng: random.Random, digits: int = 21) -> str:
     return str(rng.randint(10 ** (digits - 1), 10**digits - 1))
 
 
-def build(org: SandboxOrg, rng: random.Random, super_admins: int = SUPER_ADMINS,
-          super_admin_bounds: tuple[int, int] = SUPER_ADMIN_BOUNDS) -> GoogleData:
-    data = GoogleData(customer_id="C0" + "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(7)),
-                      domain=org.domain, super_admin_bounds=super_admin_bounds,
-                      admin_subject=f"{EVIDENCE_ACCOUNT}@{org.domain}")
+def build(
+    org: SandboxOrg,
+    rng: random.Random,
+    super_admins: int = SUPER_ADMINS,
+    super_admin_bounds: tuple[int, int] = SUPER_ADMIN_BOUNDS,
+) -> GoogleData:
+    data = GoogleData(
+        customer_id="C0" + "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(7)),
+        domain=org.domain,
+        super_admin_bounds=super_admin_bounds,
+        admin_subject=f"{EVIDENCE_ACCOUNT}@{org.domain}",
+    )
     data.roles = _roles(rng)
     if org.size == 0 or not org.people:
         data.planted = {case: set() for case in PLANTED_CASES}
@@ -145,15 +158,32 @@ def build(org: SandboxOrg, rng: random.Random, super_admins: int = SUPER_ADMINS,
         return data
     today = org.today
 
-    def account(email: str, given: str, family: str, ou: str, created: date, person: str | None,
-                enrolled: bool = True, enforced: bool = True, suspended: bool = False,
-                last_login: date | None = None) -> GoogleUser:
+    def account(
+        email: str,
+        given: str,
+        family: str,
+        ou: str,
+        created: date,
+        person: str | None,
+        enrolled: bool = True,
+        enforced: bool = True,
+        suspended: bool = False,
+        last_login: date | None = None,
+    ) -> GoogleUser:
         last = last_login if last_login is not None else today - timedelta(days=rng.randint(0, 20))
         user = GoogleUser(
-            id=_numeric_id(rng), primary_email=email, given_name=given, family_name=family, org_unit_path=ou,
-            is_enrolled_in_2sv=enrolled, is_enforced_in_2sv=enforced and enrolled, suspended=suspended,
-            archived=False, creation_time=_timestamp(created, rng),
-            last_login_time=_timestamp(max(last, created), rng), person_email=person,
+            id=_numeric_id(rng),
+            primary_email=email,
+            given_name=given,
+            family_name=family,
+            org_unit_path=ou,
+            is_enrolled_in_2sv=enrolled,
+            is_enforced_in_2sv=enforced and enrolled,
+            suspended=suspended,
+            archived=False,
+            creation_time=_timestamp(created, rng),
+            last_login_time=_timestamp(max(last, created), rng),
+            person_email=person,
         )
         data.users.append(user)
         return user
@@ -164,8 +194,16 @@ def build(org: SandboxOrg, rng: random.Random, super_admins: int = SUPER_ADMINS,
         given, _, family = person.name.partition(" ")
         leaver = person.status == "terminated"
         last = (person.end_date - timedelta(days=rng.randint(0, 5))) if leaver and person.end_date else None
-        user = account(person.email, given, family, f"/Staff/{person.department}", person.start_date, person.email,
-                       suspended=leaver, last_login=last)
+        user = account(
+            person.email,
+            given,
+            family,
+            f"/Staff/{person.department}",
+            person.start_date,
+            person.email,
+            suspended=leaver,
+            last_login=last,
+        )
         (leavers if leaver else staff).append(user)
 
     # Pick distinct staff for each planted case, so the cases never overlap by accident.
@@ -177,8 +215,15 @@ def build(org: SandboxOrg, rng: random.Random, super_admins: int = SUPER_ADMINS,
         return taken
 
     # Super admins: the break-glass account plus (super_admins - 1) people.
-    break_glass = account(f"breakglass-admin@{org.domain}", "Break", "Glass", "/IT/Emergency",
-                          today - timedelta(days=900), None, last_login=today - timedelta(days=40))
+    break_glass = account(
+        f"breakglass-admin@{org.domain}",
+        "Break",
+        "Glass",
+        "/IT/Emergency",
+        today - timedelta(days=900),
+        None,
+        last_login=today - timedelta(days=40),
+    )
     break_glass.is_admin = True
     people_super = take(max(0, super_admins - 1))
     for user in people_super:
@@ -205,6 +250,10 @@ def build(org: SandboxOrg, rng: random.Random, super_admins: int = SUPER_ADMINS,
     for user in take(1):  # an account created long ago that never signed in
         user.creation_time = min(user.creation_time, _timestamp(today - timedelta(days=DORMANT_DAYS + 30), rng))
         user.last_login_time = NEVER
+    for user in take(1):  # renamed in Google: HR still knows the person by the old address, now an alias
+        user.aliases = [user.primary_email]
+        user.primary_email = user.primary_email.replace(".", "", 1)  # ada.lovelace@ -> adalovelace@ (unique)
+        user.non_editable_aliases = [f"{user.primary_email.split('@')[0]}@{org.domain}.test-google-a.com"]
 
     if leavers:  # a leaver whose account nobody suspended
         leavers[0].suspended = False
@@ -213,22 +262,39 @@ def build(org: SandboxOrg, rng: random.Random, super_admins: int = SUPER_ADMINS,
         leavers[1].suspended = False
         leavers[1].archived = True
 
-    service = account(data.admin_subject, "Evidence", "Reader", "/IT/Service Accounts",
-                      today - timedelta(days=700), None)
+    service = account(
+        data.admin_subject, "Evidence", "Reader", "/IT/Service Accounts", today - timedelta(days=700), None
+    )
     service.is_delegated_admin = True  # holds only the read-only Evidence Reader role
     data.approved_service_accounts = {service.primary_email}
-    account(f"old-intern-tools@{org.domain}", "Intern", "Tools", "/IT", today - timedelta(days=500), None,
-            enrolled=False, last_login=today - timedelta(days=3))
+    account(
+        f"old-intern-tools@{org.domain}",
+        "Intern",
+        "Tools",
+        "/IT",
+        today - timedelta(days=500),
+        None,
+        enrolled=False,
+        last_login=today - timedelta(days=3),
+    )
     for i in range(max(3, org.size // 10)):  # students: outside staff controls, mostly not enrolled
-        account(f"student{i:05d}@{org.domain}", "Student", f"{i:05d}", STUDENTS_OU,
-                today - timedelta(days=rng.randint(30, 700)), None, enrolled=i % 4 == 0)
+        account(
+            f"student{i:05d}@{org.domain}",
+            "Student",
+            f"{i:05d}",
+            STUDENTS_OU,
+            today - timedelta(days=rng.randint(30, 700)),
+            None,
+            enrolled=i % 4 == 0,
+        )
 
     data.role_assignments = _assignments(rng, data, [break_glass, *people_super], delegated, service)
     data.planted = _planted(data, today, {p.email for p in org.people if p.status == "terminated"})
     org.accounts.extend(_accounts(data))
     org.expected[CONTROL_2SV_ENROLLED] = set(data.planted["not_enrolled_2sv"])
-    org.expected[CONTROL_ADMINS_2SV_ENFORCED] = data.planted["admin_not_enforced_2sv"] | data.planted[
-        "admin_not_enrolled_2sv"]
+    org.expected[CONTROL_ADMINS_2SV_ENFORCED] = (
+        data.planted["admin_not_enforced_2sv"] | data.planted["admin_not_enrolled_2sv"]
+    )
     return data
 
 
@@ -251,13 +317,22 @@ def _accounts(data: GoogleData) -> list[Account]:
             kind = "break_glass"
         else:
             kind = "orphan"
-        accounts.append(Account(
-            system=SYSTEM, account_id=user.primary_email.lower(), email=user.primary_email.lower(),
-            owner=user.person_email, kind=kind, active=not user.suspended and not user.archived,
-            privileged=user.is_admin or user.is_delegated_admin, mfa=user.is_enrolled_in_2sv,
-            last_activity=None if user.last_login_time == NEVER else _parse(user.last_login_time),
-            created=_parse(user.creation_time),
-        ))
+        # the address the system shows for the person: its primary, or the alias by which HR knows them
+        shown = user.person_email if user.person_email in user.aliases else user.primary_email.lower()
+        accounts.append(
+            Account(
+                system=SYSTEM,
+                account_id=user.primary_email.lower(),
+                email=shown,
+                owner=user.person_email,
+                kind=kind,
+                active=not user.suspended and not user.archived,
+                privileged=user.is_admin or user.is_delegated_admin,
+                mfa=user.is_enrolled_in_2sv,
+                last_activity=None if user.last_login_time == NEVER else _parse(user.last_login_time),
+                created=_parse(user.creation_time),
+            )
+        )
     return accounts
 
 
@@ -266,15 +341,24 @@ def _parse(stamp: str) -> datetime:
 
 
 def _roles(rng: random.Random) -> list[GoogleRole]:
-    roles = [GoogleRole(_numeric_id(rng, 16), name, description, True, is_super, tuple(privileges))
-             for name, description, is_super, privileges in SYSTEM_ROLES]
-    roles += [GoogleRole(_numeric_id(rng, 16), name, description, False, False, tuple(privileges))
-              for name, description, privileges in CUSTOM_ROLES]
+    roles = [
+        GoogleRole(_numeric_id(rng, 16), name, description, True, is_super, tuple(privileges))
+        for name, description, is_super, privileges in SYSTEM_ROLES
+    ]
+    roles += [
+        GoogleRole(_numeric_id(rng, 16), name, description, False, False, tuple(privileges))
+        for name, description, privileges in CUSTOM_ROLES
+    ]
     return roles
 
 
-def _assignments(rng: random.Random, data: GoogleData, super_admins: list[GoogleUser],
-                 delegated: list[GoogleUser], evidence_account: GoogleUser) -> list[GoogleRoleAssignment]:
+def _assignments(
+    rng: random.Random,
+    data: GoogleData,
+    super_admins: list[GoogleUser],
+    delegated: list[GoogleUser],
+    evidence_account: GoogleUser,
+) -> list[GoogleRoleAssignment]:
     super_role = next(r for r in data.roles if r.is_super_admin_role)
     evidence_role = next(r for r in data.roles if r.role_name == EVIDENCE_ROLE)
     other_roles = [r for r in data.roles if r.is_system_role and not r.is_super_admin_role]
@@ -283,17 +367,25 @@ def _assignments(rng: random.Random, data: GoogleData, super_admins: list[Google
     for i, user in enumerate(delegated):
         role = other_roles[i % len(other_roles)]
         scoped = i % 3 == 2  # some delegated roles only apply to one organisational unit
-        assignments.append(GoogleRoleAssignment(
-            _numeric_id(rng, 16), role.role_id, user.id, scope_type="ORG_UNIT" if scoped else "CUSTOMER",
-            org_unit_id=f"id:03ph8a2z{rng.randint(10**6, 10**7 - 1)}" if scoped else None,
-        ))
+        assignments.append(
+            GoogleRoleAssignment(
+                _numeric_id(rng, 16),
+                role.role_id,
+                user.id,
+                scope_type="ORG_UNIT" if scoped else "CUSTOMER",
+                org_unit_id=f"id:03ph8a2z{rng.randint(10**6, 10**7 - 1)}" if scoped else None,
+            )
+        )
     return assignments
 
 
 def _planted(data: GoogleData, today: date, terminated: set[str]) -> dict[str, set[str]]:
-    cutoff = (datetime.combine(today, time(), tzinfo=UTC) - timedelta(days=DORMANT_DAYS))
-    super_ids = {a.assigned_to for a in data.role_assignments
-                 if a.role_id in {r.role_id for r in data.roles if r.is_super_admin_role}}
+    cutoff = datetime.combine(today, time(), tzinfo=UTC) - timedelta(days=DORMANT_DAYS)
+    super_ids = {
+        a.assigned_to
+        for a in data.role_assignments
+        if a.role_id in {r.role_id for r in data.roles if r.is_super_admin_role}
+    }
     active = [u for u in data.users if not u.suspended and not u.archived]
     staff = [u for u in active if not _excluded(u.org_unit_path, data.excluded_org_units)]
     # Admins are judged whatever their unit: an excluded unit never hides administrative access.
@@ -303,15 +395,22 @@ def _planted(data: GoogleData, today: date, terminated: set[str]) -> dict[str, s
         stamp = user.last_login_time if user.last_login_time != NEVER else user.creation_time
         return datetime.fromisoformat(stamp.replace("Z", "+00:00")) < cutoff
 
-    no_person = {u.primary_email for u in data.users if not u.person_email
-                 and not _excluded(u.org_unit_path, data.excluded_org_units)}
+    no_person = {
+        u.primary_email
+        for u in data.users
+        if not u.person_email and not _excluded(u.org_unit_path, data.excluded_org_units)
+    }
     break_glass = {u.primary_email for u in data.users if u.primary_email.startswith("breakglass-")}
     return {
         "not_enrolled_2sv": {u.primary_email for u in staff if not u.is_enrolled_in_2sv},
-        "enrolled_not_enforced": {u.primary_email for u in staff if u.is_enrolled_in_2sv and not u.is_enforced_in_2sv
-                                  and not (u.is_admin or u.is_delegated_admin)},
-        "admin_not_enforced_2sv": {u.primary_email for u in admins if u.is_enrolled_in_2sv
-                                   and not u.is_enforced_in_2sv},
+        "enrolled_not_enforced": {
+            u.primary_email
+            for u in staff
+            if u.is_enrolled_in_2sv and not u.is_enforced_in_2sv and not (u.is_admin or u.is_delegated_admin)
+        },
+        "admin_not_enforced_2sv": {
+            u.primary_email for u in admins if u.is_enrolled_in_2sv and not u.is_enforced_in_2sv
+        },
         "admin_not_enrolled_2sv": {u.primary_email for u in admins if not u.is_enrolled_in_2sv},
         "super_admins": {u.primary_email for u in data.users if u.id in super_ids},
         "delegated_admins": {u.primary_email for u in data.users if u.is_delegated_admin},
@@ -320,8 +419,10 @@ def _planted(data: GoogleData, today: date, terminated: set[str]) -> dict[str, s
         "break_glass": break_glass,
         "unexplained_accounts": no_person - data.approved_service_accounts - break_glass,
         "dormant_90d": {u.primary_email for u in active if dormant(u)},
-        "students_out_of_scope": {u.primary_email for u in data.users
-                                  if _excluded(u.org_unit_path, data.excluded_org_units)},
+        "students_out_of_scope": {
+            u.primary_email for u in data.users if _excluded(u.org_unit_path, data.excluded_org_units)
+        },
+        "known_by_alias": {u.primary_email for u in data.users if u.person_email and u.person_email in u.aliases},
     }
 
 

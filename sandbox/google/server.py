@@ -41,10 +41,12 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: (google-auth signs exactly this; a key file's token_uri only says where to send it).
 TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 #: Scopes the sandbox's domain-wide delegation grants the service account: read-only, as documented.
-DELEGATED_SCOPES = frozenset({
-    "https://www.googleapis.com/auth/admin.directory.user.readonly",
-    "https://www.googleapis.com/auth/admin.directory.rolemanagement.readonly",
-})
+DELEGATED_SCOPES = frozenset(
+    {
+        "https://www.googleapis.com/auth/admin.directory.user.readonly",
+        "https://www.googleapis.com/auth/admin.directory.rolemanagement.readonly",
+    }
+)
 #: Discovery method id -> handler name. Only these are served.
 SERVED_METHODS = {
     "directory.users.list": "list_users",
@@ -52,8 +54,16 @@ SERVED_METHODS = {
     "directory.roles.list": "list_roles",
 }
 #: Valid parameters the fake does not implement: rejected loudly rather than silently ignored.
-UNIMPLEMENTED_PARAMS = {"query", "showDeleted", "event", "customFieldMask", "userKey", "roleId",
-                        "includeIndirectRoleAssignments", "callback"}
+UNIMPLEMENTED_PARAMS = {
+    "query",
+    "showDeleted",
+    "event",
+    "customFieldMask",
+    "userKey",
+    "roleId",
+    "includeIndirectRoleAssignments",
+    "callback",
+}
 
 
 @cache
@@ -78,8 +88,15 @@ def discovery_methods() -> dict[str, dict[str, Any]]:
 class GoogleApiError(Exception):
     """An error in Google's JSON error format (the Directory API's v1 style)."""
 
-    def __init__(self, code: int, message: str, reason: str, location: str | None = None,
-                 location_type: str | None = None, status: str | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        reason: str,
+        location: str | None = None,
+        location_type: str | None = None,
+        status: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.reason = code, message, reason
         self.location, self.location_type, self.status = location, location_type, status
@@ -167,8 +184,9 @@ def validate_fields(tree: FieldTree, schema: dict[str, Any], prefix: str = "") -
         if name == "*":
             continue
         if name not in properties:
-            raise GoogleApiError(400, f"Invalid field selection {prefix}{name}", "invalidParameter",
-                                 "fields", "parameter")
+            raise GoogleApiError(
+                400, f"Invalid field selection {prefix}{name}", "invalidParameter", "fields", "parameter"
+            )
         if sub is not None:
             validate_fields(sub, properties[name], f"{prefix}{name}/")
 
@@ -212,10 +230,12 @@ class GoogleApp:
 
     def __post_init__(self) -> None:
         self.methods = {mid: method for mid, method in discovery_methods().items() if mid in SERVED_METHODS}
-        rules = [Rule("/token", endpoint="token", methods=["POST"]),
-                 # Both discovery URIs googleapiclient knows (V1 on www.googleapis.com, V2 on the API host).
-                 Rule("/discovery/v1/apis/<api>/<version>/rest", endpoint="discovery", methods=["GET"]),
-                 Rule("/$discovery/rest", endpoint="discovery", methods=["GET"])]
+        rules = [
+            Rule("/token", endpoint="token", methods=["POST"]),
+            # Both discovery URIs googleapiclient knows (V1 on www.googleapis.com, V2 on the API host).
+            Rule("/discovery/v1/apis/<api>/<version>/rest", endpoint="discovery", methods=["GET"]),
+            Rule("/$discovery/rest", endpoint="discovery", methods=["GET"]),
+        ]
         for method_id, method in self.methods.items():
             path = "/" + method["path"].replace("{", "<").replace("}", ">")
             rules.append(Rule(path, endpoint=method_id, methods=[method["httpMethod"]]))
@@ -244,8 +264,9 @@ class GoogleApp:
         if endpoint == "token":
             return self.token(request)
         if endpoint == "discovery":
-            return self.discovery_document(request, values.get("api", "admin"),
-                                           values.get("version") or request.args.get("version", ""))
+            return self.discovery_document(
+                request, values.get("api", "admin"), values.get("version") or request.args.get("version", "")
+            )
         method = self.methods[endpoint]
         try:
             self._authorize(request, method)
@@ -267,12 +288,22 @@ class GoogleApp:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         issued = self.tokens.get(token) if scheme.lower() == "bearer" else None
         if issued is None or issued.expires_at < time.time():
-            raise GoogleApiError(401, "Request is missing required authentication credential. Expected OAuth 2 "
-                                 "access token, login cookie or other valid authentication credential.",
-                                 "required", "Authorization", "header", "UNAUTHENTICATED")
+            raise GoogleApiError(
+                401,
+                "Request is missing required authentication credential. Expected OAuth 2 "
+                "access token, login cookie or other valid authentication credential.",
+                "required",
+                "Authorization",
+                "header",
+                "UNAUTHENTICATED",
+            )
         if not issued.scopes & set(method.get("scopes", [])):
-            raise GoogleApiError(403, "Request had insufficient authentication scopes.", "insufficientPermissions",
-                                 status="PERMISSION_DENIED")
+            raise GoogleApiError(
+                403,
+                "Request had insufficient authentication scopes.",
+                "insufficientPermissions",
+                status="PERMISSION_DENIED",
+            )
         if not self._is_admin(issued.subject):
             raise GoogleApiError(403, "Not Authorized to access this resource/api", "forbidden")
 
@@ -292,18 +323,27 @@ class GoogleApp:
         for name, value in request.args.items():
             spec = allowed.get(name)
             if spec is None or spec.get("location") == "path":
-                raise GoogleApiError(400, f"Invalid JSON payload received. Unknown name \"{name}\": Cannot bind "
-                                     "query parameter.", "invalid", name)
+                raise GoogleApiError(
+                    400,
+                    f'Invalid JSON payload received. Unknown name "{name}": Cannot bind query parameter.',
+                    "invalid",
+                    name,
+                )
             if name in UNIMPLEMENTED_PARAMS or (name == "alt" and value != "json"):
                 # valid for Google, but a fake that ignored it would answer a different question
-                raise GoogleApiError(400, f"The sandbox does not implement the {name} parameter.", "notImplemented",
-                                     name)
+                raise GoogleApiError(
+                    400, f"The sandbox does not implement the {name} parameter.", "notImplemented", name
+                )
             if spec.get("type") == "integer":
                 try:
                     number = int(value)
                 except ValueError as exc:
-                    raise GoogleApiError(400, f"Invalid value '{value}'. Values must match the following regular "
-                                         "expression: '-?\\d+'", "invalidParameter", name) from exc
+                    raise GoogleApiError(
+                        400,
+                        f"Invalid value '{value}'. Values must match the following regular expression: '-?\\d+'",
+                        "invalidParameter",
+                        name,
+                    ) from exc
                 low, high = spec.get("minimum"), spec.get("maximum")
                 if (low is not None and number < int(low)) or (high is not None and number > int(high)):
                     raise GoogleApiError(400, "Invalid Input", "invalid", name)
@@ -319,41 +359,61 @@ class GoogleApp:
         """The real Directory discovery document (as shipped in googleapiclient) with this server as its
         root, as the API's own host serves it: public, no credentials needed."""
         if (api, version) != ("admin", "directory_v1"):
-            return GoogleApiError(404, f"Discovery document not found for API service: {api} {version}",
-                                  "notFound").response()
+            return GoogleApiError(
+                404, f"Discovery document not found for API service: {api} {version}", "notFound"
+            ).response()
         root = request.host_url if request.host_url.endswith("/") else request.host_url + "/"
-        document = {**discovery(), "rootUrl": root, "mtlsRootUrl": root,
-                    "baseUrl": root + discovery().get("servicePath", "")}
+        document = {
+            **discovery(),
+            "rootUrl": root,
+            "mtlsRootUrl": root,
+            "baseUrl": root + discovery().get("servicePath", ""),
+        }
         return json_response(document)
 
     # -- token endpoint --------------------------------------------------------
     def token(self, request: Request) -> Response:
         form = request.form
         if form.get("grant_type") != JWT_BEARER:
-            return json_response({"error": "unsupported_grant_type", "error_description": "Invalid grant_type."},
-                                 400)
+            return json_response({"error": "unsupported_grant_type", "error_description": "Invalid grant_type."}, 400)
         assertion = form.get("assertion", "")
         account = self.service_account
         try:
             header = jwt.get_unverified_header(assertion)
             if header.get("kid") != account.key_id:
                 raise jwt.InvalidTokenError("unknown key id")
-            claims = jwt.decode(assertion, account.public_key_pem, algorithms=["RS256"],
-                                audience=TOKEN_AUDIENCE, issuer=account.client_email,
-                                options={"require": ["exp", "iat", "aud", "iss"]})
+            claims = jwt.decode(
+                assertion,
+                account.public_key_pem,
+                algorithms=["RS256"],
+                audience=TOKEN_AUDIENCE,
+                issuer=account.client_email,
+                options={"require": ["exp", "iat", "aud", "iss"]},
+            )
         except jwt.PyJWTError as exc:
             return json_response({"error": "invalid_grant", "error_description": f"Invalid JWT: {exc}"}, 400)
         if claims["exp"] - claims["iat"] > 3600:
-            return json_response({"error": "invalid_grant", "error_description": "Invalid JWT: Token must be a "
-                                  "short-lived token (60 minutes) and in a reasonable timeframe."}, 400)
+            return json_response(
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Invalid JWT: Token must be a "
+                    "short-lived token (60 minutes) and in a reasonable timeframe.",
+                },
+                400,
+            )
         scopes = frozenset(str(claims.get("scope", "")).split())
         if not scopes or not scopes <= account.delegated_scopes:
-            return json_response({"error": "unauthorized_client", "error_description": "Client is unauthorized to "
-                                  "retrieve access tokens using this method, or client not authorized for any of the "
-                                  "scopes requested."}, 401)
+            return json_response(
+                {
+                    "error": "unauthorized_client",
+                    "error_description": "Client is unauthorized to "
+                    "retrieve access tokens using this method, or client not authorized for any of the "
+                    "scopes requested.",
+                },
+                401,
+            )
         subject = claims.get("sub")
-        known = subject in self.users_by_email or (
-            not self.data.users and subject == self.data.admin_subject)
+        known = subject in self.users_by_email or (not self.data.users and subject == self.data.admin_subject)
         if not subject or not known:
             return json_response({"error": "invalid_grant", "error_description": "Invalid email or User ID"}, 400)
         access_token = "ya29.sandbox-" + secrets.token_urlsafe(32)
@@ -375,25 +435,27 @@ class GoogleApp:
         order = params.get("orderBy")
         if order:
             key: Callable[[dict[str, Any]], str] = {
-                "email": lambda u: u["primaryEmail"], "givenName": lambda u: u["name"]["givenName"],
-                "familyName": lambda u: u["name"]["familyName"]}[order]
+                "email": lambda u: u["primaryEmail"],
+                "givenName": lambda u: u["name"]["givenName"],
+                "familyName": lambda u: u["name"]["familyName"],
+            }[order]
             users = sorted(users, key=key, reverse=params.get("sortOrder") == "DESCENDING")
         return self._page("admin#directory#users", "users", users, params, default_size=100)
 
     def list_role_assignments(self, params: dict[str, Any], customer: str) -> dict[str, Any]:
         self._customer(customer)
-        return self._page("admin#directory#roleAssignments", "items", self.assignments_json, params,
-                          default_size=100)
+        return self._page("admin#directory#roleAssignments", "items", self.assignments_json, params, default_size=100)
 
     def list_roles(self, params: dict[str, Any], customer: str) -> dict[str, Any]:
         self._customer(customer)
         return self._page("admin#directory#roles", "items", self.roles_json, params, default_size=100)
 
-    def _page(self, kind: str, key: str, items: list[dict[str, Any]], params: dict[str, Any],
-              default_size: int) -> dict[str, Any]:
+    def _page(
+        self, kind: str, key: str, items: list[dict[str, Any]], params: dict[str, Any], default_size: int
+    ) -> dict[str, Any]:
         size = params.get("maxResults", default_size)
         start = _decode_token(params["pageToken"]) if params.get("pageToken") else 0
-        page = items[start:start + size]
+        page = items[start : start + size]
         payload: dict[str, Any] = {"kind": kind, "etag": _etag(kind, start, len(items))}
         if page:  # Google omits an empty collection
             payload[key] = page
@@ -408,8 +470,11 @@ class GoogleApp:
             "id": user.id,
             "etag": _etag("user", user.id),
             "primaryEmail": user.primary_email,
-            "name": {"givenName": user.given_name, "familyName": user.family_name,
-                     "fullName": f"{user.given_name} {user.family_name}"},
+            "name": {
+                "givenName": user.given_name,
+                "familyName": user.family_name,
+                "fullName": f"{user.given_name} {user.family_name}",
+            },
             "isAdmin": user.is_admin,
             "isDelegatedAdmin": user.is_delegated_admin,
             "lastLoginTime": user.last_login_time,
@@ -419,7 +484,10 @@ class GoogleApp:
             "archived": user.archived,
             "changePasswordAtNextLogin": False,
             "ipWhitelisted": False,
-            "emails": [{"address": user.primary_email, "primary": True}],
+            "emails": [
+                {"address": user.primary_email, "primary": True},
+                *({"address": alias} for alias in user.aliases),
+            ],
             "customerId": self.data.customer_id,
             "orgUnitPath": user.org_unit_path,
             "isMailboxSetup": True,
@@ -429,13 +497,21 @@ class GoogleApp:
         }
         if user.suspended:
             resource["suspensionReason"] = "ADMIN"
+        # arrays of strings, omitted when empty (discovery: User.aliases, User.nonEditableAliases)
+        if user.aliases:
+            resource["aliases"] = list(user.aliases)
+        if user.non_editable_aliases:
+            resource["nonEditableAliases"] = list(user.non_editable_aliases)
         return resource
 
     @staticmethod
     def _role_json(role: Any) -> dict[str, Any]:
         resource: dict[str, Any] = {
-            "kind": "admin#directory#role", "etag": _etag("role", role.role_id), "roleId": role.role_id,
-            "roleName": role.role_name, "roleDescription": role.description,
+            "kind": "admin#directory#role",
+            "etag": _etag("role", role.role_id),
+            "roleId": role.role_id,
+            "roleName": role.role_name,
+            "roleDescription": role.description,
             "rolePrivileges": [{"privilegeName": p, "serviceId": "00haapch16h1ysv"} for p in role.privileges],
             "isSystemRole": role.is_system_role,
         }
@@ -446,9 +522,12 @@ class GoogleApp:
     @staticmethod
     def _assignment_json(assignment: Any) -> dict[str, Any]:
         resource: dict[str, Any] = {
-            "kind": "admin#directory#roleAssignment", "etag": _etag("ra", assignment.role_assignment_id),
-            "roleAssignmentId": assignment.role_assignment_id, "roleId": assignment.role_id,
-            "assignedTo": assignment.assigned_to, "assigneeType": assignment.assignee_type,
+            "kind": "admin#directory#roleAssignment",
+            "etag": _etag("ra", assignment.role_assignment_id),
+            "roleAssignmentId": assignment.role_assignment_id,
+            "roleId": assignment.role_id,
+            "assignedTo": assignment.assigned_to,
+            "assigneeType": assignment.assignee_type,
             "scopeType": assignment.scope_type,
         }
         if assignment.org_unit_id:

@@ -46,8 +46,11 @@ def search_requests(merged: list[datetime], start: datetime, end: datetime, limi
     if count <= limit:
         return pages(count, 100)
     middle = (start + (end - start) / 2).replace(microsecond=0)
-    return 1 + search_requests(merged, start, middle, limit) + search_requests(
-        merged, middle + timedelta(seconds=1), end, limit)
+    return (
+        1
+        + search_requests(merged, start, middle, limit)
+        + search_requests(merged, middle + timedelta(seconds=1), end, limit)
+    )
 
 
 def pull_request_requests(org: SandboxOrg, since: datetime | None = None, until: datetime | None = None) -> int:
@@ -72,8 +75,9 @@ def outside_collaborator_requests(org: SandboxOrg) -> int:
     per_repository: dict[str, int] = {}
     for grant in org.github.outside_collaborators:
         per_repository[grant.repository] = per_repository.get(grant.repository, 0) + 1
-    return pages(len(org.github.repositories), 100) + sum(max(0, math.ceil(n / 100) - 1)
-                                                         for n in per_repository.values())
+    return pages(len(org.github.repositories), 100) + sum(
+        max(0, math.ceil(n / 100) - 1) for n in per_repository.values()
+    )
 
 
 CASES = [
@@ -104,8 +108,9 @@ CASES = [
     ConnectorCase(
         name="github.merged_pull_requests",
         systems=("github",),
-        make_stream=lambda sandbox: MergedPullRequests(_client(sandbox), sandbox.env["GITHUB_ORG"],
-                                                       *window(sandbox.org)),
+        make_stream=lambda sandbox: MergedPullRequests(
+            _client(sandbox), sandbox.env["GITHUB_ORG"], *window(sandbox.org)
+        ),
         expected_records=lambda org: len(org.github.merged_between(*window(org))),
         min_requests=pull_request_requests,
         secret_env=("GITHUB_TOKEN",),

@@ -72,6 +72,7 @@ def client(sandbox):
 
 # -- the fake speaks GitHub's schema ------------------------------------------------
 
+
 def test_sandbox_schema_uses_githubs_names_and_types() -> None:
     reference_path = reference_schema_path()
     subset = build_schema(SUBSET_SCHEMA.read_text())
@@ -100,8 +101,11 @@ def test_sandbox_schema_uses_githubs_names_and_types() -> None:
         elif isinstance(kind, GraphQLEnumType):
             mismatches += [f"{name}.{v}" for v in set(kind.values) - set(real.values)]
         elif isinstance(kind, GraphQLUnionType):
-            mismatches += [f"{name} | {t.name}" for t in kind.types if t not in real.types
-                           and t.name not in {r.name for r in real.types}]
+            mismatches += [
+                f"{name} | {t.name}"
+                for t in kind.types
+                if t not in real.types and t.name not in {r.name for r in real.types}
+            ]
     assert mismatches == []
 
 
@@ -114,6 +118,7 @@ def test_every_query_is_valid_graphql_for_the_sandbox_and_github(query_file: Pat
 
 
 # -- organisation ----------------------------------------------------------------------------
+
 
 def test_organization_reads_the_2fa_requirement(sandbox, fake) -> None:
     stream = Organization(client(sandbox), sandbox.env["GITHUB_ORG"])
@@ -147,6 +152,7 @@ def test_hidden_2fa_state_stays_null_never_false(sandbox, fake) -> None:
 
 # -- members -------------------------------------------------------------------------------
 
+
 def test_members_carry_role_2fa_and_identity(sandbox, fake) -> None:
     data = sandbox.org.github
     stream = OrganizationMembers(client(sandbox), sandbox.env["GITHUB_ORG"])
@@ -161,7 +167,8 @@ def test_members_carry_role_2fa_and_identity(sandbox, fake) -> None:
     assert records[admin]["role"] == "ADMIN" and records[admin]["two_factor_enabled"] is False
     assert data.planted["member_without_2fa"] and all(
         records[m]["role"] == "MEMBER" and records[m]["two_factor_enabled"] is False
-        for m in data.planted["member_without_2fa"])
+        for m in data.planted["member_without_2fa"]
+    )
     roster = {p.email: p for p in sandbox.org.people}
     for leaver in data.planted["leaver_still_member"]:
         assert roster[records[leaver]["verified_domain_emails"][0]].status == "terminated"
@@ -175,7 +182,8 @@ def test_members_carry_role_2fa_and_identity(sandbox, fake) -> None:
     methods = [(r.method, r.endpoint.rsplit("/", 1)[-1]) for r in stream.provenance.requests]
     assert methods[0] == ("GET", "members") and set(methods[1:]) == {("POST", "graphql")}
     assert stream.provenance.request_count == pages(sum(not m.two_factor for m in data.members), 100) + pages(
-        len(data.members), 100)
+        len(data.members), 100
+    )
 
 
 def test_members_without_2fa_are_paged_by_link_header(sandbox, fake) -> None:
@@ -223,6 +231,7 @@ def test_members_retry_a_rate_limited_page(sandbox, fake) -> None:
 
 # -- outside collaborators -----------------------------------------------------------------
 
+
 def test_outside_collaborators_with_their_permissions(sandbox, fake) -> None:
     data = sandbox.org.github
     org = sandbox.env["GITHUB_ORG"]
@@ -246,13 +255,25 @@ def test_hidden_collaborators_are_unknown_not_absent(sandbox, fake) -> None:
     data.collaborators_hidden.add(hidden)
     org = sandbox.env["GITHUB_ORG"]
     records = [r for r in OutsideCollaborators(client(sandbox), org).records() if r["repository"] == f"{org}/{hidden}"]
-    assert records == [{"org": org, "repository": f"{org}/{hidden}",
-                        "repository_url": f"https://github.example.test/{org}/{hidden}", "repository_archived": False,
-                        "login": None, "name": None, "email": None, "permission": None,
-                        "collaborators_visible": False, "url": None}]
+    assert records == [
+        {
+            "org": org,
+            "repository": f"{org}/{hidden}",
+            "repository_url": f"https://github.example.test/{org}/{hidden}",
+            "repository_archived": False,
+            "login": None,
+            "name": None,
+            "email": None,
+            "permission": None,
+            "collaborators_visible": False,
+            "url": None,
+            "incomplete": [],
+        }
+    ]
 
 
 # -- merged pull requests --------------------------------------------------------------------
+
 
 def test_pull_requests_in_the_window_with_their_review_verdicts(sandbox, fake) -> None:
     data = sandbox.org.github
@@ -307,13 +328,16 @@ def test_search_asks_github_for_merged_pull_requests_of_the_org_only(sandbox, fa
     list(MergedPullRequests(client(sandbox), sandbox.env["GITHUB_ORG"], since, until - timedelta(days=29)).records())
     body = json.loads(sandbox.servers["github"].requests[0].body)
     assert body["variables"]["query"].split() == [
-        f"org:{sandbox.env['GITHUB_ORG']}", "is:pr", "is:merged",
+        f"org:{sandbox.env['GITHUB_ORG']}",
+        "is:pr",
+        "is:merged",
         f"merged:{changes.search_timestamp(since)}..{changes.search_timestamp(until - timedelta(days=29, seconds=1))}",
         "sort:created-asc",
     ]
 
 
 # -- reference scale -------------------------------------------------------------------------
+
 
 def test_reference_scale_builds_and_serves_with_the_fewest_requests(tmp_path) -> None:
     """The issue-6 benchmark's organisation (20,000 people): ~2,000 members, 5,000 repositories and
@@ -327,11 +351,15 @@ def test_reference_scale_builds_and_serves_with_the_fewest_requests(tmp_path) ->
         since, until = period(big.org.today)
         streams = {
             "organization": (Organization(api, org), 1),
-            "members": (OrganizationMembers(api, org), pages(sum(not m.two_factor for m in data.members), 100)
-                        + pages(len(data.members), 100)),
+            "members": (
+                OrganizationMembers(api, org),
+                pages(sum(not m.two_factor for m in data.members), 100) + pages(len(data.members), 100),
+            ),
             "outside_collaborators": (OutsideCollaborators(api, org), outside_collaborator_requests(big.org)),
-            "merged_pull_requests": (MergedPullRequests(api, org, since, until),
-                                     pull_request_requests(big.org, since, until)),
+            "merged_pull_requests": (
+                MergedPullRequests(api, org, since, until),
+                pull_request_requests(big.org, since, until),
+            ),
         }
         for name, (stream, fewest) in streams.items():
             assert sum(1 for _ in stream.records()) > 0, name

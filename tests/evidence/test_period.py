@@ -91,7 +91,9 @@ def test_export_refuses_a_period_without_snapshots_or_with_a_tampered_day(synthe
     target = day_bundle / "controls" / CONTROL / "population.csv"
     target.chmod(0o644)
     target.write_text(target.read_text().replace("fail", "pass"))
-    with pytest.raises(PeriodError, match="does not verify: controls/cc8_1_branch_review_rules/population.csv"):
+    # refused, naming the bundle and the file
+    with pytest.raises(PeriodError, match=rf"does not verify: {synthetic_series.days[0]}/{day_bundle.name}: "
+                                          r"controls/cc8_1_branch_review_rules/population.csv: changed"):
         load_period(synthetic_series.evidence, synthetic_series.days[0], synthetic_series.days[1])
 
 

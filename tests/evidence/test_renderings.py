@@ -3,7 +3,6 @@ evidence.xlsx read back with openpyxl, and the OSCAL assessment results validate
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 from datetime import date
@@ -14,6 +13,8 @@ from openpyxl import load_workbook
 
 from evidence_pipeline.evidence import report
 from evidence_pipeline.evidence.bundle import DailyEvidence
+from evidence_pipeline.evidence.csv_cells import read_csv
+from evidence_pipeline.evidence.signing import generate_key
 from tests.conftest import PipelineDay, bundles_of
 from tests.evidence.conftest import outcome, row, write_day
 from warehouse import Warehouse
@@ -110,7 +111,7 @@ def test_workbook_reads_back_summary_populations_and_provenance(pipeline_day: Pi
             (result["verdict"], result["population"], result["fail"], result["waived"])
         sheet = list(book[line["sheet"]].iter_rows(values_only=True))
         with (bundle / "controls" / result["control_id"] / "population.csv").open(newline="") as handle:
-            population = list(csv.DictReader(handle))
+            population = list(read_csv(handle))  # the cells as the sources gave them (no formula-guard prefix)
         assert [(r[0], r[3], r[4]) for r in sheet[1:]] == \
             [(p["resource_id"], p["status"], p["reason"] or None) for p in population]
     provenance = list(book["Provenance"].iter_rows(values_only=True))
@@ -126,7 +127,7 @@ def test_workbook_never_turns_source_text_into_formulas(catalogue_control, tmp_p
     day = date(2026, 1, 5)
     hostile = row("repo-x", "fail", reason='=HYPERLINK("http://evil.test","click")', name="=1+1")
     written = write_day(Warehouse(tmp_path / "warehouse.duckdb"), tmp_path / "evidence", catalogue_control, day,
-                        [hostile], key=None)
+                        [hostile], key=generate_key(tmp_path / "key.pem"))
     sheet = load_workbook(written / "evidence.xlsx")[catalogue_control.id[:31]]
     assert sheet["B2"].value == "=1+1" and sheet["B2"].data_type == "s"
     assert sheet["E2"].value.startswith("=HYPERLINK") and sheet["E2"].data_type == "s"
@@ -171,7 +172,7 @@ def test_a_large_population_has_its_workbook_written_by_a_process_of_its_own(cat
     day = date(2026, 1, 6)
     rows = [row(f"repo-{n:02d}", "fail" if n % 3 else "pass") for n in range(12)]
     written = write_day(Warehouse(tmp_path / "warehouse.duckdb"), tmp_path / "evidence", catalogue_control, day, rows,
-                        key=None)
+                        key=generate_key(tmp_path / "key.pem"))
     sheet = list(load_workbook(written / "evidence.xlsx", read_only=True)[catalogue_control.id[:31]]
                  .iter_rows(values_only=True))
     assert [(r[0], r[3]) for r in sheet[1:]] == [(r["resource_id"], r["status"]) for r in rows]

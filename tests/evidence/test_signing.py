@@ -1,5 +1,5 @@
 """Signed, chained manifests: verify names the signer, and fails clearly on a bad signature, a wrong key, an
-unsigned bundle when a signature is required, and a broken chain."""
+unsigned bundle (unless explicitly allowed), and a broken chain. More attacks: tests/security/test_chain_attacks.py."""
 
 from __future__ import annotations
 
@@ -32,8 +32,7 @@ def test_pipeline_bundle_is_signed_by_the_configured_key(pipeline_day: PipelineD
     assert result.signed_by == pipeline_key.key_id
     assert result.manifest["signature"]["key_id"] == pipeline_key.key_id
     assert (bundle / PUBLIC_KEY).read_bytes() == public_pem(pipeline_key.public_key)
-    assert main(["verify", str(bundle), "--require-signature",
-                 "--public-key", str(pipeline_key.path) + ".pub"]) == 0
+    assert main(["verify", str(bundle), "--public-key", str(pipeline_key.path) + ".pub"]) == 0
     out = capsys.readouterr().out
     assert f"signed by Ed25519 key {pipeline_key.key_id} (the pinned key)" in out
 
@@ -119,22 +118,27 @@ def test_a_forgery_signed_by_another_key_is_named_and_refused_with_a_pinned_key(
     assert f"signed by key {forger.key_id}, not by the expected key {pipeline_key.key_id}" in err
 
 
-def test_unsigned_bundles_say_so_and_fail_when_a_signature_is_required(
-        pipeline_day: PipelineDay, catalogue_control, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unsigned_bundles_fail_unless_explicitly_allowed(
+        pipeline_day: PipelineDay, catalogue_control, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from evidence_pipeline.evidence.signing import ALLOW_UNSIGNED_ENV
     from warehouse import Warehouse
 
+    monkeypatch.setenv(ALLOW_UNSIGNED_ENV, "1")  # written unsigned on purpose
     bundle = write_day(Warehouse(pipeline_day.paths.warehouse), tmp_path / "evidence", catalogue_control,
                        pipeline_day.day, [row("repo-a", "pass")], key=None)
     assert not (bundle / SIGNATURE).exists() and json.loads((bundle / MANIFEST).read_text())["signature"] is None
-    assert verify_bundle(bundle).signed_by is None
-    assert main(["verify", str(bundle)]) == 0
+    with pytest.raises(VerificationError, match="UNSIGNED bundle"):
+        verify_bundle(bundle)
+    assert verify_bundle(bundle, require_signature=False).signed_by is None
+    assert main(["verify", str(bundle)]) == 1
+    assert "UNSIGNED bundle" in capsys.readouterr().err
+    assert main(["verify", str(bundle), "--allow-unsigned"]) == 0
     assert "UNSIGNED" in capsys.readouterr().out
-    assert main(["verify", str(bundle), "--require-signature"]) == 1
-    assert "unsigned bundle, but a signature was required" in capsys.readouterr().err
     # a signature file next to an unsigned manifest is not silently ignored
     (bundle / SIGNATURE).write_bytes(b"x" * 64)
     with pytest.raises(VerificationError, match="the manifest declares no signature"):
-        verify_bundle(bundle)
+        verify_bundle(bundle, require_signature=False)
 
 
 def test_the_chain_links_each_bundle_to_the_previous_one(synthetic_series: Series,
@@ -144,8 +148,12 @@ def test_the_chain_links_each_bundle_to_the_previous_one(synthetic_series: Serie
     for earlier, later in zip(results, results[1:], strict=False):
         assert later.manifest["previous"]["manifest_sha256"] == sha256_file(earlier.bundle / MANIFEST)
         assert "links to" in later.chain
-    assert main(["verify", str(synthetic_series.evidence), "--require-signature"]) == 0
-    assert "4 bundles form one unbroken chain" in capsys.readouterr().out
+    assert main(["verify", str(synthetic_series.evidence)]) == 0
+    out = capsys.readouterr().out
+    assert f"4 bundles form one unbroken chain, signed by {synthetic_series.key.key_id}" in out
+    head = results.head
+    assert (head.sequence, head.manifest_sha256) == (4, sha256_file(results[-1].bundle / MANIFEST))
+    assert f"chain head: sequence 4, {head.bundle}" in out and f"--expect-head {head.pin}" in out
 
 
 def test_a_removed_bundle_breaks_the_chain(synthetic_series: Series, tmp_path: Path,

@@ -42,6 +42,25 @@ def test_values_round_trip_as_typed_cells(tmp_path: Path) -> None:
     assert [c.value for c in workbook["Second ~2"]["A"]] == ["only", 7]
 
 
+def test_text_comes_back_exactly_as_text_carriage_returns_included(tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsx"
+    book = Workbook(path, FILLS)
+    sheet = book.sheet("Text", ["text"])
+    for text in ("=cmd|' /C calc'!A0", "\r=1+1", "line\r\nbreak", "@SUM(1+1)"):
+        book.append(sheet, [text])
+    book.close()
+    cells = [c for (c,) in load_workbook(path)["Text"].iter_rows(min_row=2)]
+    # typed text cells: never a formula, no prefix, and a carriage return is not turned into a line feed
+    assert [(c.value, c.data_type) for c in cells] == [
+        ("=cmd|' /C calc'!A0", "s"),
+        ("\r=1+1", "s"),
+        ("line\r\nbreak", "s"),
+        ("@SUM(1+1)", "s"),
+    ]
+    with zipfile.ZipFile(path) as archive:
+        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+
+
 def test_every_row_spans_the_header_in_read_only_mode(tmp_path: Path) -> None:
     path = tmp_path / "book.xlsx"
     book = Workbook(path, FILLS)

@@ -35,7 +35,7 @@ REFUSED = {"401": r"401|InvalidClientTokenId", "403": r"403|AccessDenied"}
 MALFORMED_RETRIED = {"entra.users", "entra.user_registration_details", "entra.role_assignments",
                      "google_workspace.users", "google_workspace.role_assignments", "google_workspace.roles",
                      "training.enrollments[knowbe4]", "aws.backup_jobs", "aws.restore_jobs",
-                     "aws.protected_resources", "aws.backup_plans"}
+                     "aws.protected_resources", "aws.backup_plans", "aws.identity_center_users"}
 #: paginated datasets with a second page at org size 1000, and what stops the stream when the server answers a
 #: page with the previous page of the same call again: the shared loop refuses a page identical to the previous
 #: page of its call (KnowBe4 pages by number, so only the payload shows the repeat), or, where the connector drops

@@ -16,9 +16,10 @@ from evidence_pipeline.alerts import failing_since
 from evidence_pipeline.catalogue import Catalogue, Control
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.sources import freshness_hours
-from evidence_pipeline.evaluate import ControlOutcome, evaluate_control
+from evidence_pipeline.evaluate import ControlOutcome, evaluate_control, judging_session
 from evidence_pipeline.settings import optional_project_file
-from evidence_pipeline.waivers import load_waivers
+from evidence_pipeline.text import escape_bidi
+from evidence_pipeline.waivers import WaiverError, load_waivers
 
 MAX_ROWS_IN_METADATA = 50
 SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
@@ -56,7 +57,7 @@ def failing_rows_table(outcome: ControlOutcome) -> str:
 
 
 def _cell(text: str | None) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ")
+    return escape_bidi(text or "").replace("|", "\\|").replace("\n", " ")
 
 
 def outcome_metadata(outcome: ControlOutcome) -> dict[str, dg.MetadataValue | str | int]:
@@ -73,6 +74,7 @@ def outcome_metadata(outcome: ControlOutcome) -> dict[str, dg.MetadataValue | st
         "failing rows": dg.MetadataValue.md(failing_rows_table(outcome)),
         "sql sha256": outcome.control.sql_sha256,
         "sources": dg.MetadataValue.json(outcome.sources),
+        "error": outcome.error or "none",
     }
 
 
@@ -107,18 +109,22 @@ def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
     )
     def evaluate(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         warehouse = context.resources.warehouse.get()
-        waivers = load_waivers(optional_project_file("waivers.yaml"), set(catalogue.by_id))
+        try:
+            waivers = load_waivers(optional_project_file("waivers.yaml"), set(catalogue.by_id))
+        except WaiverError as exc:  # one line naming the file and field; nothing evaluated, earlier results stay
+            raise dg.Failure(description=str(exc)) from None
         day = partition_date(context)
         failed: list[str] = []
         evaluated: list[tuple[ControlOutcome, date | None]] = []
-        with warehouse.session():  # one connection for the step: opening the file costs more than a control
+        # one connection for the step (opening the file costs more than a control), sandboxed for control SQL
+        with judging_session(warehouse):
             for control in catalogue.controls:
                 if control_key(control.id) not in context.selected_asset_keys:
                     continue
                 try:
                     outcome = evaluate_control(warehouse, catalogue, control, day, context.run.run_id, waivers=waivers,
                                                freshness_hours=freshness, keep_rows=False)
-                except Exception as exc:  # one broken control must not hide the others' verdicts
+                except Exception as exc:  # its SQL's errors are its verdict; this is the warehouse failing to store it
                     context.log.error(f"{control.id}: evaluation failed: {exc}")
                     failed.append(f"{control.id}: {exc}")
                     continue
@@ -127,13 +133,19 @@ def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
             control, key = outcome.control, control_key(outcome.control.id)
             metadata = outcome_metadata(outcome)
             metadata["failing since"] = since.isoformat() if since else "not failing"
-            context.log.info(f"{control.id}: {outcome.verdict} — {outcome.reason}")
+            if outcome.error:
+                context.log.error(f"{control.id}: {outcome.verdict} — {outcome.error}")
+            else:
+                context.log.info(f"{control.id}: {outcome.verdict} — {outcome.reason}")
+            # the step succeeds with a control's SQL error (stored as its unknown verdict, its check failing with the
+            # error): a failed step would skip the day's snapshot, which must show every control, errored ones too
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)
             if dg.AssetCheckKey(key, "verdict") in context.selected_asset_check_keys:
                 yield dg.AssetCheckResult(
-                    asset_key=key, check_name="verdict", passed=outcome.verdict == "pass",
-                    severity=SEVERITY[control.severity], description=outcome.reason, metadata=metadata)
-        if failed:
+                    asset_key=key, check_name="verdict", passed=outcome.verdict == "pass" and not outcome.error,
+                    severity=SEVERITY[control.severity], description=outcome.error or outcome.reason,
+                    metadata=metadata)
+        if failed:  # nothing could be stored for these: the warehouse itself failed
             raise dg.Failure(description=f"{len(failed)} control(s) could not be evaluated: " + "; ".join(failed))
 
     return [evaluate]

@@ -22,9 +22,11 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from connectors.provenance import Provenance, utc_now
+from connectors.redact import redact_text
 from connectors.stream import Stream
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.resources import OWNERS, WarehouseResource
+from evidence_pipeline.evaluate import OPTIONAL_NOT_CONFIGURED
 from warehouse import Warehouse, stage_records
 
 #: datasets of one source fetched at once: enough to overlap their APIs' latency, few enough to stay polite
@@ -37,6 +39,11 @@ class SourceResource(dg.ConfigurableResource):
     def missing_settings(self) -> list[str]:
         """Environment variables a user still has to set; empty when configured."""
         raise NotImplementedError
+
+    def missing_dataset_settings(self, dataset: str) -> list[str]:
+        """The unset switch of an optional dataset of this configured source (empty: collect it). Such a dataset is
+        recorded as OPTIONAL_NOT_CONFIGURED, and cross-system controls leave its system out of scope."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -131,12 +138,14 @@ def collect_dataset(spec: SourceDataset, resource: SourceResource, warehouse: Wa
     except Exception as exc:  # fetching or landing: the landing transaction rolled back, earlier rows stay
         provenance = merge_provenance(spec.source, spec.dataset, streams) if streams else Provenance(
             source=spec.source, dataset=spec.dataset, parameters={}, finished_at=utc_now())
-        provenance.status, provenance.error = "failed", str(exc)
+        # a client's or the warehouse's message may quote a URL with its credentials
+        error = redact_text(str(exc))
+        provenance.status, provenance.error = "failed", error
         with landing:
             warehouse.log_failure(day, run_id, provenance)
         return Collected(spec, {"requests": provenance.request_count, "retries": provenance.retry_count,
                                 "earlier evidence": "kept: the day's previous rows are untouched"},
-                         failure=f"{spec.name} collection failed: {exc}")
+                         failure=f"{spec.name} collection failed: {error}")
     finally:
         staged.unlink(missing_ok=True)
     return Collected(spec, {
@@ -148,6 +157,20 @@ def collect_dataset(spec: SourceDataset, resource: SourceResource, warehouse: Wa
         "source timestamp": provenance.source_timestamp or "",
         "endpoints": ", ".join(sorted({r.endpoint for r in provenance.requests})),
     })
+
+
+def log_optional_not_configured(spec: SourceDataset, resource: SourceResource, warehouse: Warehouse, day: date,
+                                run_id: str) -> str | None:
+    """An optional dataset whose switch is unset is logged as OPTIONAL_NOT_CONFIGURED, not collected: returns the
+    settings to set (None: collect it)."""
+    missing = resource.missing_dataset_settings(spec.dataset)
+    if not missing:
+        return None
+    unset = ", ".join(missing)
+    warehouse.log_failure(day, run_id, Provenance(
+        source=spec.source, dataset=spec.dataset, parameters={}, status=OPTIONAL_NOT_CONFIGURED, finished_at=utc_now(),
+        error=f"optional, not configured: set {unset} to collect it"), status=OPTIONAL_NOT_CONFIGURED)
+    return unset
 
 
 def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDefinition:
@@ -182,6 +205,12 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
             context.log.warning(f"{source} is not configured (set {', '.join(missing)}); "
                                 "controls that need it report unknown")
             return
+        for spec in list(selected):
+            unset = log_optional_not_configured(spec, resource, warehouse, day, run_id)
+            if unset:
+                selected.remove(spec)
+                yield dg.MaterializeResult(asset_key=spec.key, metadata={"status": "optional, not configured",
+                                                                         "missing settings": unset})
         staging = context.resources.warehouse.paths.staging / run_id
         landing = threading.Lock()
         failures: list[Collected] = []

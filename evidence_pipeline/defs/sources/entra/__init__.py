@@ -3,7 +3,7 @@ directory role assignments, through Microsoft Graph v1.0 with an app registratio
 
 Least privilege: register an application, add a client secret or (better) a certificate, and grant it
 these Microsoft Graph *application* permissions with admin consent — nothing else:
-  User.Read.All                  GET /users
+  User.Read.All                  GET /users (including otherMails and proxyAddresses)
   AuditLog.Read.All              signInActivity on /users, and /reports/authenticationMethods/userRegistrationDetails
   RoleManagement.Read.Directory  /roleManagement/directory/roleAssignments and roleDefinitions
 signInActivity and the registration report need a Microsoft Entra ID P1 or P2 licence in the tenant.
@@ -13,12 +13,14 @@ and ENTRA_GRAPH_URL (https://graph.microsoft.us, https://microsoftgraph.chinaclo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import date
 
 import dagster as dg
+from pydantic import PrivateAttr
 
-from connectors.entra import EntraConfig, RoleAssignments, UserRegistrationDetails, Users, make_graph
+from connectors.entra import EntraConfig, GraphClient, RoleAssignments, UserRegistrationDetails, Users, make_graph
 from connectors.entra.client import DEFAULT_AUTHORITY_URL, DEFAULT_GRAPH_URL
 from connectors.entra.streams import GraphStream
 from connectors.stream import Stream
@@ -27,7 +29,11 @@ from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource
 
 
 class EntraResource(SourceResource):
-    """An app registration (tenant id, client id) with a client secret or a certificate."""
+    """An app registration (tenant id, client id) with a client secret or a certificate.
+
+    One Graph client (one msal app, one token) per source run: the source is one step whose datasets are fetched
+    in threads, and each asks `graph()` for the step's client instead of building its own (which cost a token
+    request per dataset)."""
 
     tenant_id: str | None = None
     client_id: str | None = None
@@ -37,26 +43,51 @@ class EntraResource(SourceResource):
     authority_url: str = DEFAULT_AUTHORITY_URL
     graph_url: str = DEFAULT_GRAPH_URL
     ca_bundle: str | None = None
+    _graph: GraphClient | None = PrivateAttr(default=None)
+    _graph_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def graph(self) -> GraphClient:
+        """This step's Graph client, built on first use and shared by the step's threads."""
+        with self._graph_lock:
+            if self._graph is None:
+                self._graph = make_graph(self.config())
+            return self._graph
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        with self._graph_lock:
+            if self._graph is not None:
+                self._graph.close()
+                self._graph = None
 
     def missing_settings(self) -> list[str]:
-        missing = [name for name, value in (("ENTRA_TENANT_ID", self.tenant_id), ("ENTRA_CLIENT_ID", self.client_id))
-                   if not value]
+        missing = [
+            name
+            for name, value in (("ENTRA_TENANT_ID", self.tenant_id), ("ENTRA_CLIENT_ID", self.client_id))
+            if not value
+        ]
         if not self.client_secret and not (self.certificate_path and self.certificate_thumbprint):
-            missing.append("ENTRA_CLIENT_SECRET (or ENTRA_CLIENT_CERTIFICATE_PATH and "
-                           "ENTRA_CLIENT_CERTIFICATE_THUMBPRINT)")
+            missing.append(
+                "ENTRA_CLIENT_SECRET (or ENTRA_CLIENT_CERTIFICATE_PATH and ENTRA_CLIENT_CERTIFICATE_THUMBPRINT)"
+            )
         return missing
 
     def config(self) -> EntraConfig:
         return EntraConfig(
-            tenant_id=self.tenant_id or "", client_id=self.client_id or "", client_secret=self.client_secret,
-            certificate_path=self.certificate_path, certificate_thumbprint=self.certificate_thumbprint,
-            authority_url=self.authority_url, graph_url=self.graph_url, ca_bundle=self.ca_bundle,
+            tenant_id=self.tenant_id or "",
+            client_id=self.client_id or "",
+            client_secret=self.client_secret,
+            certificate_path=self.certificate_path,
+            certificate_thumbprint=self.certificate_thumbprint,
+            authority_url=self.authority_url,
+            graph_url=self.graph_url,
+            ca_bundle=self.ca_bundle,
         )
 
 
 def graph_streams(kind: type[GraphStream]):
     def streams(resource: EntraResource, day: date) -> Iterable[Stream]:
-        yield kind(make_graph(resource.config()))
+        yield kind(resource.graph())
+
     return streams
 
 
@@ -65,8 +96,8 @@ DATASETS = [
         source="entra",
         dataset="users",
         description="Every Microsoft Entra ID user with account status (accountEnabled), type (member/guest), "
-                    "creation time and sign-in activity: last interactive, non-interactive and successful sign-in "
-                    "(GET /v1.0/users with $select and signInActivity, 500 a request).",
+        "creation time and sign-in activity: last interactive, non-interactive and successful sign-in "
+        "(GET /v1.0/users with $select and signInActivity, 500 a request).",
         streams=graph_streams(Users),
         kinds=("azure",),
     ),
@@ -74,9 +105,9 @@ DATASETS = [
         source="entra",
         dataset="user_registration_details",
         description="The authentication-methods registration report: per user whether they are registered for "
-                    "MFA, which methods (SMS, voice, Authenticator, FIDO2, Windows Hello, passkeys...) and Graph's "
-                    "admin flag (GET /v1.0/reports/authenticationMethods/userRegistrationDetails). The report's "
-                    "lastUpdatedDateTime is the source timestamp.",
+        "MFA, which methods (SMS, voice, Authenticator, FIDO2, Windows Hello, passkeys...) and Graph's "
+        "admin flag (GET /v1.0/reports/authenticationMethods/userRegistrationDetails). The report's "
+        "lastUpdatedDateTime is the source timestamp.",
         streams=graph_streams(UserRegistrationDetails),
         kinds=("azure",),
     ),
@@ -84,8 +115,8 @@ DATASETS = [
         source="entra",
         dataset="role_assignments",
         description="Active directory role assignments with their principal (user, group or service principal) "
-                    "and role name (GET /v1.0/roleManagement/directory/roleAssignments?$expand=principal, named by "
-                    "roleDefinitions). PIM-eligible roles that are not activated are not listed.",
+        "and role name (GET /v1.0/roleManagement/directory/roleAssignments?$expand=principal, named by "
+        "roleDefinitions). PIM-eligible roles that are not activated are not listed.",
         streams=graph_streams(RoleAssignments),
         kinds=("azure",),
     ),

@@ -10,13 +10,15 @@ and impersonate an admin whose role can read users and admin roles (GOOGLE_WORKS
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import date
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from connectors.google_workspace import GoogleWorkspaceConfig, RoleAssignments, Roles, Users, make_directory
-from connectors.google_workspace.client import DEFAULT_API_ENDPOINT
+from connectors.google_workspace.client import DEFAULT_API_ENDPOINT, SharedCredentials
 from connectors.google_workspace.streams import DirectoryStream
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
@@ -32,26 +34,43 @@ class GoogleWorkspaceResource(SourceResource):
     customer_id: str = "my_customer"
     excluded_org_units: str = ""
     api_url: str = DEFAULT_API_ENDPOINT
+    # One OAuth token per source run: the step's datasets (threads) share this instance's credentials.
+    _credentials: SharedCredentials | None = PrivateAttr(default=None)
+    _credentials_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def missing_settings(self) -> list[str]:
-        missing = [] if self.credentials_file or self.credentials_json else [
-            "GOOGLE_WORKSPACE_CREDENTIALS_FILE (or GOOGLE_WORKSPACE_CREDENTIALS_JSON)"]
+        missing = (
+            []
+            if self.credentials_file or self.credentials_json
+            else ["GOOGLE_WORKSPACE_CREDENTIALS_FILE (or GOOGLE_WORKSPACE_CREDENTIALS_JSON)"]
+        )
         if not self.admin_subject:
             missing.append("GOOGLE_WORKSPACE_ADMIN_SUBJECT")
         return missing
 
     def config(self) -> GoogleWorkspaceConfig:
         return GoogleWorkspaceConfig.from_settings(
-            admin_subject=self.admin_subject or "", credentials_json=self.credentials_json,
-            credentials_file=self.credentials_file, customer_id=self.customer_id, api_url=self.api_url,
+            admin_subject=self.admin_subject or "",
+            credentials_json=self.credentials_json,
+            credentials_file=self.credentials_file,
+            customer_id=self.customer_id,
+            api_url=self.api_url,
             excluded_org_units=self.excluded_org_units,
         )
+
+    def credentials(self, config: GoogleWorkspaceConfig) -> SharedCredentials:
+        """The run's service-account credentials, made on first use and shared by every dataset of the step."""
+        with self._credentials_lock:
+            if self._credentials is None:
+                self._credentials = SharedCredentials(config)
+            return self._credentials
 
 
 def directory_streams(kind: type[DirectoryStream]):
     def streams(resource: GoogleWorkspaceResource, day: date) -> Iterable[Stream]:
         config = resource.config()
-        yield kind(make_directory(config), config)
+        yield kind(make_directory(config, credentials=resource.credentials(config)), config)
+
     return streams
 
 
@@ -60,10 +79,10 @@ DATASETS = [
         source="google_workspace",
         dataset="users",
         description="Every Google Workspace account with 2-Step Verification enrolment and enforcement, super and "
-                    "delegated admin flags, suspended/archived status, organisational unit, last sign-in and "
-                    "creation time (users.list, 500 a request, a `fields` mask). Accounts in "
-                    "GOOGLE_WORKSPACE_EXCLUDED_OUS are recorded with in_scope = false: kept as evidence, out of "
-                    "the staff controls and the accounts view.",
+        "delegated admin flags, suspended/archived status, organisational unit, last sign-in and "
+        "creation time (users.list, 500 a request, a `fields` mask). Accounts in "
+        "GOOGLE_WORKSPACE_EXCLUDED_OUS are recorded with in_scope = false: kept as evidence, out of "
+        "the staff controls and the accounts view.",
         streams=directory_streams(Users),
         kinds=("googlecloud",),
     ),
@@ -71,7 +90,7 @@ DATASETS = [
         source="google_workspace",
         dataset="role_assignments",
         description="Every admin role assignment: which user or group holds which role, over the whole customer "
-                    "or one organisational unit (roleAssignments.list, 200 a request).",
+        "or one organisational unit (roleAssignments.list, 200 a request).",
         streams=directory_streams(RoleAssignments),
         kinds=("googlecloud",),
     ),
@@ -79,7 +98,7 @@ DATASETS = [
         source="google_workspace",
         dataset="roles",
         description="Every admin role, system and custom, with its privileges; names the super admin role "
-                    "(roles.list, 100 a request).",
+        "(roles.list, 100 a request).",
         streams=directory_streams(Roles),
         kinds=("googlecloud",),
     ),
