@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     import dagster as dg
 
     from bench.memory import PeakMemory, self_rss
-    from evidence_pipeline.evidence.bundle import latest_bundle
+    from evidence_pipeline.evidence.chain import latest_bundle
     from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
     from evidence_pipeline.runner import RunWorker, prepare_dagster_home
     from evidence_pipeline.settings import Paths

@@ -116,7 +116,7 @@ def _start_sandbox(args: argparse.Namespace, paths: Paths, day: date):
 
 def _run_and_report(day: date, paths: Paths) -> int:
     from evidence_pipeline.evaluate import errored_controls
-    from evidence_pipeline.evidence.bundle import latest_bundle
+    from evidence_pipeline.evidence.chain import latest_bundle
     from evidence_pipeline.runner import nothing_collected, run_day
     from warehouse import Warehouse
 
@@ -204,14 +204,8 @@ def _pinned_key(args: argparse.Namespace) -> bytes | None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from evidence_pipeline.evidence.bundle import (
-        MANIFEST,
-        VERSION_FOLDER,
-        VerificationError,
-        covers,
-        verify_bundle,
-        verify_series,
-    )
+    from evidence_pipeline.evidence.chain import MANIFEST, VERSION_FOLDER
+    from evidence_pipeline.evidence.verify import VerificationError, covers, verify_bundle, verify_series
 
     public_key = _pinned_key(args)
     target: Path = args.bundle
@@ -291,7 +285,7 @@ def _keygen(args: argparse.Namespace) -> int:
 
 def _rotate_key(args: argparse.Namespace) -> int:
     """A rotation record signed by the current key, left in each series folder for the new key's first bundle."""
-    from evidence_pipeline.evidence.bundle import chain_signer, series_bundles, signer_of
+    from evidence_pipeline.evidence.chain import chain_signer, series_bundles, signer_of
     from evidence_pipeline.evidence.period import EXPORTS
     from evidence_pipeline.evidence.sampling import SAMPLES
     from evidence_pipeline.evidence.signing import (

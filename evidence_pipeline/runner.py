@@ -20,7 +20,7 @@ import dagster as dg
 
 from evidence_pipeline.alerts import WEBHOOK_ENV, report_newly_failing
 from evidence_pipeline.catalogue import load_catalogue
-from evidence_pipeline.evidence.bundle import remove_abandoned_bundles
+from evidence_pipeline.evidence.chain import remove_abandoned_bundles
 from evidence_pipeline.evidence.signing import signing_key_for_writing
 from evidence_pipeline.settings import Paths, check_url_settings, optional_project_file, project_file
 from evidence_pipeline.waivers import load_waivers

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from evidence_pipeline.cli import main
-from evidence_pipeline.evidence.bundle import VerificationError, verify_bundle
+from evidence_pipeline.evidence.verify import VerificationError, verify_bundle
 from evidence_pipeline.runner import run_job
 from tests.conftest import PipelineDay, bundles_of
 

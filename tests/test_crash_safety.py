@@ -28,15 +28,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from evidence_pipeline.evidence.bundle import (
-    MANIFEST,
-    VerificationError,
-    daily_bundles,
-    latest_bundle,
-    verify_bundle,
-    verify_series,
-)
+from evidence_pipeline.evidence.chain import MANIFEST, daily_bundles, latest_bundle
 from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
+from evidence_pipeline.evidence.verify import VerificationError, verify_bundle, verify_series
 from evidence_pipeline.runner import WORKER_LOCK_TAG, JobOutcome, prepare_dagster_home, reclaim_dead_runs
 from evidence_pipeline.settings import Paths
 from sandbox.launch import Sandbox

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from evidence_pipeline.evidence.bundle import verify_bundle
+from evidence_pipeline.evidence.verify import verify_bundle
 from evidence_pipeline.runner import prepare_dagster_home, run_job
 from evidence_pipeline.settings import Paths
 from sandbox.github.model import REPO_KINDS

@@ -15,7 +15,8 @@ from evidence_pipeline.defs.controls import control_key
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.resources import OWNERS
 from evidence_pipeline.evaluate import load_summary
-from evidence_pipeline.evidence.bundle import MANIFEST, BundleInputs, remove_abandoned_bundles, write_bundle
+from evidence_pipeline.evidence.bundle import BundleInputs, write_bundle
+from evidence_pipeline.evidence.chain import MANIFEST, remove_abandoned_bundles
 from evidence_pipeline.evidence.signing import SigningKeyError, signing_key_for_writing, signing_note
 from evidence_pipeline.settings import project_file
 

@@ -17,19 +17,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from evidence_pipeline.evidence.bundle import (
-    MANIFEST,
-    POPULATION_COLUMNS,
-    Verification,
-    VerificationError,
-    daily_bundles,
-    seal_bundle,
-    sha256_file,
-    verify_series,
-)
+from evidence_pipeline.evidence.bundle import POPULATION_COLUMNS
+from evidence_pipeline.evidence.chain import MANIFEST, daily_bundles, seal_bundle, sha256_file
 from evidence_pipeline.evidence.csv_cells import read_csv, write_csv
 from evidence_pipeline.evidence.pseudonymize import Pseudonymizer
 from evidence_pipeline.evidence.signing import SigningKey, SigningKeyError, fingerprint, load_public_key
+from evidence_pipeline.evidence.verify import Verification, VerificationError, verify_series
 
 EXPORTS = "exports"
 EXCEPTION_COLUMNS = ["resource_id", "resource_name", "first_seen", "last_seen", "resolved_on", "resolution",

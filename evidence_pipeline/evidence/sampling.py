@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from evidence_pipeline.evidence.bundle import seal_bundle
+from evidence_pipeline.evidence.chain import seal_bundle
 from evidence_pipeline.evidence.csv_cells import write_csv
 from evidence_pipeline.evidence.period import PeriodError, load_period
 from evidence_pipeline.evidence.pseudonymize import Pseudonymizer

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from evidence_pipeline.cli import main
-from evidence_pipeline.evidence.bundle import MANIFEST, verify_bundle
+from evidence_pipeline.evidence.chain import MANIFEST
 from evidence_pipeline.evidence.period import PeriodError, load_period, write_export
 from evidence_pipeline.evidence.pseudonymize import PSEUDONYM_KEY_ENV, Pseudonymizer
 from evidence_pipeline.evidence.sampling import default_size, draw_sample, population_sha256, sort_key
+from evidence_pipeline.evidence.verify import verify_bundle
 from evidence_pipeline.settings import Paths
 from tests.conftest import PipelineDay
 from tests.evidence.conftest import Series

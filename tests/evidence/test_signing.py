@@ -11,16 +11,9 @@ from pathlib import Path
 import pytest
 
 from evidence_pipeline.cli import main
-from evidence_pipeline.evidence.bundle import (
-    MANIFEST,
-    PUBLIC_KEY,
-    SIGNATURE,
-    VerificationError,
-    sha256_file,
-    verify_bundle,
-    verify_series,
-)
+from evidence_pipeline.evidence.chain import MANIFEST, PUBLIC_KEY, SIGNATURE, sha256_file
 from evidence_pipeline.evidence.signing import SigningKey, generate_key, load_private_key, public_pem
+from evidence_pipeline.evidence.verify import VerificationError, verify_bundle, verify_series
 from tests.conftest import PipelineDay, bundles_of
 from tests.evidence.conftest import Series, row, writable_copy, write_day
 

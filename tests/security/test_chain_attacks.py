@@ -19,7 +19,7 @@ import pytest
 
 from evidence_pipeline.catalogue import Catalogue, Control, load_catalogue
 from evidence_pipeline.cli import main
-from evidence_pipeline.evidence.bundle import MANIFEST, PUBLIC_KEY, SIGNATURE, daily_bundles, sha256_file
+from evidence_pipeline.evidence.chain import MANIFEST, PUBLIC_KEY, SIGNATURE, daily_bundles, sha256_file
 from evidence_pipeline.evidence.signing import (
     ALLOW_UNSIGNED_ENV,
     PUBLIC_KEY_ENV,

@@ -18,12 +18,13 @@ from openpyxl import load_workbook
 
 from evidence_pipeline.catalogue import Control, load_catalogue
 from evidence_pipeline.cli import main
-from evidence_pipeline.evidence.bundle import BundleInputs, verify_bundle, write_bundle
+from evidence_pipeline.evidence.bundle import BundleInputs, write_bundle
 from evidence_pipeline.evidence.csv_cells import neutralize_cell, restore_cell, sql_neutralize_cell
 from evidence_pipeline.evidence.period import load_period, write_export
 from evidence_pipeline.evidence.pseudonymize import PSEUDONYM_KEY_ENV
 from evidence_pipeline.evidence.sampling import draw_sample, write_sample
 from evidence_pipeline.evidence.signing import SigningKey, generate_key
+from evidence_pipeline.evidence.verify import verify_bundle
 from evidence_pipeline.settings import project_file
 from tests.conftest import PipelineDay, bundles_of
 from tests.evidence.conftest import outcome, row

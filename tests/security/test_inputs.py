@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from connectors.provenance import Provenance
 from evidence_pipeline import cli
 from evidence_pipeline.defs.controls import failing_rows_table
-from evidence_pipeline.evidence.bundle import ABANDONED_AFTER_SECONDS, remove_abandoned_bundles
+from evidence_pipeline.evidence.chain import ABANDONED_AFTER_SECONDS, remove_abandoned_bundles
 from evidence_pipeline.evidence.report import _e
 from evidence_pipeline.runner import JobOutcome
 from evidence_pipeline.settings import URL_SETTINGS, Paths, SettingsError, url_setting
