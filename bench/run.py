@@ -40,7 +40,8 @@ def minimum_requests(org: Any, day: date) -> dict[str, int]:
     windowed = {
         "aws.backup_jobs": lambda account: pages(backup_jobs_in_window(account, day, backup_job_days), BACKUP_PAGE),
         "github.merged_pull_requests": lambda org: pull_request_requests(
-            org, *merge_window(day, github_resource().pull_request_days)),
+            org, *merge_window(day, github_resource().pull_request_days)
+        ),
     }
     minimum: dict[str, int] = {}
     for case in CASES:
@@ -53,8 +54,9 @@ def minimum_requests(org: Any, day: date) -> dict[str, int]:
                 if name in windowed:
                     total += windowed[name](account)
                     continue
-                proxy = types.SimpleNamespace(systems={"aws": types.SimpleNamespace(production=account)},
-                                              today=org.today)
+                proxy = types.SimpleNamespace(
+                    systems={"aws": types.SimpleNamespace(production=account)}, today=org.today
+                )
                 total += case.min_requests(proxy)
             minimum[name] = total
         else:
@@ -91,13 +93,20 @@ def evaluate_history(warehouse_file: Path, day: date, days: int) -> dict[str, An
     shutil.copyfile(warehouse_file, scratch)
     started = time.monotonic()
     with duckdb.connect(str(scratch)) as con:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'raw_') OR table_name IN "
-            "('collection_log', 'control_verdicts')").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'raw_') OR table_name IN "
+                "('collection_log', 'control_verdicts')"
+            ).fetchall()
+        ]
         rows = 0
         for table in tables:
-            con.execute(f"INSERT INTO {table} SELECT * EXCLUDE (d) REPLACE (snapshot_date - CAST(d AS INTEGER) "
-                        f"AS snapshot_date) FROM {table}, range(1, {days}) r(d) WHERE snapshot_date = ?", [day])
+            con.execute(
+                f"INSERT INTO {table} SELECT * EXCLUDE (d) REPLACE (snapshot_date - CAST(d AS INTEGER) "
+                f"AS snapshot_date) FROM {table}, range(1, {days}) r(d) WHERE snapshot_date = ?",
+                [day],
+            )
             rows += con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         con.execute("CHECKPOINT")
     synthesised = time.monotonic() - started
@@ -108,8 +117,10 @@ def evaluate_history(warehouse_file: Path, day: date, days: int) -> dict[str, An
 
     def timed(changed: list[str]) -> tuple[float, list[Any]]:
         with warehouse.connect() as con:
-            con.execute("UPDATE control_verdicts SET sql_sha256 = 'an older query' WHERE list_contains(?, control_id)",
-                        [changed])
+            con.execute(
+                "UPDATE control_verdicts SET sql_sha256 = 'an older query' WHERE list_contains(?, control_id)",
+                [changed],
+            )
         started = time.monotonic()
         verdicts = verdict_history(warehouse, catalogue, history, waivers)
         return time.monotonic() - started, verdicts
@@ -120,20 +131,29 @@ def evaluate_history(warehouse_file: Path, day: date, days: int) -> dict[str, An
 
     stored_s, stored = timed([])
     # the slowest control to re-judge: the one with the largest population
-    slowest = max(catalogue.controls, key=lambda c: warehouse.query(
-        "SELECT population FROM control_verdicts WHERE control_id = ? AND snapshot_date = ?", [c.id, day])[0]
-        ["population"])
+    slowest = max(
+        catalogue.controls,
+        key=lambda c: warehouse.query(
+            "SELECT population FROM control_verdicts WHERE control_id = ? AND snapshot_date = ?", [c.id, day]
+        )[0]["population"],
+    )
     one_s, one = timed([slowest.id])
     all_s, everything = timed([c.id for c in catalogue.controls])
     shutil.rmtree(scratch.parent, ignore_errors=True)
     rejudged = on_the_day(everything)
-    return {"rows": rows, "synthesised_s": synthesised, "evaluations": len(catalogue.controls) * days,
-            "controls": len(catalogue.controls), "stored_s": stored_s,
-            "one_changed": slowest.id, "one_changed_s": one_s,
-            "one_rejudged": sum(v.origin == "re-judged" for v in one), "all_changed_s": all_s,
-            "all_rejudged": sum(v.origin == "re-judged" for v in everything),
-            "differ_on_the_day": sorted(c for c, stored_day in on_the_day(stored).items()
-                                        if rejudged[c] != stored_day)}
+    return {
+        "rows": rows,
+        "synthesised_s": synthesised,
+        "evaluations": len(catalogue.controls) * days,
+        "controls": len(catalogue.controls),
+        "stored_s": stored_s,
+        "one_changed": slowest.id,
+        "one_changed_s": one_s,
+        "one_rejudged": sum(v.origin == "re-judged" for v in one),
+        "all_changed_s": all_s,
+        "all_rejudged": sum(v.origin == "re-judged" for v in everything),
+        "differ_on_the_day": sorted(c for c, stored_day in on_the_day(stored).items() if rejudged[c] != stored_day),
+    }
 
 
 def naive(sandbox: Any, subset: int) -> list[dict[str, Any]]:
@@ -152,29 +172,49 @@ def naive(sandbox: Any, subset: int) -> list[dict[str, Any]]:
             with contextlib.suppress(Exception):
                 call(item)
         spent = time.monotonic() - started
-        results.append({"what": label, "sampled": len(items), "population": population,
-                        "seconds_sampled": spent, "requests": population,
-                        "extrapolated_s": spent / max(len(items), 1) * population})
+        results.append(
+            {
+                "what": label,
+                "sampled": len(items),
+                "population": population,
+                "seconds_sampled": spent,
+                "requests": population,
+                "extrapolated_s": spent / max(len(items), 1) * population,
+            }
+        )
 
     config = aws_config(env)
     production = account_sessions(AwsConfig(**{**config.__dict__, "role_arns": config.role_arns[:1]}))[0]
     iam = production.client("iam", None)
     users = [u.name for u in org.systems["aws"].production.users]
-    timed("AWS iam:ListMFADevices per IAM user", users[:subset], sum(len(a.users) for a in org.systems["aws"].accounts),
-          lambda name: iam.list_mfa_devices(UserName=name))
+    timed(
+        "AWS iam:ListMFADevices per IAM user",
+        users[:subset],
+        sum(len(a.users) for a in org.systems["aws"].accounts),
+        lambda name: iam.list_mfa_devices(UserName=name),
+    )
 
     github = make_github(GitHubConfig(org=env["GITHUB_ORG"], base_url=env["GITHUB_API_URL"], token=env["GITHUB_TOKEN"]))
     repositories = [r.name for r in org.github.repositories]
-    timed("GitHub REST branch protection per repository", repositories[:subset], len(repositories),
-          lambda name: github.requester.requestJsonAndCheck(
-              "GET", f"/repos/{env['GITHUB_ORG']}/{name}/branches/main/protection"))
+    timed(
+        "GitHub REST branch protection per repository",
+        repositories[:subset],
+        len(repositories),
+        lambda name: github.requester.requestJsonAndCheck(
+            "GET", f"/repos/{env['GITHUB_ORG']}/{name}/branches/main/protection"
+        ),
+    )
 
     from connectors.google_workspace import make_directory
 
     directory = make_directory(google_config(env))
     emails = [u.primary_email for u in org.systems["google"].users]
-    timed("Google users.get per user", emails[:subset], len(emails),
-          lambda email: directory.users().get(userKey=email).execute(num_retries=0))
+    timed(
+        "Google users.get per user",
+        emails[:subset],
+        len(emails),
+        lambda email: directory.users().get(userKey=email).execute(num_retries=0),
+    )
     return results
 
 
@@ -208,8 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     prepare_dagster_home(paths)
     org = sandbox.org
     print(f"# bench: {args.size} people, {args.latency_ms:g} ms per request, day {day}, data in {home}")
-    print(f"sandbox built and served in {build_s:.1f} s; orchestrator process RSS {self_rss() / MIB:.0f} MiB "
-          "(holds the sandbox's fake organisation, not the pipeline's data)")
+    print(
+        f"sandbox built and served in {build_s:.1f} s; orchestrator process RSS {self_rss() / MIB:.0f} MiB "
+        "(holds the sandbox's fake organisation, not the pipeline's data)"
+    )
     try:
         with dg.DagsterInstance.get() as instance, PeakMemory() as memory:
             t0 = time.monotonic()
@@ -229,10 +271,14 @@ def main(argv: list[str] | None = None) -> int:
             "epoch(logged_at) - epoch(CAST(finished_at AS TIMESTAMPTZ)) AS land_s, "
             "epoch(CAST(finished_at AS TIMESTAMPTZ)) - epoch(CAST(started_at AS TIMESTAMPTZ)) AS fetch_s "
             "FROM source_status "
-            "WHERE snapshot_date = ? ORDER BY name", [day])
+            "WHERE snapshot_date = ? ORDER BY name",
+            [day],
+        )
         minimum = minimum_requests(org, day)
-        print(f"\ncollect_sources: success={collect.success} failed={collect.failed_steps}; "
-              f"evaluate_controls: success={evaluate.success} failed={evaluate.failed_steps}")
+        print(
+            f"\ncollect_sources: success={collect.success} failed={collect.failed_steps}; "
+            f"evaluate_controls: success={evaluate.success} failed={evaluate.failed_steps}"
+        )
         print("\n| dataset | records | requests | page-size minimum | ratio | retries |")
         print("|---|---:|---:|---:|---:|---:|")
         total_requests = total_minimum = 0
@@ -242,10 +288,14 @@ def main(argv: list[str] | None = None) -> int:
             if least:
                 total_requests += row["request_count"]
                 total_minimum += least
-            print(f"| {row['name']} | {row['record_count']} | {row['request_count']} | {least or 'n/a'} | {ratio} "
-                  f"| {row['retry_count']} |")
-        print(f"| **all with a formula** | | {total_requests} | {total_minimum} | "
-              f"{total_requests / max(total_minimum, 1):.3f} | |")
+            print(
+                f"| {row['name']} | {row['record_count']} | {row['request_count']} | {least or 'n/a'} | {ratio} "
+                f"| {row['retry_count']} |"
+            )
+        print(
+            f"| **all with a formula** | | {total_requests} | {total_minimum} | "
+            f"{total_requests / max(total_minimum, 1):.3f} | |"
+        )
         land_s = sum(max(r["land_s"] or 0.0, 0.0) for r in logged)
         print("\n| phase | wall time |\n|---|---:|")
         print(f"| collect + land (collect_sources run) | {collect_s:.1f} s |")
@@ -254,37 +304,54 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| snapshot (bundle step) | {snapshot_s:.1f} s |")
         print(f"| evaluate_controls run incl. Dagster overhead | {evaluate_run_s:.1f} s |")
         print(f"| **full day (both runs)** | **{collect_s + evaluate_run_s:.1f} s** |")
-        print(f"\npeak memory: largest step process {memory.peak_process / MIB:.0f} MiB; all pipeline processes "
-              f"together {memory.peak_total / MIB:.0f} MiB")
+        print(
+            f"\npeak memory: largest step process {memory.peak_process / MIB:.0f} MiB; all pipeline processes "
+            f"together {memory.peak_total / MIB:.0f} MiB"
+        )
         bundle = latest_bundle(paths.evidence)
         if bundle:
-            print(f"bundle: {bundle.name}, {directory_size(bundle) / MIB:.1f} MiB, "
-                  f"{sum(1 for p in bundle.rglob('*') if p.is_file())} files")
+            print(
+                f"bundle: {bundle.name}, {directory_size(bundle) / MIB:.1f} MiB, "
+                f"{sum(1 for p in bundle.rglob('*') if p.is_file())} files"
+            )
         print(f"warehouse: {paths.warehouse.stat().st_size / MIB:.1f} MiB")
 
         history = evaluate_history(paths.warehouse, day, args.history_days)
-        print(f"\nhistory: {args.history_days} days x {history['controls']} controls = {history['evaluations']} "
-              f"verdicts ({history['rows']} rows of raw data and verdicts synthesised in "
-              f"{history['synthesised_s']:.1f} s)")
+        print(
+            f"\nhistory: {args.history_days} days x {history['controls']} controls = {history['evaluations']} "
+            f"verdicts ({history['rows']} rows of raw data and verdicts synthesised in "
+            f"{history['synthesised_s']:.1f} s)"
+        )
         print("\n| history, every control over every day | wall time | re-judged from raw rows |\n|---|---:|---:|")
         print(f"| stored results, no SQL changed (the daily case) | {history['stored_s']:.2f} s | 0 |")
-        print(f"| the SQL of {history['one_changed']} changed | {history['one_changed_s']:.2f} s | "
-              f"{history['one_rejudged']} |")
+        print(
+            f"| the SQL of {history['one_changed']} changed | {history['one_changed_s']:.2f} s | "
+            f"{history['one_rejudged']} |"
+        )
         print(f"| every control's SQL changed | {history['all_changed_s']:.2f} s | {history['all_rejudged']} |")
-        print(f"re-judged on {day} (the day really evaluated), controls whose verdict or counts differ from the "
-              f"stored ones: {history['differ_on_the_day'] or 'none'}")
+        print(
+            f"re-judged on {day} (the day really evaluated), controls whose verdict or counts differ from the "
+            f"stored ones: {history['differ_on_the_day'] or 'none'}"
+        )
 
-        print("\n| naive per-resource way | sampled | population | requests (time, extrapolated) | "
-              "pipeline's dataset: requests (time) | fewer requests | faster |\n|---|---:|---:|---:|---:|---:|---:|")
-        pipeline_for = {"AWS": "aws.credential_report", "GitHub": "github.repositories",
-                        "Google": "google_workspace.users"}
+        print(
+            "\n| naive per-resource way | sampled | population | requests (time, extrapolated) | "
+            "pipeline's dataset: requests (time) | fewer requests | faster |\n|---|---:|---:|---:|---:|---:|---:|"
+        )
+        pipeline_for = {
+            "AWS": "aws.credential_report",
+            "GitHub": "github.repositories",
+            "Google": "google_workspace.users",
+        }
         by_name = {r["name"]: r for r in logged}
         for result in naive(sandbox, args.naive_subset):
             ours = by_name.get(pipeline_for[result["what"].split()[0]], {})
             requests, fetch_s = ours.get("request_count") or 1, max(ours.get("fetch_s") or 0.0, 0.001)
-            print(f"| {result['what']} | {result['sampled']} | {result['population']} | {result['requests']} "
-                  f"({result['extrapolated_s']:.1f} s) | {ours.get('request_count', 'n/a')} ({fetch_s:.1f} s) | "
-                  f"x{result['requests'] / requests:.0f} | x{result['extrapolated_s'] / fetch_s:.0f} |")
+            print(
+                f"| {result['what']} | {result['sampled']} | {result['population']} | {result['requests']} "
+                f"({result['extrapolated_s']:.1f} s) | {ours.get('request_count', 'n/a')} ({fetch_s:.1f} s) | "
+                f"x{result['requests'] / requests:.0f} | x{result['extrapolated_s'] / fetch_s:.0f} |"
+            )
     finally:
         sandbox.stop()
     return 0

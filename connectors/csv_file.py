@@ -134,8 +134,11 @@ class CsvFileStream(Stream):
         super().__init__()
 
     def parameters(self) -> dict[str, Any]:
-        return {"file": str(self.path.resolve()), "columns": list(self.required_columns + self.optional_columns),
-                "invalid_rows": "fail the dataset"}
+        return {
+            "file": str(self.path.resolve()),
+            "columns": list(self.required_columns + self.optional_columns),
+            "invalid_rows": "fail the dataset",
+        }
 
     def params(self, cursor: Any) -> dict[str, Any]:
         return {"file": self.path.name}
@@ -146,8 +149,9 @@ class CsvFileStream(Stream):
             modified = self.path.stat().st_mtime
         except OSError as exc:
             raise SourceError(f"{self.source}.{self.dataset}: cannot read {self.path}: {exc.strerror or exc}") from exc
-        self.provenance.source_timestamp = datetime.fromtimestamp(modified, UTC).isoformat(
-            timespec="seconds").replace("+00:00", "Z")
+        self.provenance.source_timestamp = (
+            datetime.fromtimestamp(modified, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        )
         return payload
 
     def classify(self, exc: Exception) -> Retry | None:
@@ -158,8 +162,9 @@ class CsvFileStream(Stream):
         try:
             text = payload.decode("utf-8-sig")  # Excel writes a byte-order mark
         except UnicodeDecodeError as exc:
-            raise CsvValidationError(name, [RowProblem(0, "*", f"the file is not UTF-8 text ({exc.reason} at "
-                                                              f"byte {exc.start})")]) from exc
+            raise CsvValidationError(
+                name, [RowProblem(0, "*", f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})")]
+            ) from exc
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, None)
         if header is None:

@@ -28,8 +28,10 @@ class NewlyFailing:
     previous: str  # the previous evaluated day's verdict, or 'none'
 
     def line(self) -> str:
-        return (f"{self.control_id} is newly failing ({self.failed} of {self.population} fail; was "
-                f"{self.previous}): {self.reason}")
+        return (
+            f"{self.control_id} is newly failing ({self.failed} of {self.population} fail; was "
+            f"{self.previous}): {self.reason}"
+        )
 
 
 def newly_failing(warehouse: Warehouse, day: date) -> list[NewlyFailing]:
@@ -44,7 +46,9 @@ def newly_failing(warehouse: Warehouse, day: date) -> list[NewlyFailing]:
           AND NOT EXISTS (SELECT 1 FROM control_alerts a
                           WHERE a.snapshot_date = today.snapshot_date AND a.control_id = today.control_id)
         ORDER BY today.control_id
-        """, [day])
+        """,
+        [day],
+    )
     return [NewlyFailing(**row) for row in rows if row["previous"] != "fail"]
 
 
@@ -52,7 +56,9 @@ def failing_since(warehouse: Warehouse, control_id: str, day: date) -> date | No
     """The first day of the control's current run of failing verdicts, or None if it does not fail."""
     rows = warehouse.query(
         "SELECT snapshot_date, verdict FROM control_verdicts WHERE control_id = ? AND snapshot_date <= ? "
-        "ORDER BY snapshot_date DESC", [control_id, day])
+        "ORDER BY snapshot_date DESC",
+        [control_id, day],
+    )
     since = None
     for row in rows:
         if row["verdict"] != "fail":
@@ -61,8 +67,9 @@ def failing_since(warehouse: Warehouse, control_id: str, day: date) -> date | No
     return since
 
 
-def report_newly_failing(warehouse: Warehouse, day: date, webhook_url: str | None,
-                         logger: Any = log) -> list[NewlyFailing]:
+def report_newly_failing(
+    warehouse: Warehouse, day: date, webhook_url: str | None, logger: Any = log
+) -> list[NewlyFailing]:
     """Log every newly failing control, post one message to the webhook, and remember what was sent."""
     found = newly_failing(warehouse, day)
     if not found:
@@ -72,9 +79,14 @@ def report_newly_failing(warehouse: Warehouse, day: date, webhook_url: str | Non
     delivered = "log"
     if webhook_url:
         text = f"SOC 2 evidence {day}: {len(found)} control(s) newly failing\n" + "\n".join(
-            f"• {item.line()}" for item in found)
-        request = urllib.request.Request(webhook_url, data=json.dumps({"text": text}).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+            f"• {item.line()}" for item in found
+        )
+        request = urllib.request.Request(
+            webhook_url,
+            data=json.dumps({"text": text}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 response.read()
@@ -82,6 +94,9 @@ def report_newly_failing(warehouse: Warehouse, day: date, webhook_url: str | Non
         except OSError as exc:  # the alert channel failing must not fail the evidence; it is logged instead
             logger.error(f"alert webhook failed ({type(exc).__name__}); the alerts are in the log only")
     with warehouse.connect() as con:
-        con.executemany("INSERT OR IGNORE INTO control_alerts (snapshot_date, control_id, verdict, delivered_to) "
-                        "VALUES (?, ?, 'fail', ?)", [[day, item.control_id, delivered] for item in found])
+        con.executemany(
+            "INSERT OR IGNORE INTO control_alerts (snapshot_date, control_id, verdict, delivered_to) "
+            "VALUES (?, ?, 'fail', ?)",
+            [[day, item.control_id, delivered] for item in found],
+        )
     return found

@@ -30,18 +30,53 @@ from warehouse import raw_table, schema_connection
 
 #: SOC 2 Trust Services Criteria (2017, revised points of focus 2022).
 SOC2_CRITERIA: frozenset[str] = frozenset(
-    [f"CC1.{i}" for i in range(1, 6)] + [f"CC2.{i}" for i in range(1, 4)] + [f"CC3.{i}" for i in range(1, 5)]
-    + [f"CC4.{i}" for i in range(1, 3)] + [f"CC5.{i}" for i in range(1, 4)] + [f"CC6.{i}" for i in range(1, 9)]
-    + [f"CC7.{i}" for i in range(1, 6)] + ["CC8.1"] + [f"CC9.{i}" for i in range(1, 3)]
-    + [f"A1.{i}" for i in range(1, 4)] + [f"C1.{i}" for i in range(1, 3)] + [f"PI1.{i}" for i in range(1, 6)]
-    + ["P1.1", "P2.1", "P3.1", "P3.2", "P4.1", "P4.2", "P4.3", "P5.1", "P5.2", "P6.1", "P6.2", "P6.3", "P6.4",
-       "P6.5", "P6.6", "P6.7", "P7.1", "P8.1"]
+    [f"CC1.{i}" for i in range(1, 6)]
+    + [f"CC2.{i}" for i in range(1, 4)]
+    + [f"CC3.{i}" for i in range(1, 5)]
+    + [f"CC4.{i}" for i in range(1, 3)]
+    + [f"CC5.{i}" for i in range(1, 4)]
+    + [f"CC6.{i}" for i in range(1, 9)]
+    + [f"CC7.{i}" for i in range(1, 6)]
+    + ["CC8.1"]
+    + [f"CC9.{i}" for i in range(1, 3)]
+    + [f"A1.{i}" for i in range(1, 4)]
+    + [f"C1.{i}" for i in range(1, 3)]
+    + [f"PI1.{i}" for i in range(1, 6)]
+    + [
+        "P1.1",
+        "P2.1",
+        "P3.1",
+        "P3.2",
+        "P4.1",
+        "P4.2",
+        "P4.3",
+        "P5.1",
+        "P5.2",
+        "P6.1",
+        "P6.2",
+        "P6.3",
+        "P6.4",
+        "P6.5",
+        "P6.6",
+        "P6.7",
+        "P7.1",
+        "P8.1",
+    ]
 )
 #: Criterion family -> Dagster group of the control assets.
 FAMILIES = {
-    "CC1": "control_environment", "CC2": "communication", "CC3": "risk_assessment", "CC4": "monitoring",
-    "CC5": "control_activities", "CC6": "logical_access", "CC7": "system_operations", "CC8": "change_management",
-    "CC9": "risk_mitigation", "A1": "availability", "C1": "confidentiality", "PI1": "processing_integrity",
+    "CC1": "control_environment",
+    "CC2": "communication",
+    "CC3": "risk_assessment",
+    "CC4": "monitoring",
+    "CC5": "control_activities",
+    "CC6": "logical_access",
+    "CC7": "system_operations",
+    "CC8": "change_management",
+    "CC9": "risk_mitigation",
+    "A1": "availability",
+    "C1": "confidentiality",
+    "PI1": "processing_integrity",
     "P": "privacy",
 }
 REQUIRED_COLUMNS = ("resource_id", "status", "reason")
@@ -55,11 +90,26 @@ SNAPSHOT_DATE = re.compile(r"\$snapshot_date\b")
 TABLE_FUNCTIONS = frozenset({"unnest", "range", "generate_series"})
 #: functions DuckDB declares free of side effects that still read the session, the instance or the query text: no
 #: verdict needs them, and they would put the deployment's setup into evidence
-SESSION_FUNCTIONS = frozenset({
-    "current_setting", "getvariable", "current_query", "current_query_id", "current_connection_id",
-    "current_transaction_id", "current_database", "current_catalog", "current_schema", "current_schemas",
-    "in_search_path", "version", "json_serialize_sql", "json_deserialize_sql", "json_serialize_plan",
-    "parse_duckdb_log_message"})
+SESSION_FUNCTIONS = frozenset(
+    {
+        "current_setting",
+        "getvariable",
+        "current_query",
+        "current_query_id",
+        "current_connection_id",
+        "current_transaction_id",
+        "current_database",
+        "current_catalog",
+        "current_schema",
+        "current_schemas",
+        "in_search_path",
+        "version",
+        "json_serialize_sql",
+        "json_deserialize_sql",
+        "json_serialize_plan",
+        "parse_duckdb_log_message",
+    }
+)
 #: FROM items control SQL may use: a table or view by name, an allowed table function, a subquery, a join, VALUES
 FROM_ITEMS = frozenset({"BASE_TABLE", "TABLE_FUNCTION", "SUBQUERY", "JOIN", "EXPRESSION_LIST", "EMPTY"})
 #: query shapes: SELECT, UNION/EXCEPT/INTERSECT, WITH [RECURSIVE]
@@ -141,8 +191,10 @@ class Control(BaseModel):
         `$snapshot_date` stood (a LATERAL join, which DuckDB decorrelates into one set-based plan), and each row gains
         `evaluated_day`. For re-judging a period's history without a query per day."""
         body = SNAPSHOT_DATE.sub("evaluated.day", self.sql.strip().rstrip(";"))
-        return (f"SELECT evaluated.day AS evaluated_day, judged.* FROM (SELECT unnest($days) AS day) AS evaluated, "
-                f"LATERAL ({body}) AS judged")
+        return (
+            f"SELECT evaluated.day AS evaluated_day, judged.* FROM (SELECT unnest($days) AS day) AS evaluated, "
+            f"LATERAL ({body}) AS judged"
+        )
 
     def days_parameters(self, days: list[Any], defaults: dict[str, Any]) -> dict[str, Any]:
         """`sql_over_days`'s parameters: the control's own, with `days` for `snapshot_date`."""
@@ -156,8 +208,10 @@ class Control(BaseModel):
         wanted = sorted(set(SQL_PARAMETER.findall(self.sql)))
         missing = [name for name in wanted if name not in available]
         if missing:
-            raise CatalogueError(f"control {self.id!r}: field 'sql': parameter ${missing[0]} is not defined in "
-                                 f"'parameters' or the catalogue defaults")
+            raise CatalogueError(
+                f"control {self.id!r}: field 'sql': parameter ${missing[0]} is not defined in "
+                f"'parameters' or the catalogue defaults"
+            )
         return {name: available[name] for name in wanted}
 
 
@@ -218,9 +272,13 @@ class SqlSchema:
 
     @classmethod
     def of(cls, con: duckdb.DuckDBPyConnection) -> SqlSchema:
-        relations = frozenset(name for (name,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal"
-        ).fetchall())
+        relations = frozenset(
+            name
+            for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() "
+                "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal"
+            ).fetchall()
+        )
         systems = frozenset(name.removeprefix("accounts_") for name in relations if name.startswith("accounts_"))
         return cls(relations, systems, allowed_functions(con))
 
@@ -233,15 +291,20 @@ def compile_sql(control: Control, defaults: dict[str, Any], con: duckdb.DuckDBPy
     except CatalogueError as exc:
         raise CatalogueError(f"{path}: {exc}") from None
     except duckdb.Error as exc:
-        raise CatalogueError(f"{path}: control {control.id!r}: field 'sql': does not run: "
-                             f"{str(exc).splitlines()[0]}") from None
+        raise CatalogueError(
+            f"{path}: control {control.id!r}: field 'sql': does not run: {str(exc).splitlines()[0]}"
+        ) from None
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise CatalogueError(f"{path}: control {control.id!r}: field 'sql': must return columns "
-                             f"{', '.join(REQUIRED_COLUMNS)}; missing {', '.join(missing)}")
+        raise CatalogueError(
+            f"{path}: control {control.id!r}: field 'sql': must return columns "
+            f"{', '.join(REQUIRED_COLUMNS)}; missing {', '.join(missing)}"
+        )
     if control.system_sources and "dataset" not in columns:
-        raise CatalogueError(f"{path}: control {control.id!r}: field 'sql': a control with system_sources must "
-                             "return a 'dataset' column naming each row's source dataset")
+        raise CatalogueError(
+            f"{path}: control {control.id!r}: field 'sql': a control with system_sources must "
+            "return a 'dataset' column naming each row's source dataset"
+        )
 
 
 def check_sql(control: Control, con: duckdb.DuckDBPyConnection, path: Path, schema: SqlSchema | None = None) -> None:
@@ -252,14 +315,17 @@ def check_sql(control: Control, con: duckdb.DuckDBPyConnection, path: Path, sche
     for source in control.datasets:
         if raw_table(*source.split(".")) not in schema.relations:
             field = "sources" if source in control.sources else "system_sources"
-            raise CatalogueError(f"{path}: control {control.id!r}: field {field!r}: unknown dataset {source!r} "
-                                 f"(no table {raw_table(*source.split('.'))})")
+            raise CatalogueError(
+                f"{path}: control {control.id!r}: field {field!r}: unknown dataset {source!r} "
+                f"(no table {raw_table(*source.split('.'))})"
+            )
 
     def refuse(what: str) -> CatalogueError:
         return CatalogueError(f"{path}: control {control.id!r}: field 'sql': refused: {what}")
 
-    parsed = json.loads(con.execute("SELECT json_serialize_sql(?::VARCHAR)",
-                                    [control.sql.strip().rstrip(";")]).fetchone()[0])
+    parsed = json.loads(
+        con.execute("SELECT json_serialize_sql(?::VARCHAR)", [control.sql.strip().rstrip(";")]).fetchone()[0]
+    )
     if parsed.get("error"):
         message = parsed.get("error_message") or "does not parse"
         if "Only SELECT" in message:
@@ -273,11 +339,15 @@ def check_sql(control: Control, con: duckdb.DuckDBPyConnection, path: Path, sche
             case "query" if name not in QUERY_NODES:
                 raise refuse(f"query of kind {name}")
             case "from" if name not in FROM_ITEMS:
-                raise refuse(f"FROM item of kind {name} (only tables, views, subqueries, joins, VALUES and "
-                             f"{', '.join(sorted(TABLE_FUNCTIONS))})")
+                raise refuse(
+                    f"FROM item of kind {name} (only tables, views, subqueries, joins, VALUES and "
+                    f"{', '.join(sorted(TABLE_FUNCTIONS))})"
+                )
             case "table" if name not in readable:
-                raise refuse(f"reads {name}, which is neither the raw table of a dataset in its sources or "
-                             f"system_sources nor a shared view those datasets feed")
+                raise refuse(
+                    f"reads {name}, which is neither the raw table of a dataset in its sources or "
+                    f"system_sources nor a shared view those datasets feed"
+                )
             case "table function" if name not in TABLE_FUNCTIONS:
                 raise refuse(f"table function {name}() (allowed: {', '.join(sorted(TABLE_FUNCTIONS))})")
             case "function" if name not in schema.functions and name not in TABLE_FUNCTIONS:
@@ -292,8 +362,11 @@ def readable_relations(control: Control, systems: frozenset[str]) -> set[str]:
     declared_sources = {d.split(".")[0] for d in control.datasets}
     readable = {PROVENANCE_VIEW, *(raw_table(*d.split(".")) for d in control.datasets)}
     # a system is `<source>`, or `<source>_<kind>` for a source with a second kind of account (aws_identity_center)
-    declared_systems = {system for system in systems
-                        if any(system == source or system.startswith(f"{source}_") for source in declared_sources)}
+    declared_systems = {
+        system
+        for system in systems
+        if any(system == source or system.startswith(f"{source}_") for source in declared_sources)
+    }
     readable |= {f"accounts_{system}" for system in declared_systems}
     if systems <= declared_systems:
         readable.add("accounts")
@@ -306,9 +379,16 @@ def _builtin_functions() -> frozenset[str]:
     """DuckDB's scalar, aggregate and window functions that it declares free of side effects (`has_side_effects`),
     less SESSION_FUNCTIONS; computed once per process."""
     with duckdb.connect() as con:
-        return frozenset(name for (name,) in con.execute(
-            "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type IN "
-            "('scalar', 'aggregate', 'window') AND NOT has_side_effects").fetchall()) - SESSION_FUNCTIONS
+        return (
+            frozenset(
+                name
+                for (name,) in con.execute(
+                    "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type IN "
+                    "('scalar', 'aggregate', 'window') AND NOT has_side_effects"
+                ).fetchall()
+            )
+            - SESSION_FUNCTIONS
+        )
 
 
 def allowed_functions(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
@@ -316,8 +396,10 @@ def allowed_functions(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     allowed functions: a macro may wrap anything (pg_sleep wraps sleep_ms, get_block_size a pragma)."""
     allowed = set(_builtin_functions())
     calls: dict[str, set[str] | None] = {}
-    for name, parsed in con.execute("SELECT function_name, json_serialize_sql('SELECT ' || macro_definition) "
-                                    "FROM duckdb_functions() WHERE function_type = 'macro'").fetchall():
+    for name, parsed in con.execute(
+        "SELECT function_name, json_serialize_sql('SELECT ' || macro_definition) "
+        "FROM duckdb_functions() WHERE function_type = 'macro'"
+    ).fetchall():
         if name in allowed:
             continue
         body = _expression_calls(json.loads(parsed)) if parsed else None

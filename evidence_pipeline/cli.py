@@ -29,21 +29,30 @@ def main(argv: list[str] | None = None) -> int:
     _sandbox_options(ui)
     ui.add_argument("--port", type=int, default=3000)
 
-    verify = commands.add_parser("verify", help="check an evidence bundle's hashes, signature and chain (or every "
-                                                "bundle of a series: the evidence folder, exports/, samples/)")
+    verify = commands.add_parser(
+        "verify",
+        help="check an evidence bundle's hashes, signature and chain (or every "
+        "bundle of a series: the evidence folder, exports/, samples/)",
+    )
     verify.add_argument("bundle", type=Path, help="a bundle folder, or a folder of bundles to check as one chain")
     _trust_options(verify)
     # signatures are required by default now; the old flag is still accepted so that scripts keep working
     verify.add_argument("--require-signature", action="store_true", help=argparse.SUPPRESS)
 
     keygen = commands.add_parser("keygen", help="make an Ed25519 signing key for evidence bundles")
-    keygen.add_argument("--out", type=Path, default=None,
-                        help="private key file to create (default: <EVIDENCE_HOME>/keys/evidence-signing.pem); "
-                             "never overwritten")
+    keygen.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="private key file to create (default: <EVIDENCE_HOME>/keys/evidence-signing.pem); never overwritten",
+    )
 
-    rotate = commands.add_parser("rotate-key", help="hand the evidence chains from the current signing key "
-                                                    "(EVIDENCE_SIGNING_KEY) to a new one: writes a rotation record "
-                                                    "signed by the current key")
+    rotate = commands.add_parser(
+        "rotate-key",
+        help="hand the evidence chains from the current signing key "
+        "(EVIDENCE_SIGNING_KEY) to a new one: writes a rotation record "
+        "signed by the current key",
+    )
     rotate.add_argument("--new", type=Path, required=True, help="the new key: its public key (.pub) or private key")
 
     export = commands.add_parser("export", help="one bundle for a period, from the verified daily bundles")
@@ -52,12 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     sample = commands.add_parser("sample", help="a reproducible audit sample of a control's population over a period")
     sample.add_argument("--control", required=True, help="control id")
     _period_options(sample)
-    sample.add_argument("--size", type=int, default=None, help="sample size (default: the table by frequency and "
-                                                               "population size)")
+    sample.add_argument(
+        "--size", type=int, default=None, help="sample size (default: the table by frequency and population size)"
+    )
     sample.add_argument("--seed", type=int, required=True, help="seed: the same seed redraws the same sample")
 
-    history = commands.add_parser("history", help="every control's verdict on every day of a period, as CSV: stored "
-                                                  "verdicts, re-judged from raw rows where a control's SQL changed")
+    history = commands.add_parser(
+        "history",
+        help="every control's verdict on every day of a period, as CSV: stored "
+        "verdicts, re-judged from raw rows where a control's SQL changed",
+    )
     history.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first day")
     history.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day (inclusive)")
     history.add_argument("--control", action="append", default=None, help="only this control (repeatable)")
@@ -71,9 +84,17 @@ def main(argv: list[str] | None = None) -> int:
 
     use_private_umask()  # the data folder holds personal data: whatever this process and its runs write is owner-only
     try:
-        return {"demo": _demo, "run": _run, "ui": _ui, "verify": _verify, "keygen": _keygen,
-                "rotate-key": _rotate_key, "export": _export, "sample": _sample, "history": _history
-                }[args.command](args)
+        return {
+            "demo": _demo,
+            "run": _run,
+            "ui": _ui,
+            "verify": _verify,
+            "keygen": _keygen,
+            "rotate-key": _rotate_key,
+            "export": _export,
+            "sample": _sample,
+            "history": _history,
+        }[args.command](args)
     except (SettingsError, SigningKeyError, WaiverError, CatalogueError, PeriodError) as exc:
         # a user's setting or file is wrong: one line naming it, no traceback
         print(f"error: {exc}", file=sys.stderr)
@@ -81,23 +102,37 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _trust_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--public-key", type=Path, default=None,
-                        help="pin the expected signing key (PEM, OpenSSH or raw; default EVIDENCE_PUBLIC_KEY, else "
-                             "the chain's first signer): any other signer fails, unless a rotation record signed by "
-                             "it hands over to the new key")
-    parser.add_argument("--expect-head", default=None, metavar="[SEQUENCE:]SHA256",
-                        help="the chain head pinned earlier (as verify prints it): fails if it is not in the chain, "
-                             "i.e. if the newest bundles were removed")
-    parser.add_argument("--allow-unsigned", action="store_true",
-                        help="accept unsigned bundles (stated in the output); by default they are refused")
+    parser.add_argument(
+        "--public-key",
+        type=Path,
+        default=None,
+        help="pin the expected signing key (PEM, OpenSSH or raw; default EVIDENCE_PUBLIC_KEY, else "
+        "the chain's first signer): any other signer fails, unless a rotation record signed by "
+        "it hands over to the new key",
+    )
+    parser.add_argument(
+        "--expect-head",
+        default=None,
+        metavar="[SEQUENCE:]SHA256",
+        help="the chain head pinned earlier (as verify prints it): fails if it is not in the chain, "
+        "i.e. if the newest bundles were removed",
+    )
+    parser.add_argument(
+        "--allow-unsigned",
+        action="store_true",
+        help="accept unsigned bundles (stated in the output); by default they are refused",
+    )
 
 
 def _period_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first day")
     parser.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day (inclusive)")
-    parser.add_argument("--pseudonymize", action="store_true",
-                        help="replace personal data (e-mails, names, logins) with keyed HMAC pseudonyms; the key "
-                             "comes from EVIDENCE_PSEUDONYM_KEY or is random for this export, and is never written")
+    parser.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="replace personal data (e-mails, names, logins) with keyed HMAC pseudonyms; the key "
+        "comes from EVIDENCE_PSEUDONYM_KEY or is random for this export, and is never written",
+    )
     _trust_options(parser)
 
 
@@ -122,9 +157,14 @@ def _run_and_report(day: date, paths: Paths) -> int:
 
     outcomes = run_day(day, paths)
     for outcome in outcomes:
-        state = "succeeded" if outcome.success else (
-            f"failed steps: {', '.join(outcome.failed_steps)}"
-            + (f" (assets not materialized: {', '.join(outcome.failed_assets)})" if outcome.failed_assets else ""))
+        state = (
+            "succeeded"
+            if outcome.success
+            else (
+                f"failed steps: {', '.join(outcome.failed_steps)}"
+                + (f" (assets not materialized: {', '.join(outcome.failed_assets)})" if outcome.failed_assets else "")
+            )
+        )
         print(f"{outcome.job}: {state} (run {outcome.run_id})")
     bundle = latest_bundle(paths.evidence)
     evaluated = outcomes[-1].success
@@ -175,8 +215,10 @@ def _ui(args: argparse.Namespace) -> int:
     sandbox = _start_sandbox(args, paths, date.today())
     prepare_dagster_home(paths)
     print(f"sandbox organisation served; Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C stops both)")
-    process = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-m", "evidence_pipeline.definitions",
-                                "-p", str(args.port)], env=os.environ.copy())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dagster", "dev", "-m", "evidence_pipeline.definitions", "-p", str(args.port)],
+        env=os.environ.copy(),
+    )
     try:
         while process.poll() is None:
             time.sleep(0.5)
@@ -229,41 +271,65 @@ def _verify(args: argparse.Namespace) -> int:
     for result in results:
         manifest = result.manifest
         pinned = " (the pinned key)" if public_key and chain is None else ""
-        signer = f"signed by Ed25519 key {result.signed_by}{pinned}" if result.signed_by else \
-            "UNSIGNED (accepted by --allow-unsigned)"
-        print(f"OK: {len(manifest['files'])} files match the manifest of {covers(manifest)} ({result.bundle}); "
-              f"{signer}; chain: {result.chain}")
+        signer = (
+            f"signed by Ed25519 key {result.signed_by}{pinned}"
+            if result.signed_by
+            else "UNSIGNED (accepted by --allow-unsigned)"
+        )
+        print(
+            f"OK: {len(manifest['files'])} files match the manifest of {covers(manifest)} ({result.bundle}); "
+            f"{signer}; chain: {result.chain}"
+        )
     if chain is None:
         location = results[0].manifest.get("location")
         if location and not VERSION_FOLDER.match(target.name):
             print(f"NOTE: written as {location} of its series; not checked here (the folder is a copy)")
         if results[0].signed_by and not public_key:
-            print("NOTE: no key pinned: compare the key id with the one the evidence's owner published, or pass "
-                  "--public-key")
+            print(
+                "NOTE: no key pinned: compare the key id with the one the evidence's owner published, or pass "
+                "--public-key"
+            )
         if not results[0].signed_by:
-            print("WARNING: the bundle is UNSIGNED: its hashes show only that the files match its own manifest",
-                  file=sys.stderr)
+            print(
+                "WARNING: the bundle is UNSIGNED: its hashes show only that the files match its own manifest",
+                file=sys.stderr,
+            )
         return 0
     lineage = " -> ".join(chain.signers) or "no key (every bundle is unsigned)"
     first = "the pinned key" if public_key else "the first bundle's signer"
-    print(f"OK: {len(chain)} bundles form one unbroken chain, signed by {lineage}"
-          + (f" (the first is {first}; each later one introduced by a rotation record signed by the one before)"
-             if len(chain.signers) > 1 else ""))
+    print(
+        f"OK: {len(chain)} bundles form one unbroken chain, signed by {lineage}"
+        + (
+            f" (the first is {first}; each later one introduced by a rotation record signed by the one before)"
+            if len(chain.signers) > 1
+            else ""
+        )
+    )
     head = chain.head
-    print(f"chain head: sequence {head.sequence}, {head.bundle} ({head.covers}), manifest SHA-256 "
-          f"{head.manifest_sha256}")
+    print(
+        f"chain head: sequence {head.sequence}, {head.bundle} ({head.covers}), manifest SHA-256 {head.manifest_sha256}"
+    )
     if chain.added_since_pin is not None:
-        print("OK: the expected head is the chain's head" if chain.added_since_pin == 0 else
-              f"OK: the expected head is in the chain; {chain.added_since_pin} bundle(s) were added after it")
-    print(f"pin it: --expect-head {head.pin}" + ("" if public_key else
-                                                 f" --public-key <the key {chain.signers[0]}>" if chain.signers
-                                                 else ""))
+        print(
+            "OK: the expected head is the chain's head"
+            if chain.added_since_pin == 0
+            else f"OK: the expected head is in the chain; {chain.added_since_pin} bundle(s) were added after it"
+        )
+    print(
+        f"pin it: --expect-head {head.pin}"
+        + ("" if public_key else f" --public-key <the key {chain.signers[0]}>" if chain.signers else "")
+    )
     if not public_key and chain.signers:
-        print(f"NOTE: no key pinned: the chain's first signer {chain.signers[0]} is trusted; compare it with the key "
-              f"id the evidence's owner published, or pass --public-key")
+        print(
+            f"NOTE: no key pinned: the chain's first signer {chain.signers[0]} is trusted; compare it with the key "
+            f"id the evidence's owner published, or pass --public-key"
+        )
     if chain.unsigned:
-        print(f"WARNING: {len(chain.unsigned)} UNSIGNED bundle(s) accepted (--allow-unsigned): "
-              f"{', '.join(chain.unsigned)}", file=sys.stderr)
+        print(
+            f"WARNING: {len(chain.unsigned)} UNSIGNED bundle(s) accepted (--allow-unsigned): "
+            f"{', '.join(chain.unsigned)}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -302,8 +368,9 @@ def _rotate_key(args: argparse.Namespace) -> int:
     try:
         current = signing_key_from_env()
         if current is None:
-            raise SigningKeyError(f"{SIGNING_KEY_ENV} is not set: it must name the CURRENT signing key, which "
-                                  f"signs the rotation record")
+            raise SigningKeyError(
+                f"{SIGNING_KEY_ENV} is not set: it must name the CURRENT signing key, which signs the rotation record"
+            )
         try:
             new_key = load_public_key(args.new.read_bytes(), f"--new {args.new}")
         except OSError as exc:
@@ -318,17 +385,24 @@ def _rotate_key(args: argparse.Namespace) -> int:
     for root in series:
         signed_last = chain_signer(series_bundles(root)) if root.is_dir() else None
         if signed_last is not None and signer_of(signed_last) != current.key_id:
-            print(f"FAILED: {root}: the chain is signed by {signer_of(signed_last)} (up to "
-                  f"{signed_last.relative_to(root)}), not by {current.key_id} ({SIGNING_KEY_ENV}): only the chain's "
-                  f"signer can hand it over", file=sys.stderr)
+            print(
+                f"FAILED: {root}: the chain is signed by {signer_of(signed_last)} (up to "
+                f"{signed_last.relative_to(root)}), not by {current.key_id} ({SIGNING_KEY_ENV}): only the chain's "
+                f"signer can hand it over",
+                file=sys.stderr,
+            )
             return 1
     record, signature = rotation_record(current, new_key)
     for root in series:
         write_pending_rotation(root, record, signature, fingerprint(new_key))
-    print(f"rotation record: {current.key_id} -> {fingerprint(new_key)}, signed by the current key, left in "
-          f"{', '.join(str(root) for root in series)}")
-    print(f"now sign with the new key ({SIGNING_KEY_ENV}=<its private key>): the next bundle of each chain carries "
-          f"the record, and verify accepts the new signer from that bundle on")
+    print(
+        f"rotation record: {current.key_id} -> {fingerprint(new_key)}, signed by the current key, left in "
+        f"{', '.join(str(root) for root in series)}"
+    )
+    print(
+        f"now sign with the new key ({SIGNING_KEY_ENV}=<its private key>): the next bundle of each chain carries "
+        f"the record, and verify accepts the new signer from that bundle on"
+    )
     return 0
 
 
@@ -341,12 +415,17 @@ def _pseudonymizer(args: argparse.Namespace):
 def _report_trust(daily_chain: dict, unsigned_inputs: list[str]) -> None:
     """What an export or a sample was built on: the daily chain's signers and head, and any unsigned day."""
     head = daily_chain["head"]
-    print(f"built on the daily chain of {daily_chain['bundles']} bundle(s) signed by "
-          f"{' -> '.join(daily_chain['signers']) or 'no key'} ({daily_chain['trusted_key']}); head sequence "
-          f"{head['sequence']} ({head['bundle']}), manifest SHA-256 {head['manifest_sha256']}")
+    print(
+        f"built on the daily chain of {daily_chain['bundles']} bundle(s) signed by "
+        f"{' -> '.join(daily_chain['signers']) or 'no key'} ({daily_chain['trusted_key']}); head sequence "
+        f"{head['sequence']} ({head['bundle']}), manifest SHA-256 {head['manifest_sha256']}"
+    )
     if unsigned_inputs:
-        print(f"WARNING: built on {len(unsigned_inputs)} UNSIGNED daily bundle(s) (--allow-unsigned, stated in the "
-              f"manifest): {', '.join(unsigned_inputs)}", file=sys.stderr)
+        print(
+            f"WARNING: built on {len(unsigned_inputs)} UNSIGNED daily bundle(s) (--allow-unsigned, stated in the "
+            f"manifest): {', '.join(unsigned_inputs)}",
+            file=sys.stderr,
+        )
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -357,21 +436,33 @@ def _export(args: argparse.Namespace) -> int:
     public_key = _pinned_key(args)
     try:
         signing_key = signing_key_for_writing("period export")
-        period = load_period(paths.evidence, args.start, args.end, public_key, _pseudonymizer(args),
-                             require_signature=not args.allow_unsigned, expect_head=args.expect_head)
+        period = load_period(
+            paths.evidence,
+            args.start,
+            args.end,
+            public_key,
+            _pseudonymizer(args),
+            require_signature=not args.allow_unsigned,
+            expect_head=args.expect_head,
+        )
         bundle = write_export(paths.evidence, period, signing_key)
     except (PeriodError, SigningKeyError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     _report_trust(period.daily_chain, period.unsigned_inputs)
     if period.missing_days:
-        print(f"WARNING: {len(period.missing_days)} day(s) without an evidence snapshot: "
-              f"{', '.join(d.isoformat() for d in period.missing_days)}", file=sys.stderr)
+        print(
+            f"WARNING: {len(period.missing_days)} day(s) without an evidence snapshot: "
+            f"{', '.join(d.isoformat() for d in period.missing_days)}",
+            file=sys.stderr,
+        )
     for control in period.controls:
         stats = period.control_stats[control.id]
         rate = f"{stats['pass_rate']:.1%}" if stats["pass_rate"] is not None else "n/a"
-        print(f"{control.id}: {stats['days_evaluated']} day(s) evaluated, {stats['days_fail']} failing, row pass "
-              f"rate {rate}, {stats['exceptions']} exception(s), {stats['open_at_end']} open at the end")
+        print(
+            f"{control.id}: {stats['days_evaluated']} day(s) evaluated, {stats['days_fail']} failing, row pass "
+            f"rate {rate}, {stats['exceptions']} exception(s), {stats['open_at_end']} open at the end"
+        )
     print(f"period export: {bundle}")
     return 0
 
@@ -399,12 +490,18 @@ def _history(args: argparse.Namespace) -> int:
         catalogue = catalogue.model_copy(update={"controls": [catalogue.by_id[c] for c in args.control]})
     waivers = load_waivers(optional_project_file("waivers.yaml"), set(catalogue.by_id))
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["date", "control_id", "verdict", "population", "pass", "fail", "unknown", "waived", "origin",
-                     "reason"])
+    writer.writerow(
+        ["date", "control_id", "verdict", "population", "pass", "fail", "unknown", "waived", "origin", "reason"]
+    )
     for verdict in verdict_history(Warehouse(Paths.from_env().warehouse), catalogue, days, waivers):
-        row = [verdict.day.isoformat(), verdict.control_id, verdict.verdict,
-               *(verdict.counts.get(k, "") for k in ("population", "pass", "fail", "unknown", "waived")),
-               verdict.origin, verdict.reason]
+        row = [
+            verdict.day.isoformat(),
+            verdict.control_id,
+            verdict.verdict,
+            *(verdict.counts.get(k, "") for k in ("population", "pass", "fail", "unknown", "waived")),
+            verdict.origin,
+            verdict.reason,
+        ]
         writer.writerow([neutralize_cell(value) for value in row])  # a reason may quote a source's text
     return 0
 
@@ -418,20 +515,34 @@ def _sample(args: argparse.Namespace) -> int:
     public_key = _pinned_key(args)
     try:
         signing_key = signing_key_for_writing("sample")
-        sample = draw_sample(paths.evidence, args.control, args.start, args.end, args.seed, args.size,
-                             public_key, _pseudonymizer(args), require_signature=not args.allow_unsigned,
-                             expect_head=args.expect_head)
+        sample = draw_sample(
+            paths.evidence,
+            args.control,
+            args.start,
+            args.end,
+            args.seed,
+            args.size,
+            public_key,
+            _pseudonymizer(args),
+            require_signature=not args.allow_unsigned,
+            expect_head=args.expect_head,
+        )
         bundle = write_sample(paths.evidence, sample, signing_key)
     except (PeriodError, SigningKeyError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
     _report_trust(sample.trust["daily_chain"], sample.trust["unsigned_inputs"])
     if sample.missing_days:
-        print(f"WARNING: {len(sample.missing_days)} day(s) without an evidence snapshot: "
-              f"{', '.join(d.isoformat() for d in sample.missing_days)}", file=sys.stderr)
+        print(
+            f"WARNING: {len(sample.missing_days)} day(s) without an evidence snapshot: "
+            f"{', '.join(d.isoformat() for d in sample.missing_days)}",
+            file=sys.stderr,
+        )
     described = sample.describe()
-    print(f"{sample.control_id}: {sample.size} of {len(sample.population)} occurrences ({sample.size_rule}); "
-          f"seed {sample.seed}; population SHA-256 {described['population_sha256']}")
+    print(
+        f"{sample.control_id}: {sample.size} of {len(sample.population)} occurrences ({sample.size_rule}); "
+        f"seed {sample.seed}; population SHA-256 {described['population_sha256']}"
+    )
     for row in sample.selected:
         print(f"  {row['rank']:>3}. {row['snapshot_date']} {row['resource_id']} [{row['status']}]")
     print(f"sample: {bundle}")

@@ -18,7 +18,8 @@ from warehouse import schema_connection
 #: early (see run_worker.py). Source steps mostly wait on their APIs, so more of them run at once
 #: than there are cores.
 STEP_EXECUTOR = dg.multiprocess_executor.configured(
-    {"max_concurrent": 4, "start_method": {"forkserver": {"preload_modules": STEP_PRELOAD_MODULES}}})
+    {"max_concurrent": 4, "start_method": {"forkserver": {"preload_modules": STEP_PRELOAD_MODULES}}}
+)
 
 
 def build_definitions() -> dg.Definitions:
@@ -31,11 +32,16 @@ def build_definitions() -> dg.Definitions:
             assets=[*control_definitions(catalogue), snapshot_asset(catalogue)],
             jobs=[automation.collect_sources_job, automation.evaluate_controls_job, automation.daily_evidence_job],
             schedules=[automation.daily_collection_schedule],
-            sensors=[automation.evaluate_after_collection, automation.evaluate_after_failed_collection,
-                     automation.newly_failing_controls],
+            sensors=[
+                automation.evaluate_after_collection,
+                automation.evaluate_after_failed_collection,
+                automation.newly_failing_controls,
+            ],
             executor=STEP_EXECUTOR,
-            resources={"warehouse": WarehouseResource(),
-                       "alerts": automation.AlertResource(webhook_url=env_value(WEBHOOK_ENV))},
+            resources={
+                "warehouse": WarehouseResource(),
+                "alerts": automation.AlertResource(webhook_url=env_value(WEBHOOK_ENV)),
+            },
         ),
     )
 

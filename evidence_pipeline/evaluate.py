@@ -43,11 +43,14 @@ PROBLEM_ROWS_NAMED = 3
 def judging_session(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse's session on a connection with JUDGING_SETTINGS; every `warehouse.connect()` inside reuses it."""
     with warehouse.session(config=JUDGING_SETTINGS) as con:
-        sandboxed = con.execute("SELECT NOT current_setting('enable_external_access') "
-                                "AND current_setting('lock_configuration')").fetchone()[0]
+        sandboxed = con.execute(
+            "SELECT NOT current_setting('enable_external_access') AND current_setting('lock_configuration')"
+        ).fetchone()[0]
         if not sandboxed:
-            raise RuntimeError(f"{warehouse.path}: control SQL is judged only on a session of its own; a session "
-                               "without the judging settings is open")
+            raise RuntimeError(
+                f"{warehouse.path}: control SQL is judged only on a session of its own; a session "
+                "without the judging settings is open"
+            )
         yield con
 
 
@@ -121,24 +124,38 @@ class ControlOutcome:
         }
 
 
-def source_states(warehouse: Warehouse, datasets: list[str], snapshot_date: date,
-                  freshness_hours: dict[str, int] | None = None) -> list[dict[str, Any]]:
+def source_states(
+    warehouse: Warehouse, datasets: list[str], snapshot_date: date, freshness_hours: dict[str, int] | None = None
+) -> list[dict[str, Any]]:
     """The latest collection attempt of each dataset that day (or 'not_collected'), marked 'stale' when
     the source's own timestamp was older than the dataset's freshness window when it was collected."""
     rows = warehouse.query(
         "SELECT source || '.' || dataset AS name, status, error, record_count, finished_at, source_timestamp "
-        "FROM source_status WHERE snapshot_date = ?", [snapshot_date])
+        "FROM source_status WHERE snapshot_date = ?",
+        [snapshot_date],
+    )
     latest = {r["name"]: r for r in rows}
     states = []
     for name in datasets:
-        row = dict(latest.get(name) or {"name": name, "status": "not_collected", "error": None,
-                                        "record_count": None, "finished_at": None, "source_timestamp": None})
+        row = dict(
+            latest.get(name)
+            or {
+                "name": name,
+                "status": "not_collected",
+                "error": None,
+                "record_count": None,
+                "finished_at": None,
+                "source_timestamp": None,
+            }
+        )
         window = (freshness_hours or {}).get(name)
         age = _age_hours(row["source_timestamp"], row["finished_at"])
         if row["status"] == "succeeded" and window is not None and age is not None and age > window:
             row["status"] = "stale"
-            row["error"] = (f"the source's data was {age:.0f} h old when collected (timestamp "
-                            f"{row['source_timestamp']}); the freshness window is {window} h")
+            row["error"] = (
+                f"the source's data was {age:.0f} h old when collected (timestamp "
+                f"{row['source_timestamp']}); the freshness window is {window} h"
+            )
         row["age_hours"] = None if age is None else round(age, 1)
         row["fresh_hours"] = window
         states.append({**row, "finished_at": str(row["finished_at"]) if row["finished_at"] else None})
@@ -166,9 +183,16 @@ BATCH_ROWS = 10_000
 OPTIONAL_NOT_CONFIGURED = "optional_not_configured"
 
 
-def evaluate_control(warehouse: Warehouse, catalogue: Catalogue, control: Control, snapshot_date: date,
-                     run_id: str, waivers: Waivers | None = None,
-                     freshness_hours: dict[str, int] | None = None, keep_rows: bool = True) -> ControlOutcome:
+def evaluate_control(
+    warehouse: Warehouse,
+    catalogue: Catalogue,
+    control: Control,
+    snapshot_date: date,
+    run_id: str,
+    waivers: Waivers | None = None,
+    freshness_hours: dict[str, int] | None = None,
+    keep_rows: bool = True,
+) -> ControlOutcome:
     """Run the control's SQL on the day's data and store the result. Required sources that cannot be trusted make
     the control unknown; an untrusted system source makes only that system's rows unknown; SQL that fails makes the
     control unknown with the error (`ControlOutcome.error`), stored in place of whatever the day had.
@@ -182,8 +206,15 @@ def evaluate_control(warehouse: Warehouse, catalogue: Catalogue, control: Contro
         blocking = [s for name, s in unusable.items() if name in control.sources]
         if blocking:
             why = "; ".join(_why_unusable(s) for s in blocking)
-            return _store_day(con, control, snapshot_date, run_id, lambda: ControlOutcome(
-                control, snapshot_date, "unknown", f"cannot evaluate: {why}", [], parameters, sources))
+            return _store_day(
+                con,
+                control,
+                snapshot_date,
+                run_id,
+                lambda: ControlOutcome(
+                    control, snapshot_date, "unknown", f"cannot evaluate: {why}", [], parameters, sources
+                ),
+            )
 
         def judged() -> ControlOutcome:
             tally: Counter[str] = Counter()
@@ -202,23 +233,43 @@ def evaluate_control(warehouse: Warehouse, catalogue: Catalogue, control: Contro
                 _insert_results(con, snapshot_date, control.id, run_id, rows)
             counts = {"population": sum(tally.values()), **{status: tally[status] for status in STATUSES}}
             # with the rows held, the outcome finds every exception among them
-            outcome = ControlOutcome(control, snapshot_date, *verdict_from_counts(control, tally), kept, parameters,
-                                     sources, counts=counts, exceptions=[] if keep_rows else exceptions)
+            outcome = ControlOutcome(
+                control,
+                snapshot_date,
+                *verdict_from_counts(control, tally),
+                kept,
+                parameters,
+                sources,
+                counts=counts,
+                exceptions=[] if keep_rows else exceptions,
+            )
             if problems:
-                outcome.error = (f"{len(problems)} row(s) returned by the SQL could not be judged and are unknown: "
-                                 + "; ".join(problems[:PROBLEM_ROWS_NAMED]))
+                outcome.error = (
+                    f"{len(problems)} row(s) returned by the SQL could not be judged and are unknown: "
+                    + "; ".join(problems[:PROBLEM_ROWS_NAMED])
+                )
             return outcome
 
         try:
             return _store_day(con, control, snapshot_date, run_id, judged)
         except Exception as exc:  # the SQL failed on this day's data: this control is unknown, the others go on
             error = f"the control's SQL failed: {sql_error(exc)}"
-        return _store_day(con, control, snapshot_date, run_id, lambda: ControlOutcome(
-            control, snapshot_date, "unknown", error, [], parameters, sources, error=error))
+        return _store_day(
+            con,
+            control,
+            snapshot_date,
+            run_id,
+            lambda: ControlOutcome(control, snapshot_date, "unknown", error, [], parameters, sources, error=error),
+        )
 
 
-def _store_day(con: duckdb.DuckDBPyConnection, control: Control, snapshot_date: date, run_id: str,
-               judge: Callable[[], ControlOutcome]) -> ControlOutcome:
+def _store_day(
+    con: duckdb.DuckDBPyConnection,
+    control: Control,
+    snapshot_date: date,
+    run_id: str,
+    judge: Callable[[], ControlOutcome],
+) -> ControlOutcome:
     """In one transaction: the day's earlier results of the control go, `judge()` stores its rows, then its verdict."""
     con.execute("BEGIN TRANSACTION")
     try:
@@ -238,26 +289,39 @@ class DuplicateResource(ValueError):
     """The control's SQL returned a resource twice (one per region, say): its counts and samples would be wrong."""
 
 
-def _judged_batches(con: duckdb.DuckDBPyConnection, control: Control, parameters: dict[str, Any],
-                    unusable: dict[str, dict[str, Any]], problems: list[str]) -> Iterator[list[dict[str, Any]]]:
+def _judged_batches(
+    con: duckdb.DuckDBPyConnection,
+    control: Control,
+    parameters: dict[str, Any],
+    unusable: dict[str, dict[str, Any]],
+    problems: list[str],
+) -> Iterator[list[dict[str, Any]]]:
     """The control's rows, normalised, in resource order, a batch at a time; an untrusted system's rows are unknown,
     and each untrusted system stands in as one unknown row of its own. Rows the SQL returned without a valid status
     or a reason are unknown, and `problems` gains a line naming each."""
-    standing_in = sorted((_system_not_evaluated(control, s) for s in unusable.values()
-                          if s["status"] != OPTIONAL_NOT_CONFIGURED), key=lambda r: r["resource_id"])
+    standing_in = sorted(
+        (_system_not_evaluated(control, s) for s in unusable.values() if s["status"] != OPTIONAL_NOT_CONFIGURED),
+        key=lambda r: r["resource_id"],
+    )
     reader = con.cursor()  # its own result: the caller inserts on `con` between batches
     try:
-        reader.execute(f"SELECT * FROM (\n{control.sql.strip().rstrip(';')}\n) AS judged "
-                       "ORDER BY CAST(resource_id AS VARCHAR)", parameters)
+        reader.execute(
+            f"SELECT * FROM (\n{control.sql.strip().rstrip(';')}\n) AS judged ORDER BY CAST(resource_id AS VARCHAR)",
+            parameters,
+        )
         names = [d[0] for d in reader.description]
         previous: str | None = None
         while batch := reader.fetchmany(BATCH_ROWS):
-            rows = [_unknown_if_untrusted(_normalise(dict(zip(names, row, strict=True)), problems), unusable)
-                    for row in batch]
+            rows = [
+                _unknown_if_untrusted(_normalise(dict(zip(names, row, strict=True)), problems), unusable)
+                for row in batch
+            ]
             for row in rows:  # in resource order, a repeat follows its twin
                 if row["resource_id"] == previous:
-                    raise DuplicateResource(f"resource_id {previous!r} returned more than once: a population names "
-                                            "each resource once (counts and samples key on it)")
+                    raise DuplicateResource(
+                        f"resource_id {previous!r} returned more than once: a population names "
+                        "each resource once (counts and samples key on it)"
+                    )
                 previous = row["resource_id"]
             # the stand-in rows take their place in resource order
             while standing_in and standing_in[0]["resource_id"] <= rows[-1]["resource_id"]:
@@ -280,9 +344,15 @@ def _unknown_if_untrusted(row: dict[str, Any], unusable: dict[str, dict[str, Any
 def _system_not_evaluated(control: Control, state: dict[str, Any]) -> dict[str, Any]:
     """A system whose data cannot be trusted stands in the population as one unknown row, so its
     accounts are never silently missing from a cross-system control."""
-    return {"resource_id": state["name"], "resource_name": f"every account in {state['name']}",
-            "resource_url": None, "status": "unknown", "reason": f"not evaluated: {_why_unusable(state)}",
-            "failure": None, "details": {"dataset": state["name"]}}
+    return {
+        "resource_id": state["name"],
+        "resource_name": f"every account in {state['name']}",
+        "resource_url": None,
+        "status": "unknown",
+        "reason": f"not evaluated: {_why_unusable(state)}",
+        "failure": None,
+        "details": {"dataset": state["name"]},
+    }
 
 
 def _why_unusable(state: dict[str, Any]) -> str:
@@ -303,17 +373,21 @@ def _normalise(row: dict[str, Any], problems: list[str]) -> dict[str, Any]:
     """A row as stored; one with no valid status or no reason is unknown (never pass), saying what the SQL returned.
     A row with no resource_id names nothing to judge: the SQL is wrong, and the control fails as a whole."""
     if row.get("resource_id") is None:
-        raise ValueError(f"the SQL returned a row without a resource_id (status {row.get('status')!r}, "
-                         f"reason {row.get('reason')!r})")
+        raise ValueError(
+            f"the SQL returned a row without a resource_id (status {row.get('status')!r}, reason {row.get('reason')!r})"
+        )
     clean = {c: (None if row.get(c) is None else str(row[c])) for c in ROW_COLUMNS}
     clean["details"] = {k: v for k, v in row.items() if k not in ROW_COLUMNS}
     status = str(row["status"]).lower() if row.get("status") is not None else None
     if status not in STATUSES or clean["reason"] is None:
         returned = f"status {row.get('status')!r} and reason {row.get('reason')!r}"
         problems.append(f"{clean['resource_id']}: {returned}")
-        clean.update(status="unknown", failure=None,
-                     reason=f"not judged: the control's SQL returned {returned} (a status must be one of "
-                            f"{', '.join(STATUSES)}, with a reason)")
+        clean.update(
+            status="unknown",
+            failure=None,
+            reason=f"not judged: the control's SQL returned {returned} (a status must be one of "
+            f"{', '.join(STATUSES)}, with a reason)",
+        )
         return clean
     clean["status"] = status
     return clean
@@ -337,22 +411,29 @@ def verdict_from_counts(control: Control, counts: Mapping[str, int]) -> tuple[st
 
 def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows as control_results stores them (the failure kept in `details`), for one bulk insert or copy."""
-    return pd.DataFrame({
-        "resource_id": [r["resource_id"] for r in rows],
-        "resource_name": [r["resource_name"] for r in rows],
-        "resource_url": [r["resource_url"] for r in rows],
-        "status": [r["status"] for r in rows],
-        "reason": [r["reason"] for r in rows],
-        "details": [json.dumps({**r["details"], "failure": r["failure"]}, default=str) for r in rows],
-    }, dtype="object")
+    return pd.DataFrame(
+        {
+            "resource_id": [r["resource_id"] for r in rows],
+            "resource_name": [r["resource_name"] for r in rows],
+            "resource_url": [r["resource_url"] for r in rows],
+            "status": [r["status"] for r in rows],
+            "reason": [r["reason"] for r in rows],
+            "details": [json.dumps({**r["details"], "failure": r["failure"]}, default=str) for r in rows],
+        },
+        dtype="object",
+    )
 
 
-def _insert_results(con: duckdb.DuckDBPyConnection, day: date, control_id: str, run_id: str,
-                    rows: list[dict[str, Any]]) -> None:
+def _insert_results(
+    con: duckdb.DuckDBPyConnection, day: date, control_id: str, run_id: str, rows: list[dict[str, Any]]
+) -> None:
     if rows:  # one bulk insert: executemany goes row by row (minutes at 20,000 rows)
         con.register("results_frame", results_frame(rows))
-        con.execute("INSERT INTO control_results SELECT ?::DATE, ?, ?, resource_id, resource_name, resource_url, "
-                    "status, reason, details::JSON FROM results_frame", [day, control_id, run_id])
+        con.execute(
+            "INSERT INTO control_results SELECT ?::DATE, ?, ?, resource_id, resource_name, resource_url, "
+            "status, reason, details::JSON FROM results_frame",
+            [day, control_id, run_id],
+        )
         con.unregister("results_frame")
 
 
@@ -361,9 +442,21 @@ def _insert_verdict(con: duckdb.DuckDBPyConnection, outcome: ControlOutcome, run
     con.execute(
         "INSERT INTO control_verdicts (snapshot_date, control_id, run_id, verdict, reason, population, passed, "
         "failed, unknown, waived, sql_sha256, parameters, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [outcome.snapshot_date, control.id, run_id, outcome.verdict, outcome.reason, counts["population"],
-         counts["pass"], counts["fail"], counts["unknown"], counts["waived"], control.sql_sha256,
-         json.dumps(outcome.parameters, default=str), outcome.error],
+        [
+            outcome.snapshot_date,
+            control.id,
+            run_id,
+            outcome.verdict,
+            outcome.reason,
+            counts["population"],
+            counts["pass"],
+            counts["fail"],
+            counts["unknown"],
+            counts["waived"],
+            control.sql_sha256,
+            json.dumps(outcome.parameters, default=str),
+            outcome.error,
+        ],
     )
 
 
@@ -373,33 +466,67 @@ RESULT_COLUMNS = "resource_id, resource_name, resource_url, status, reason, deta
 def load_summary(warehouse: Warehouse, control: Control, snapshot_date: date) -> ControlOutcome:
     """The stored result of a day's evaluation without its population: verdict, counts and the first exceptions
     (the snapshot re-reads, it never re-evaluates; the bundle copies the population from `control_results`)."""
-    verdicts = warehouse.query("SELECT verdict, reason, parameters, sql_sha256, population, passed, failed, unknown, "
-                               "waived, error FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?",
-                               [snapshot_date, control.id])
+    verdicts = warehouse.query(
+        "SELECT verdict, reason, parameters, sql_sha256, population, passed, failed, unknown, "
+        "waived, error FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?",
+        [snapshot_date, control.id],
+    )
     sources = source_states(warehouse, control.datasets, snapshot_date)
     if not verdicts:
         return ControlOutcome(control, snapshot_date, "unknown", "not evaluated for this day", [], {}, sources)
     stored = verdicts[0]
     if stored["sql_sha256"] != control.sql_sha256:
-        return ControlOutcome(control, snapshot_date, "unknown", "evaluated with different SQL than the catalogue "
-                              "now holds; re-materialize the control", [], {}, sources)
-    exceptions = [_stored_row(row) for row in warehouse.query(
-        f"SELECT {RESULT_COLUMNS} FROM control_results WHERE snapshot_date = ? AND control_id = ? AND status <> 'pass' "
-        f"ORDER BY resource_id LIMIT {EXCEPTIONS_IN_SUMMARY}", [snapshot_date, control.id])]
-    counts = {"population": stored["population"], "pass": stored["passed"], "fail": stored["failed"],
-              "unknown": stored["unknown"], "waived": stored["waived"]}
-    outcome = ControlOutcome(control, snapshot_date, stored["verdict"], stored["reason"], [],
-                             json.loads(stored["parameters"] or "{}"), sources, counts=counts, exceptions=exceptions,
-                             error=stored["error"])
+        return ControlOutcome(
+            control,
+            snapshot_date,
+            "unknown",
+            "evaluated with different SQL than the catalogue now holds; re-materialize the control",
+            [],
+            {},
+            sources,
+        )
+    exceptions = [
+        _stored_row(row)
+        for row in warehouse.query(
+            f"SELECT {RESULT_COLUMNS} FROM control_results "
+            "WHERE snapshot_date = ? AND control_id = ? AND status <> 'pass' "
+            f"ORDER BY resource_id LIMIT {EXCEPTIONS_IN_SUMMARY}",
+            [snapshot_date, control.id],
+        )
+    ]
+    counts = {
+        "population": stored["population"],
+        "pass": stored["passed"],
+        "fail": stored["failed"],
+        "unknown": stored["unknown"],
+        "waived": stored["waived"],
+    }
+    outcome = ControlOutcome(
+        control,
+        snapshot_date,
+        stored["verdict"],
+        stored["reason"],
+        [],
+        json.loads(stored["parameters"] or "{}"),
+        sources,
+        counts=counts,
+        exceptions=exceptions,
+        error=stored["error"],
+    )
     outcome.reconciliation = _reconciliation(outcome)
     return outcome
 
 
 def errored_controls(warehouse: Warehouse, snapshot_date: date) -> dict[str, str]:
     """The day's controls whose SQL could not be judged (stored `error`), by id: what `evidence-pipeline run` names."""
-    return {row["control_id"]: row["error"] for row in warehouse.query(
-        "SELECT control_id, error FROM control_verdicts WHERE snapshot_date = ? AND error IS NOT NULL "
-        "ORDER BY control_id", [snapshot_date])}
+    return {
+        row["control_id"]: row["error"]
+        for row in warehouse.query(
+            "SELECT control_id, error FROM control_verdicts WHERE snapshot_date = ? AND error IS NOT NULL "
+            "ORDER BY control_id",
+            [snapshot_date],
+        )
+    }
 
 
 def _stored_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -412,7 +539,8 @@ def _stored_row(row: dict[str, Any]) -> dict[str, Any]:
 def _reconciliation(outcome: ControlOutcome) -> list[str]:
     return [
         f"{s['name']}: optional and not configured: its system is out of scope, none of its accounts judged"
-        if s["status"] == OPTIONAL_NOT_CONFIGURED and s["name"] in outcome.control.system_sources else
-        f"{s['name']}: {s['record_count'] if s['record_count'] is not None else 'no'} records collected -> "
-        f"{outcome.counts['population']} in the population ({outcome.control.scope})" for s in outcome.sources
+        if s["status"] == OPTIONAL_NOT_CONFIGURED and s["name"] in outcome.control.system_sources
+        else f"{s['name']}: {s['record_count'] if s['record_count'] is not None else 'no'} records collected -> "
+        f"{outcome.counts['population']} in the population ({outcome.control.scope})"
+        for s in outcome.sources
     ]

@@ -47,20 +47,30 @@ class DayVerdict:
     origin: Origin
 
 
-def verdict_history(warehouse: Warehouse, catalogue: Catalogue, days: list[date],
-                    waivers: Waivers | None = None) -> list[DayVerdict]:
+def verdict_history(
+    warehouse: Warehouse, catalogue: Catalogue, days: list[date], waivers: Waivers | None = None
+) -> list[DayVerdict]:
     """One verdict per control and day, in catalogue then day order."""
     if not days:
         return []
     first, last = min(days), max(days)
     with judging_session(warehouse) as con:
-        stored = {(control_id, day): (verdict, reason, sha, counts) for control_id, day, verdict, reason, sha, *counts
-                  in con.execute("SELECT control_id, snapshot_date, verdict, reason, sql_sha256, population, passed, "
-                                 "failed, unknown, waived FROM control_verdicts "
-                                 "WHERE snapshot_date BETWEEN ? AND ?", [first, last]).fetchall()}
-        collected = {(f"{source}.{dataset}", day): status for source, dataset, day, status in con.execute(
-            "SELECT source, dataset, snapshot_date, status FROM source_status WHERE snapshot_date BETWEEN ? AND ?",
-            [first, last]).fetchall()}
+        stored = {
+            (control_id, day): (verdict, reason, sha, counts)
+            for control_id, day, verdict, reason, sha, *counts in con.execute(
+                "SELECT control_id, snapshot_date, verdict, reason, sql_sha256, population, passed, "
+                "failed, unknown, waived FROM control_verdicts "
+                "WHERE snapshot_date BETWEEN ? AND ?",
+                [first, last],
+            ).fetchall()
+        }
+        collected = {
+            (f"{source}.{dataset}", day): status
+            for source, dataset, day, status in con.execute(
+                "SELECT source, dataset, snapshot_date, status FROM source_status WHERE snapshot_date BETWEEN ? AND ?",
+                [first, last],
+            ).fetchall()
+        }
         history: list[DayVerdict] = []
         for control in catalogue.controls:
             by_day: dict[date, DayVerdict] = {}
@@ -69,18 +79,37 @@ def verdict_history(warehouse: Warehouse, catalogue: Catalogue, days: list[date]
                 found = stored.get((control.id, day))
                 if found and found[2] == control.sql_sha256:
                     verdict, reason, _, (population, passed, failed, unknown, waived) = found
-                    by_day[day] = DayVerdict(control.id, day, verdict, reason, {
-                        "population": population, "pass": passed, "fail": failed, "unknown": unknown,
-                        "waived": waived}, "stored")
+                    by_day[day] = DayVerdict(
+                        control.id,
+                        day,
+                        verdict,
+                        reason,
+                        {
+                            "population": population,
+                            "pass": passed,
+                            "fail": failed,
+                            "unknown": unknown,
+                            "waived": waived,
+                        },
+                        "stored",
+                    )
                     continue
-                unusable = [f"{name} {collected.get((name, day), 'not collected').replace('_', ' ')}"
-                            for name in control.datasets if collected.get((name, day)) != "succeeded"
-                            # an optional system switched off is out of scope, as in the daily evaluation
-                            and not (name in control.system_sources
-                                     and collected.get((name, day)) == OPTIONAL_NOT_CONFIGURED)]
+                unusable = [
+                    f"{name} {collected.get((name, day), 'not collected').replace('_', ' ')}"
+                    for name in control.datasets
+                    if collected.get((name, day)) != "succeeded"
+                    # an optional system switched off is out of scope, as in the daily evaluation
+                    and not (name in control.system_sources and collected.get((name, day)) == OPTIONAL_NOT_CONFIGURED)
+                ]
                 if unusable:
-                    by_day[day] = DayVerdict(control.id, day, "unknown", f"cannot evaluate: {'; '.join(unusable)}",
-                                             {}, "re-judged" if found else "not evaluated")
+                    by_day[day] = DayVerdict(
+                        control.id,
+                        day,
+                        "unknown",
+                        f"cannot evaluate: {'; '.join(unusable)}",
+                        {},
+                        "re-judged" if found else "not evaluated",
+                    )
                 else:
                     to_judge.append(day)
             try:
@@ -91,34 +120,46 @@ def verdict_history(warehouse: Warehouse, catalogue: Catalogue, days: list[date]
                 judged = {}
             for day, counts in judged.items():
                 verdict, reason = verdict_from_counts(control, counts)
-                by_day[day] = DayVerdict(control.id, day, verdict, reason, {
-                    "population": sum(counts.values()), **{status: counts[status] for status in STATUSES}}, "re-judged")
+                by_day[day] = DayVerdict(
+                    control.id,
+                    day,
+                    verdict,
+                    reason,
+                    {"population": sum(counts.values()), **{status: counts[status] for status in STATUSES}},
+                    "re-judged",
+                )
             history += [by_day[day] for day in days]
     return history
 
 
-def _judge(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, control: Control, days: list[date],
-           waivers: Waivers | None) -> dict[date, Counter[str]]:
+def _judge(
+    con: duckdb.DuckDBPyConnection, catalogue: Catalogue, control: Control, days: list[date], waivers: Waivers | None
+) -> dict[date, Counter[str]]:
     """Each day's count per status, from the raw rows, in one query over every day."""
     if not days:
         return {}
     counts: dict[date, Counter[str]] = {day: Counter() for day in days}
     parameters = control.days_parameters(days, catalogue.defaults)
-    waived = (waivers.for_control(control.id) if waivers else {})
+    waived = waivers.for_control(control.id) if waivers else {}
     # as the daily evaluation judges: a status it does not know, or a row without a reason or resource, is unknown
-    status = (f"CASE WHEN lower(judged.status) IN ({', '.join(repr(s) for s in STATUSES)}) "
-              "AND judged.reason IS NOT NULL AND judged.resource_id IS NOT NULL THEN lower(judged.status) "
-              "ELSE 'unknown' END")
+    status = (
+        f"CASE WHEN lower(judged.status) IN ({', '.join(repr(s) for s in STATUSES)}) "
+        "AND judged.reason IS NOT NULL AND judged.resource_id IS NOT NULL THEN lower(judged.status) "
+        "ELSE 'unknown' END"
+    )
     join = ""
     if waived:
-        status = (f"CASE WHEN {status} = 'fail' AND waiver.until >= judged.evaluated_day THEN 'waived' "
-                  f"ELSE {status} END")
-        join = ("LEFT JOIN (SELECT unnest($waived_resources) AS resource, unnest($waived_until) AS until) AS waiver "
-                "ON waiver.resource = CAST(judged.resource_id AS VARCHAR)")
+        status = f"CASE WHEN {status} = 'fail' AND waiver.until >= judged.evaluated_day THEN 'waived' ELSE {status} END"
+        join = (
+            "LEFT JOIN (SELECT unnest($waived_resources) AS resource, unnest($waived_until) AS until) AS waiver "
+            "ON waiver.resource = CAST(judged.resource_id AS VARCHAR)"
+        )
         parameters |= {"waived_resources": list(waived), "waived_until": [w.expires for w in waived.values()]}
     # every day in one query: the days join the raw rows once (a query per chunk of days would scan them all again)
     for day, judged_status, count in con.execute(
-            f"SELECT judged.evaluated_day, {status}, count(*) FROM ({control.sql_over_days()}) AS judged {join} "
-            "GROUP BY ALL", parameters).fetchall():
+        f"SELECT judged.evaluated_day, {status}, count(*) FROM ({control.sql_over_days()}) AS judged {join} "
+        "GROUP BY ALL",
+        parameters,
+    ).fetchall():
         counts[day][judged_status] += count
     return counts

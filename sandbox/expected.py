@@ -32,8 +32,12 @@ def derive(org: SandboxOrg) -> None:
 
     def left(account: Account) -> bool:
         person = people.get(account.owner or "")
-        return bool(person and person.status == "terminated" and person.end_date
-                    and person.end_date < org.today - timedelta(days=OFFBOARDING_DAYS))
+        return bool(
+            person
+            and person.status == "terminated"
+            and person.end_date
+            and person.end_date < org.today - timedelta(days=OFFBOARDING_DAYS)
+        )
 
     def accountable(account: Account) -> bool:
         person = people.get(account.owner or "")
@@ -42,8 +46,11 @@ def derive(org: SandboxOrg) -> None:
     def dormant(account: Account) -> bool:
         seen = account.last_activity or account.created
         seen = seen if seen.tzinfo else seen.replace(tzinfo=UTC)
-        return (account.system in ACTIVITY_SYSTEMS and account.kind != "break_glass"
-                and seen < day_end - timedelta(days=DORMANT_DAYS))
+        return (
+            account.system in ACTIVITY_SYSTEMS
+            and account.kind != "break_glass"
+            and seen < day_end - timedelta(days=DORMANT_DAYS)
+        )
 
     org.expected["cc6_2_leavers_deprovisioned"] = {account_key(a) for a in active if left(a)}
     org.expected["cc6_2_accounts_have_owner"] = {account_key(a) for a in active if a.kind == "orphan"}
@@ -51,23 +58,34 @@ def derive(org: SandboxOrg) -> None:
     admins = Counter(a.system for a in active if a.privileged)
     systems = {a.system for a in org.accounts}
     org.expected["cc6_3_admin_count_within_bounds"] = {
-        system for system in systems
+        system
+        for system in systems
         if not ADMIN_BOUNDS.get(system, (0, 10**9))[0] <= admins[system] <= ADMIN_BOUNDS.get(system, (0, 10**9))[1]
     }
     org.expected["cc6_3_privileged_access_review"] = {
-        account_key(a) for a in active if a.privileged and not accountable(a)}
+        account_key(a) for a in active if a.privileged and not accountable(a)
+    }
 
 
 def identity_map(org: SandboxOrg) -> dict:
     """The identity map the sandbox company keeps: aliases where a system shows no (or another) email,
     and its approved service and break-glass accounts with an accountable owner."""
     owner = next((p.email for p in org.people if p.status == "active"), None)
-    aliases = {account_key(a): a.owner for a in org.accounts
-               if a.kind == "person" and a.owner and (a.email or "").strip().lower() != a.owner}
+    aliases = {
+        account_key(a): a.owner
+        for a in org.accounts
+        if a.kind == "person" and a.owner and (a.email or "").strip().lower() != a.owner
+    }
     approved = [
-        {"account": account_key(a), "kind": a.kind, "owner": owner, "approved_by": "security@" + org.domain,
-         "reason": f"{a.kind.replace('_', '-')} account of the {a.system} platform"}
-        for a in org.accounts if a.kind in ("service", "break_glass")
+        {
+            "account": account_key(a),
+            "kind": a.kind,
+            "owner": owner,
+            "approved_by": "security@" + org.domain,
+            "reason": f"{a.kind.replace('_', '-')} account of the {a.system} platform",
+        }
+        for a in org.accounts
+        if a.kind in ("service", "break_glass")
     ]
     return {"aliases": dict(sorted(aliases.items())), "approved_accounts": approved}
 
@@ -82,14 +100,17 @@ def waivers(org: SandboxOrg) -> list[dict]:
     org.waived = {}
     for control, active, expired in WAIVED:
         resources = sorted(org.expected.get(control, ()))
-        for index, resource in enumerate(resources[:active + expired]):
+        for index, resource in enumerate(resources[: active + expired]):
             is_active = index < active
             if is_active:
                 org.waived.setdefault(control, set()).add(resource)
-            entries.append({
-                "control": control, "resource": resource,
-                "reason": "accepted until the replacement system is live",
-                "approver": "cto@" + org.domain,
-                "expires": (org.today + timedelta(days=30 if is_active else -3)).isoformat(),
-            })
+            entries.append(
+                {
+                    "control": control,
+                    "resource": resource,
+                    "reason": "accepted until the replacement system is live",
+                    "approver": "cto@" + org.domain,
+                    "expires": (org.today + timedelta(days=30 if is_active else -3)).isoformat(),
+                }
+            )
     return entries

@@ -34,8 +34,14 @@ class Sandbox:
         self.stop()
 
 
-def start_sandbox(workdir: Path, seed: int = 7, size: int = 50, today: date | None = None,
-                  latency: float = 0.0, systems: tuple[str, ...] | None = None) -> Sandbox:
+def start_sandbox(
+    workdir: Path,
+    seed: int = 7,
+    size: int = 50,
+    today: date | None = None,
+    latency: float = 0.0,
+    systems: tuple[str, ...] | None = None,
+) -> Sandbox:
     """`systems` defaults to every sandbox system; each one's `serve.start` runs its fakes (or writes its files)."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -56,8 +62,11 @@ def start_sandbox(workdir: Path, seed: int = 7, size: int = 50, today: date | No
 def write_company_files(org: SandboxOrg, workdir: Path) -> dict[str, str]:
     """The files a company keeps beside its systems: the identity map and the accepted exceptions."""
     identity, waivers = workdir / "identity_map.yaml", workdir / "waivers.yaml"
-    identity.write_text("# Sandbox identity map (generated)\n" + yaml.safe_dump(expected.identity_map(org),
-                                                                              sort_keys=False))
-    waivers.write_text("# Sandbox accepted exceptions (generated)\n" + yaml.safe_dump(
-        {"waivers": expected.waivers(org)}, sort_keys=False))
+    identity.write_text(
+        "# Sandbox identity map (generated)\n" + yaml.safe_dump(expected.identity_map(org), sort_keys=False)
+    )
+    waivers.write_text(
+        "# Sandbox accepted exceptions (generated)\n"
+        + yaml.safe_dump({"waivers": expected.waivers(org)}, sort_keys=False)
+    )
     return {"EVIDENCE_IDENTITY_MAP": str(identity), "EVIDENCE_WAIVERS": str(waivers)}

@@ -16,10 +16,60 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-FIRST = ["ada", "ben", "cleo", "dev", "eli", "fay", "gus", "hana", "ivo", "jun", "kai", "lea", "mo", "nia", "omar",
-         "pia", "quin", "rui", "sol", "tara", "uma", "vik", "wen", "xia", "yan", "zoe"]
-LAST = ["adler", "baptiste", "chen", "diaz", "eze", "fischer", "garcia", "haddad", "ito", "jensen", "khan", "lopez",
-        "moreau", "novak", "okafor", "patel", "quispe", "rossi", "sato", "tanaka", "ueda", "vega", "wong", "yilmaz"]
+FIRST = [
+    "ada",
+    "ben",
+    "cleo",
+    "dev",
+    "eli",
+    "fay",
+    "gus",
+    "hana",
+    "ivo",
+    "jun",
+    "kai",
+    "lea",
+    "mo",
+    "nia",
+    "omar",
+    "pia",
+    "quin",
+    "rui",
+    "sol",
+    "tara",
+    "uma",
+    "vik",
+    "wen",
+    "xia",
+    "yan",
+    "zoe",
+]
+LAST = [
+    "adler",
+    "baptiste",
+    "chen",
+    "diaz",
+    "eze",
+    "fischer",
+    "garcia",
+    "haddad",
+    "ito",
+    "jensen",
+    "khan",
+    "lopez",
+    "moreau",
+    "novak",
+    "okafor",
+    "patel",
+    "quispe",
+    "rossi",
+    "sato",
+    "tanaka",
+    "ueda",
+    "vega",
+    "wong",
+    "yilmaz",
+]
 DEPARTMENTS = ["Engineering", "Sales", "Support", "Finance", "People", "Operations"]
 DOMAIN = "example-corp.test"
 
@@ -61,8 +111,13 @@ def sandbox_systems() -> tuple[str, ...]:
     so adding a system never changes another system's data."""
     import sandbox
 
-    return tuple(sorted(m.name for m in pkgutil.iter_modules(sandbox.__path__)
-                        if m.ispkg and importlib.util.find_spec(f"sandbox.{m.name}.model") is not None))
+    return tuple(
+        sorted(
+            m.name
+            for m in pkgutil.iter_modules(sandbox.__path__)
+            if m.ispkg and importlib.util.find_spec(f"sandbox.{m.name}.model") is not None
+        )
+    )
 
 
 @dataclass
@@ -123,11 +178,15 @@ def _people(rng: random.Random, size: int, today: date) -> list[Person]:
         if end is not None and start > end:  # nobody leaves before they start
             start = end - timedelta(days=30 + i % 300)
         manager = people[rng.randrange(len(people))].email if people else None
-        people.append(Person(
-            email=f"{local}@{DOMAIN}", name=f"{first.title()} {last.title()}",
-            status="terminated" if leaver else "active", start_date=start, end_date=end,
-            manager=manager, department=rng.choice(DEPARTMENTS),
-        ))
+        people.append(
+            Person(
+                email=f"{local}@{DOMAIN}",
+                name=f"{first.title()} {last.title()}",
+                status="terminated" if leaver else "active",
+                start_date=start,
+                end_date=end,
+                manager=manager,
+                department=rng.choice(DEPARTMENTS),
+            )
+        )
     return people
-
-

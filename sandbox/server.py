@@ -124,8 +124,11 @@ class FakeServer:
         request = Request(environ)
         body = request.get_data(cache=True)
         with self._lock:
-            self.requests.append(RecordedRequest(request.method, request.path, request.query_string.decode(),
-                                                 body, dict(request.headers)))
+            self.requests.append(
+                RecordedRequest(
+                    request.method, request.path, request.query_string.decode(), body, dict(request.headers)
+                )
+            )
         if self.latency:
             time.sleep(self.latency)
         call = _call_of(request, body)
@@ -192,5 +195,9 @@ def _call_of(request: Request, body: bytes) -> str:
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(payload, default=str), status=status, headers=headers or {},
-                    content_type="application/json; charset=utf-8")
+    return Response(
+        json.dumps(payload, default=str),
+        status=status,
+        headers=headers or {},
+        content_type="application/json; charset=utf-8",
+    )

@@ -65,15 +65,23 @@ def test_credential_report_has_the_root_row_and_the_generation_time(sandbox, ses
     assert set(records) == {u.name for u in dev.users}
     assert stream.provenance.source_timestamp == root["generated_time"] is not None
     assert [r.params["Action"] for r in stream.provenance.requests] == [
-        "GenerateCredentialReport", "GenerateCredentialReport", "GetCredentialReport"]
+        "GenerateCredentialReport",
+        "GenerateCredentialReport",
+        "GetCredentialReport",
+    ]
     assert [r.endpoint.rsplit(":", 1)[1] for r in stream.provenance.requests] == [
-        "GenerateCredentialReport", "GenerateCredentialReport", "GetCredentialReport"]
+        "GenerateCredentialReport",
+        "GenerateCredentialReport",
+        "GetCredentialReport",
+    ]
 
 
 def test_credential_report_matches_the_planted_users(sandbox, sessions):
     prod = sandbox.org.systems["aws"].production
-    records = {r["user"]: r for r in CredentialReport(sessions[prod.account_id].client("iam"), prod.account_id,
-                                                       poll_interval=0.0).records()}
+    records = {
+        r["user"]: r
+        for r in CredentialReport(sessions[prod.account_id].client("iam"), prod.account_id, poll_interval=0.0).records()
+    }
     planted = sandbox.org.systems["aws"].planted
     for ref in planted["console_without_mfa"]:
         row = records[ref.split("/", 1)[1]]
@@ -164,7 +172,7 @@ def test_created_after_is_strict_as_the_model_says(sandbox, sessions):
     boundary = jobs[len(jobs) - 3]
     client = sessions[prod.account_id].client("backup", REGION)
     listed = client.list_backup_jobs(ByCreatedAfter=boundary.created)["BackupJobs"]
-    assert [j["BackupJobId"] for j in listed] == [j.job_id for j in jobs[len(jobs) - 2:]]
+    assert [j["BackupJobId"] for j in listed] == [j.job_id for j in jobs[len(jobs) - 2 :]]
     before = client.list_backup_jobs(ByCreatedAfter=boundary.created - timedelta(seconds=1))["BackupJobs"]
     assert before[0]["BackupJobId"] == boundary.job_id
 
@@ -180,8 +188,12 @@ def test_backup_filters_the_fake_does_not_implement_are_refused(sandbox, session
 
 def test_the_snapshot_day_and_aws_backup_job_days_set_the_window(sandbox, monkeypatch):
     env = sandbox.env
-    resource = AwsResource(role_arns=env["AWS_ROLE_ARNS"], regions=env["AWS_REGIONS"],
-                           endpoint_url=env["AWS_ENDPOINT_URL"], backup_job_days=2)
+    resource = AwsResource(
+        role_arns=env["AWS_ROLE_ARNS"],
+        regions=env["AWS_REGIONS"],
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        backup_job_days=2,
+    )
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", env["AWS_ACCESS_KEY_ID"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", env["AWS_SECRET_ACCESS_KEY"])
     streams = list(_streams("backup_jobs")(resource, DAY))
@@ -234,6 +246,6 @@ def test_reference_scale_builds_and_serves_quickly():
     jobs = data.production.jobs()
     assert len(jobs) >= 200_000 - 100
     started = time.monotonic()
-    last_page = jobs[len(jobs) - 1000:]
+    last_page = jobs[len(jobs) - 1000 :]
     assert len(last_page) == 1000 and time.monotonic() - started < 2
     assert jobs.created_index(jobs[123_456].created) <= 123_456

@@ -54,8 +54,7 @@ def test_every_partition_run_succeeds_without_a_lock_error(backfill: tuple[Paths
     with dg.DagsterInstance.get() as instance:
         for outcome in outcomes:
             records = instance.get_records_for_run(outcome.run_id).records
-            text = "\n".join(str(r.event_log_entry.dagster_event or r.event_log_entry.user_message)
-                             for r in records)
+            text = "\n".join(str(r.event_log_entry.dagster_event or r.event_log_entry.user_message) for r in records)
             assert "Could not set lock" not in text and "IOException" not in text
             run = instance.get_run_by_id(outcome.run_id)
             assert run.tags["dagster/partition"] in {d.isoformat() for d in DAYS}
@@ -69,7 +68,8 @@ def test_every_day_is_complete_in_the_warehouse_and_the_evidence(backfill: tuple
     assert [(r["snapshot_date"], r["n"]) for r in verdicts] == [(day, len(controls)) for day in DAYS]
     datasets = warehouse.query(
         "SELECT snapshot_date, count(*) AS n, count(*) FILTER (WHERE status = 'succeeded') AS ok "
-        "FROM source_status GROUP BY 1 ORDER BY 1")
+        "FROM source_status GROUP BY 1 ORDER BY 1"
+    )
     assert [r["snapshot_date"] for r in datasets] == DAYS
     collected = {k.to_user_string() for k in backfill_assets() if k.path[0] == "sources"}
     assert all(r["n"] == r["ok"] == len(collected) for r in datasets), datasets

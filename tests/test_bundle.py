@@ -29,9 +29,14 @@ def test_verify_accepts_a_fresh_bundle(pipeline_day: PipelineDay, capsys: pytest
     bundle = bundles_of(pipeline_day.paths, pipeline_day.day)[0]
     manifest = verify_bundle(bundle).manifest
     listed = {f["path"] for f in manifest["files"]}
-    assert {"controls/cc8_1_branch_review_rules/population.csv", "controls/cc8_1_branch_review_rules/exceptions.csv",
-            "controls/cc8_1_branch_review_rules/query.sql", "controls/cc8_1_branch_review_rules/result.json",
-            "sources/github/repositories.jsonl", "sources/github/provenance.json"} <= listed
+    assert {
+        "controls/cc8_1_branch_review_rules/population.csv",
+        "controls/cc8_1_branch_review_rules/exceptions.csv",
+        "controls/cc8_1_branch_review_rules/query.sql",
+        "controls/cc8_1_branch_review_rules/result.json",
+        "sources/github/repositories.jsonl",
+        "sources/github/provenance.json",
+    } <= listed
     assert main(["verify", str(bundle)]) == 0
     assert "OK" in capsys.readouterr().out
 
@@ -60,8 +65,11 @@ def test_verify_rejects_an_added_file(bundle_copy: Path) -> None:
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_rerunning_a_day_adds_a_version_and_keeps_the_first_byte_identical(pipeline_day: PipelineDay) -> None:

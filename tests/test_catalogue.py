@@ -45,8 +45,9 @@ def test_unknown_criterion_names_control_and_field(tmp_path: Path) -> None:
 def test_sql_that_fails_names_control_and_field(tmp_path: Path) -> None:
     bad_sql = "SELECT no_such_column AS resource_id FROM raw_github_repositories"
     path = _variant(tmp_path, lambda c: c.update(sql=bad_sql))
-    with pytest.raises(CatalogueError,
-                       match=r"'cc8_1_branch_review_rules': field 'sql': does not run: .*no_such_column"):
+    with pytest.raises(
+        CatalogueError, match=r"'cc8_1_branch_review_rules': field 'sql': does not run: .*no_such_column"
+    ):
         _load(path)
 
 

@@ -19,7 +19,8 @@ CATALOGUE = load_catalogue(project_file("controls_map.yaml"))
 def statuses(pipeline_day: PipelineDay, control_id: str) -> dict[str, str]:
     rows = Warehouse(pipeline_day.paths.warehouse).query(
         "SELECT resource_id, status FROM control_results WHERE control_id = ? AND snapshot_date = ?",
-        [control_id, pipeline_day.day])
+        [control_id, pipeline_day.day],
+    )
     return {r["resource_id"]: r["status"] for r in rows}
 
 
@@ -39,7 +40,9 @@ def test_exceptions_are_exactly_the_planted_violations(pipeline_day: PipelineDay
 def test_an_expired_waiver_fails_and_says_so(pipeline_day: PipelineDay) -> None:
     rows = Warehouse(pipeline_day.paths.warehouse).query(
         "SELECT resource_id, status, reason FROM control_results WHERE snapshot_date = ? AND reason LIKE "
-        "'%waiver expired%'", [pipeline_day.day])
+        "'%waiver expired%'",
+        [pipeline_day.day],
+    )
     assert rows and all(r["status"] == "fail" for r in rows)
 
 

@@ -60,8 +60,13 @@ def client_for(sandbox: Sandbox, **changes: str | None) -> GraphClient:
 
 
 def graph_get(sandbox: Sandbox, client: GraphClient, path: str, **params: str) -> requests.Response:
-    return requests.get(f"{client.graph_root}{path}", params=params, verify=sandbox.env["ENTRA_CA_BUNDLE"],
-                        headers={"Authorization": f"Bearer {client.token()}"}, timeout=10)
+    return requests.get(
+        f"{client.graph_root}{path}",
+        params=params,
+        verify=sandbox.env["ENTRA_CA_BUNDLE"],
+        headers={"Authorization": f"Bearer {client.token()}"},
+        timeout=10,
+    )
 
 
 def test_msal_makes_exactly_its_discovery_and_token_calls_once_per_client(sandbox, servers) -> None:
@@ -75,8 +80,10 @@ def test_msal_makes_exactly_its_discovery_and_token_calls_once_per_client(sandbo
         ("GET", f"/{tenant}/v2.0/.well-known/openid-configuration"),
         ("POST", f"/{tenant}/oauth2/v2.0/token"),
     ], "the second dataset must reuse msal's cached token"
-    assert [r.path for r in graph.requests] == ["/v1.0/users",
-                                                "/v1.0/reports/authenticationMethods/userRegistrationDetails"]
+    assert [r.path for r in graph.requests] == [
+        "/v1.0/users",
+        "/v1.0/reports/authenticationMethods/userRegistrationDetails",
+    ]
     # the token POST is not a write; nothing else was sent but reads
     assert login.writes() == [] and graph.writes() == []
     token_form = login.requests[-1].body.decode()
@@ -88,9 +95,12 @@ def test_instance_discovery_is_served_for_msal_apps_that_use_it(sandbox, servers
     session = requests.Session()
     session.trust_env, session.verify = False, sandbox.env["ENTRA_CA_BUNDLE"]
     app = msal.ConfidentialClientApplication(
-        sandbox.env["ENTRA_CLIENT_ID"], client_credential=sandbox.env["ENTRA_CLIENT_SECRET"],
-        authority=f"{sandbox.env['ENTRA_AUTHORITY_URL']}/{sandbox.env['ENTRA_TENANT_ID']}", http_client=session,
-        instance_discovery=f"{sandbox.env['ENTRA_AUTHORITY_URL']}/common/discovery/instance")
+        sandbox.env["ENTRA_CLIENT_ID"],
+        client_credential=sandbox.env["ENTRA_CLIENT_SECRET"],
+        authority=f"{sandbox.env['ENTRA_AUTHORITY_URL']}/{sandbox.env['ENTRA_TENANT_ID']}",
+        http_client=session,
+        instance_discovery=f"{sandbox.env['ENTRA_AUTHORITY_URL']}/common/discovery/instance",
+    )
     assert "access_token" in app.acquire_token_for_client([f"{sandbox.env['ENTRA_GRAPH_URL']}/.default"])
     assert [r.path for r in login.requests][0] == "/common/discovery/instance"
 
@@ -127,12 +137,21 @@ def test_paging_follows_next_links_to_the_end(tmp_path) -> None:
     login_app = LoginApp(data, [AppRegistration("cid", secrets=("s3cret-value",))], tokens)
     bundle, cert, key = tls_material(tmp_path / "tls")
     login = FakeServer("login", login_app, tls=(cert, key)).start()
-    graph = FakeServer("graph", GraphApp(data, tokens, report_page_size=97, role_assignment_page_size=7),
-                       tls=(cert, key)).start()
+    graph = FakeServer(
+        "graph", GraphApp(data, tokens, report_page_size=97, role_assignment_page_size=7), tls=(cert, key)
+    ).start()
     login_app.graph_resource = graph.url
     try:
-        client = make_graph(EntraConfig(tenant_id=data.domain, client_id="cid", client_secret="s3cret-value",
-                                        authority_url=login.url, graph_url=graph.url, ca_bundle=str(bundle)))
+        client = make_graph(
+            EntraConfig(
+                tenant_id=data.domain,
+                client_id="cid",
+                client_secret="s3cret-value",
+                authority_url=login.url,
+                graph_url=graph.url,
+                ca_bundle=str(bundle),
+            )
+        )
         users = Users(client)
         ids = [u["id"] for u in users.records()]
         assert len(ids) == len(set(ids)) == len(data.users)
@@ -148,8 +167,10 @@ def test_paging_follows_next_links_to_the_end(tmp_path) -> None:
         assert len(assigned) == len(data.role_assignments)
         assert roles.provenance.request_count == 1 + -(-len(data.role_assignments) // 7)
         assert all(r["role_name"] for r in assigned), "every assignment is named by its role definition"
-        assert {r.endpoint.rsplit("/", 1)[-1] for r in roles.provenance.requests} == {"roleDefinitions",
-                                                                                     "roleAssignments"}
+        assert {r.endpoint.rsplit("/", 1)[-1] for r in roles.provenance.requests} == {
+            "roleDefinitions",
+            "roleAssignments",
+        }
         # the tenant may be given by its verified domain; page 2+ carry the nextLink in provenance
         assert "next_link" in details.provenance.requests[1].params
     finally:
@@ -213,15 +234,23 @@ def test_a_wrong_secret_is_refused_without_echoing_it(sandbox, servers) -> None:
 def test_certificate_credentials_sign_a_client_assertion(sandbox, servers, tmp_path) -> None:
     login, _ = servers
     pem, thumbprint = register_certificate(login, tmp_path)
-    client = client_for(sandbox, ENTRA_CLIENT_SECRET=None, ENTRA_CLIENT_CERTIFICATE_PATH=str(pem),
-                        ENTRA_CLIENT_CERTIFICATE_THUMBPRINT=thumbprint)
+    client = client_for(
+        sandbox,
+        ENTRA_CLIENT_SECRET=None,
+        ENTRA_CLIENT_CERTIFICATE_PATH=str(pem),
+        ENTRA_CLIENT_CERTIFICATE_THUMBPRINT=thumbprint,
+    )
     assert client.config.credential_kind == "certificate"
     assert len(list(RoleAssignments(client).records())) == len(sandbox.org.systems["entra"].role_assignments)
     form = login.requests[-1].body.decode()
     assert "client_assertion=" in form and "client_secret" not in form
     # a certificate the app registration does not know is refused
-    other = client_for(sandbox, ENTRA_CLIENT_SECRET=None, ENTRA_CLIENT_CERTIFICATE_PATH=str(pem),
-                       ENTRA_CLIENT_CERTIFICATE_THUMBPRINT="00" * 20)
+    other = client_for(
+        sandbox,
+        ENTRA_CLIENT_SECRET=None,
+        ENTRA_CLIENT_CERTIFICATE_PATH=str(pem),
+        ENTRA_CLIENT_CERTIFICATE_THUMBPRINT="00" * 20,
+    )
     with pytest.raises(EntraAuthError, match="invalid_client"):
         other.token()
 
@@ -233,9 +262,15 @@ def test_the_token_never_leaves_for_another_host(sandbox) -> None:
 
 
 def test_national_cloud_settings_shape_authority_and_scope() -> None:
-    config = EntraConfig.from_env({
-        "ENTRA_TENANT_ID": "contoso.onmicrosoft.us", "ENTRA_CLIENT_ID": "c", "ENTRA_CLIENT_SECRET": "s",
-        "ENTRA_AUTHORITY_URL": "https://login.microsoftonline.us/", "ENTRA_GRAPH_URL": "https://graph.microsoft.us"})
+    config = EntraConfig.from_env(
+        {
+            "ENTRA_TENANT_ID": "contoso.onmicrosoft.us",
+            "ENTRA_CLIENT_ID": "c",
+            "ENTRA_CLIENT_SECRET": "s",
+            "ENTRA_AUTHORITY_URL": "https://login.microsoftonline.us/",
+            "ENTRA_GRAPH_URL": "https://graph.microsoft.us",
+        }
+    )
     assert config.authority == "https://login.microsoftonline.us/contoso.onmicrosoft.us"
     assert config.scope == "https://graph.microsoft.us/.default"
     assert config.graph_root == "https://graph.microsoft.us/v1.0"
@@ -260,15 +295,26 @@ def test_graph_errors_keep_code_and_request_id(sandbox, servers) -> None:
 def test_the_planted_cases_are_served(sandbox) -> None:
     data = sandbox.org.systems["entra"]
     assert set(data.planted) == set(PLANTED_CASES)
-    for case in ("not_mfa_registered", "admin_not_mfa_registered", "admin_weak_mfa_only", "admin_phishing_resistant",
-                 "leaver_still_enabled", "leaver_disabled", "approved_service_accounts", "break_glass", "orphans",
-                 "dormant_90d", "failed_sign_in_only_recently"):
+    for case in (
+        "not_mfa_registered",
+        "admin_not_mfa_registered",
+        "admin_weak_mfa_only",
+        "admin_phishing_resistant",
+        "leaver_still_enabled",
+        "leaver_disabled",
+        "approved_service_accounts",
+        "break_glass",
+        "orphans",
+        "dormant_90d",
+        "failed_sign_in_only_recently",
+    ):
         assert data.planted[case], f"{case} is planted at size 50"
     client = client_for(sandbox)
     details = {r["user_principal_name"].lower(): r for r in UserRegistrationDetails(client).records()}
     users = {r["user_principal_name"].lower(): r for r in Users(client).records()}
-    assert {k for k, r in details.items() if not r["is_mfa_registered"] and users[k]["account_enabled"]} == \
-        data.planted["not_mfa_registered"]
+    assert {
+        k for k, r in details.items() if not r["is_mfa_registered"] and users[k]["account_enabled"]
+    } == data.planted["not_mfa_registered"]
     for upn in data.planted["admin_phishing_resistant"]:
         assert set(details[upn]["methods_registered"]) & PHISHING_RESISTANT_METHODS and details[upn]["is_admin"]
     assert {k for k, r in users.items() if r["account_enabled"]} >= data.planted["leaver_still_enabled"]
@@ -293,8 +339,13 @@ def test_the_reference_scale_builds_and_serves_fast() -> None:
     assert len(data.users) > 19_000 and len(big.accounts) == len(data.users)
     app = GraphApp(data, TokenStore())
     grant_token = app.tokens.issue("c", frozenset({"User.Read.All", "AuditLog.Read.All"}))
-    request = Request(EnvironBuilder(path="/v1.0/users", query_string="$select=id,signInActivity&$top=500",
-                                     headers={"Authorization": f"Bearer {grant_token}"}).get_environ())
+    request = Request(
+        EnvironBuilder(
+            path="/v1.0/users",
+            query_string="$select=id,signInActivity&$top=500",
+            headers={"Authorization": f"Bearer {grant_token}"},
+        ).get_environ()
+    )
     served = time.monotonic()
     response = app(request)
     assert response.status_code == 200 and len(response.get_json()["value"]) == 500
@@ -323,7 +374,8 @@ def test_the_entra_controls_match_the_planted_truth(sandbox, tmp_path) -> None:
     data = org.systems["entra"]
     assert {r for r in reasons if "phishable methods only" in reasons[r]} == data.planted["admin_weak_mfa_only"]
     assert {r for r in reasons if "phishing-resistant method (" in reasons[r]} == data.planted[
-        "admin_phishing_resistant"]
+        "admin_phishing_resistant"
+    ]
     assert {r["resource_id"] for r in admins.rows} == data.planted["admins"]
     # the accounts view reports the same accounts as the truth
     rows = warehouse.query("SELECT * FROM accounts_entra WHERE snapshot_date = ?", [DAY])
@@ -332,7 +384,10 @@ def test_the_entra_controls_match_the_planted_truth(sandbox, tmp_path) -> None:
     for row in rows:
         account = truth[row["account_id"]]
         assert (row["is_active"], row["is_privileged"], row["mfa_enabled"]) == (
-            account.active, account.privileged, account.mfa), row["account_id"]
+            account.active,
+            account.privileged,
+            account.mfa,
+        ), row["account_id"]
         expected_activity = account.last_activity.replace(tzinfo=None) if account.last_activity else None
         assert row["last_activity"] == expected_activity, row["account_id"]
     assert SANDBOX_CLIENT_ID not in str(rows)
@@ -342,7 +397,13 @@ def test_an_unconfigured_source_says_what_to_set() -> None:
     from evidence_pipeline.defs.sources.entra import EntraResource
 
     assert EntraResource().missing_settings() == [
-        "ENTRA_TENANT_ID", "ENTRA_CLIENT_ID",
-        "ENTRA_CLIENT_SECRET (or ENTRA_CLIENT_CERTIFICATE_PATH and ENTRA_CLIENT_CERTIFICATE_THUMBPRINT)"]
-    assert EntraResource(tenant_id="t", client_id="c", certificate_path="/k.pem",
-                         certificate_thumbprint="AB").missing_settings() == []
+        "ENTRA_TENANT_ID",
+        "ENTRA_CLIENT_ID",
+        "ENTRA_CLIENT_SECRET (or ENTRA_CLIENT_CERTIFICATE_PATH and ENTRA_CLIENT_CERTIFICATE_THUMBPRINT)",
+    ]
+    assert (
+        EntraResource(
+            tenant_id="t", client_id="c", certificate_path="/k.pem", certificate_thumbprint="AB"
+        ).missing_settings()
+        == []
+    )

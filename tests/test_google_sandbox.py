@@ -79,22 +79,31 @@ def _google(sandbox):
 # -- the wire format -------------------------------------------------------------------
 def test_routes_and_page_limits_are_the_discovery_documents(server: FakeServer) -> None:
     token = _token(server)
-    for path, limit in ((USERS_PATH, 500), ("/admin/directory/v1/customer/my_customer/roleassignments", 200),
-                        ("/admin/directory/v1/customer/my_customer/roles", 100)):
+    for path, limit in (
+        (USERS_PATH, 500),
+        ("/admin/directory/v1/customer/my_customer/roleassignments", 200),
+        ("/admin/directory/v1/customer/my_customer/roles", 100),
+    ):
         extra = {"customer": "my_customer"} if path == USERS_PATH else {}
         assert _get(server, path, token, maxResults=limit, **extra).status_code == 200
         over = _get(server, path, token, maxResults=limit + 1, **extra)
         assert over.status_code == 400 and over.json()["error"]["errors"][0]["location"] == "maxResults"
     unknown = _get(server, USERS_PATH, token, customer="my_customer", maxResult=5)
-    assert unknown.status_code == 400 and "Unknown name \"maxResult\"" in unknown.json()["error"]["message"]
+    assert unknown.status_code == 400 and 'Unknown name "maxResult"' in unknown.json()["error"]["message"]
 
 
 def test_the_fields_mask_returns_only_the_selected_fields(server: FakeServer) -> None:
     token = _token(server)
     full = _get(server, USERS_PATH, token, customer="my_customer").json()
     assert full["kind"] == "admin#directory#users" and "etag" in full and "emails" in full["users"][0]
-    masked = _get(server, USERS_PATH, token, customer="my_customer", maxResults=3,
-                  fields="nextPageToken,users(primaryEmail,name/fullName)").json()
+    masked = _get(
+        server,
+        USERS_PATH,
+        token,
+        customer="my_customer",
+        maxResults=3,
+        fields="nextPageToken,users(primaryEmail,name/fullName)",
+    ).json()
     assert set(masked) == {"users", "nextPageToken"}
     assert all(set(u) == {"primaryEmail", "name"} and set(u["name"]) == {"fullName"} for u in masked["users"])
     wrong = _get(server, USERS_PATH, token, customer="my_customer", fields="users(primaryEmial)")
@@ -136,27 +145,37 @@ def test_scopes_and_delegation_are_enforced(sandbox, server: FakeServer) -> None
 def test_the_token_endpoint_checks_the_signed_assertion(sandbox, server: FakeServer) -> None:
     info = json.loads(sandbox.env["GOOGLE_WORKSPACE_CREDENTIALS_JSON"])
     now = int(time.time())
-    claims = {"iss": info["client_email"], "aud": TOKEN_AUDIENCE, "iat": now, "exp": now + 3600,
-              "sub": _google(sandbox).admin_subject, "scope": " ".join(READONLY_SCOPES)}
+    claims = {
+        "iss": info["client_email"],
+        "aud": TOKEN_AUDIENCE,
+        "iat": now,
+        "exp": now + 3600,
+        "sub": _google(sandbox).admin_subject,
+        "scope": " ".join(READONLY_SCOPES),
+    }
 
     def exchange(key: str, **changes) -> requests.Response:
-        assertion = jwt.encode({**claims, **changes}, key, algorithm="RS256",
-                               headers={"kid": info["private_key_id"]})
-        return requests.post(info["token_uri"], data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                                                      "assertion": assertion}, timeout=10)
+        assertion = jwt.encode({**claims, **changes}, key, algorithm="RS256", headers={"kid": info["private_key_id"]})
+        return requests.post(
+            info["token_uri"],
+            data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
+            timeout=10,
+        )
 
     granted = exchange(info["private_key"])
     assert granted.status_code == 200 and granted.json()["token_type"] == "Bearer"
-    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    other_key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
     assert exchange(other_key).json()["error"] == "invalid_grant"
     write_scope = "https://www.googleapis.com/auth/admin.directory.user"
     assert exchange(info["private_key"], scope=write_scope).json()["error"] == "unauthorized_client"
     assert exchange(info["private_key"], sub="nobody@example-corp.test").json()["error"] == "invalid_grant"
 
 
-def test_the_discovery_document_is_served_and_builds_the_same_requests(sandbox, server: FakeServer,
-                                                                       config) -> None:
+def test_the_discovery_document_is_served_and_builds_the_same_requests(sandbox, server: FakeServer, config) -> None:
     served = _get(server, "/$discovery/rest", version="directory_v1").json()
     shipped = json.loads(get_static_doc("admin", "directory_v1"))
     assert served["rootUrl"] == server.url + "/" and served["resources"] == shipped["resources"]
@@ -177,9 +196,11 @@ def test_the_discovery_document_is_served_and_builds_the_same_requests(sandbox, 
 # -- the connector ---------------------------------------------------------------------
 def test_each_client_sends_one_token_request_then_exactly_its_pages(sandbox, server: FakeServer, config) -> None:
     google = _google(sandbox)
-    expected = {Users: math.ceil(len(google.users) / 500),
-                RoleAssignments: math.ceil(len(google.role_assignments) / 200),
-                Roles: math.ceil(len(google.roles) / 100)}
+    expected = {
+        Users: math.ceil(len(google.users) / 500),
+        RoleAssignments: math.ceil(len(google.role_assignments) / 200),
+        Roles: math.ceil(len(google.roles) / 100),
+    }
     for kind, pages in expected.items():
         server.reset_log()
         stream = kind(make_directory(config), config)
@@ -196,8 +217,9 @@ def test_smaller_pages_follow_every_page_token(sandbox, server: FakeServer, conf
     google = _google(sandbox)
     stream = RoleAssignments(make_directory(config), config, page_size=3)
     records = list(stream.records())
-    assert sorted(r["role_assignment_id"] for r in records) == sorted(a.role_assignment_id
-                                                                      for a in google.role_assignments)
+    assert sorted(r["role_assignment_id"] for r in records) == sorted(
+        a.role_assignment_id for a in google.role_assignments
+    )
     assert stream.provenance.request_count == math.ceil(len(google.role_assignments) / 3)
     assert [r.params.get("pageToken") is None for r in stream.provenance.requests].count(True) == 1
 
@@ -216,10 +238,14 @@ def test_rate_limits_are_retried_and_permission_errors_are_not(sandbox, server: 
 
 def test_a_refused_token_exchange_fails_without_reaching_the_api(sandbox, server: FakeServer, config) -> None:
     foreign, _ = service_account_key()  # a key the fake's service account does not have
-    info = {**foreign, "client_email": config.service_account_email, "token_uri": config.service_account_info[
-        "token_uri"]}
-    wrong = GoogleWorkspaceConfig(admin_subject=config.admin_subject, service_account_info=info,
-                                  api_endpoint=config.api_endpoint)
+    info = {
+        **foreign,
+        "client_email": config.service_account_email,
+        "token_uri": config.service_account_info["token_uri"],
+    }
+    wrong = GoogleWorkspaceConfig(
+        admin_subject=config.admin_subject, service_account_info=info, api_endpoint=config.api_endpoint
+    )
     stream = Roles(make_directory(wrong), wrong)
     with pytest.raises(SourceError, match="invalid_grant"):
         list(stream.records())
@@ -277,9 +303,19 @@ def test_served_users_show_every_planted_case(sandbox, config) -> None:
     weak_admins = {e for e, u in admins.items() if not (u["is_enrolled_in_2sv"] and u["is_enforced_in_2sv"])}
     assert weak_admins == org.expected[CONTROL_ADMINS_2SV_ENFORCED]
     # every kind of planted case exists at size 50, including a super admin without enforcement
-    for case in ("not_enrolled_2sv", "enrolled_not_enforced", "admin_not_enforced_2sv", "admin_not_enrolled_2sv",
-                 "leaver_still_active", "approved_service_accounts", "break_glass", "unexplained_accounts",
-                 "dormant_90d", "students_out_of_scope", "known_by_alias"):
+    for case in (
+        "not_enrolled_2sv",
+        "enrolled_not_enforced",
+        "admin_not_enforced_2sv",
+        "admin_not_enrolled_2sv",
+        "leaver_still_active",
+        "approved_service_accounts",
+        "break_glass",
+        "unexplained_accounts",
+        "dormant_90d",
+        "students_out_of_scope",
+        "known_by_alias",
+    ):
         assert google.planted[case], case
     assert any(users[e]["is_admin"] for e in google.planted["admin_not_enforced_2sv"])
     assert google.planted["enrolled_not_enforced"].isdisjoint(org.expected[CONTROL_2SV_ENROLLED])
@@ -343,16 +379,19 @@ def test_the_accounts_view_reports_the_account_truth(sandbox, landed: Warehouse)
     for row in rows:
         account = truth[row["account_id"]]
         assert (row["is_active"], row["is_privileged"], row["mfa_enabled"]) == (
-            account.active, account.privileged, account.mfa), row["account_id"]
+            account.active,
+            account.privileged,
+            account.mfa,
+        ), row["account_id"]
         assert row["last_activity"] == (account.last_activity.replace(tzinfo=None) if account.last_activity else None)
         assert row["created_at"] == account.created.replace(tzinfo=None)
         assert row["system"] == "google_workspace" and row["dataset"] == "google_workspace.users"
         assert row["resource_url"].startswith("https://admin.google.com/ac/users/")
-    super_admins = {r["account_id"]: r["privileges"] for r in rows if r["account_id"]
-                    in _google(sandbox).planted["super_admins"]}
+    super_admins = {
+        r["account_id"]: r["privileges"] for r in rows if r["account_id"] in _google(sandbox).planted["super_admins"]
+    }
     assert super_admins and all("_SEED_ADMIN_ROLE" in p for p in super_admins.values())  # Google's super admin role
-    assert [r["privileges"] for r in rows if not r["is_privileged"]] == [[]] * sum(not r["is_privileged"]
-                                                                                   for r in rows)
+    assert [r["privileges"] for r in rows if not r["is_privileged"]] == [[]] * sum(not r["is_privileged"] for r in rows)
 
 
 # -- scale -----------------------------------------------------------------------------
@@ -362,12 +401,17 @@ def test_twenty_thousand_people_build_and_serve_in_seconds() -> None:
     org.people = _people(random.Random("7:people"), 20_000, DAY)
     google = build(org, random.Random("7:google"))
     info, public_pem = service_account_key()
-    server = FakeServer("google", GoogleApp(google, ServiceAccount(info["client_email"], info["private_key_id"],
-                                                                    public_pem))).start()
+    server = FakeServer(
+        "google", GoogleApp(google, ServiceAccount(info["client_email"], info["private_key_id"], public_pem))
+    ).start()
     try:
         info["token_uri"] = f"{server.url}/token"
-        config = GoogleWorkspaceConfig(admin_subject=google.admin_subject, service_account_info=info,
-                                       api_endpoint=server.url, excluded_org_units=(STUDENTS_OU,))
+        config = GoogleWorkspaceConfig(
+            admin_subject=google.admin_subject,
+            service_account_info=info,
+            api_endpoint=server.url,
+            excluded_org_units=(STUDENTS_OU,),
+        )
         stream = Users(make_directory(config), config)
         assert sum(1 for _ in stream.records()) == len(google.users) > 20_000
         assert stream.provenance.request_count == math.ceil(len(google.users) / 500)
@@ -396,7 +440,9 @@ def test_the_dagster_source_reads_the_deployment_settings(sandbox, monkeypatch) 
     for name in [n for n in os.environ if n.startswith("GOOGLE_WORKSPACE_")]:
         monkeypatch.delenv(name)
     assert source.google_workspace_resource().missing_settings() == [
-        "GOOGLE_WORKSPACE_CREDENTIALS_FILE (or GOOGLE_WORKSPACE_CREDENTIALS_JSON)", "GOOGLE_WORKSPACE_ADMIN_SUBJECT"]
+        "GOOGLE_WORKSPACE_CREDENTIALS_FILE (or GOOGLE_WORKSPACE_CREDENTIALS_JSON)",
+        "GOOGLE_WORKSPACE_ADMIN_SUBJECT",
+    ]
     for name, value in sandbox.env.items():
         monkeypatch.setenv(name, value)
     resource = source.google_workspace_resource().process_config_and_initialize()  # resolves the EnvVars
@@ -404,10 +450,14 @@ def test_the_dagster_source_reads_the_deployment_settings(sandbox, monkeypatch) 
     config = resource.config()
     assert config.excluded_org_units == (STUDENTS_OU,) and config.admin_subject == _google(sandbox).admin_subject
     assert {tuple(key.path) for a in source.defs().assets for key in a.keys} == {
-        ("sources", "google_workspace", d) for d in ("users", "role_assignments", "roles")}
+        ("sources", "google_workspace", d) for d in ("users", "role_assignments", "roles")
+    }
     streams = [s for spec in source.DATASETS for s in spec.streams(resource, DAY)]
     assert [len(list(s.records())) for s in streams] == [
-        len(_google(sandbox).users), len(_google(sandbox).role_assignments), len(_google(sandbox).roles)]
+        len(_google(sandbox).users),
+        len(_google(sandbox).role_assignments),
+        len(_google(sandbox).roles),
+    ]
 
 
 def test_quota_403s_retry_and_permission_403s_do_not(sandbox, config) -> None:

@@ -29,8 +29,7 @@ def test_re_judging_a_day_reproduces_its_stored_verdicts(pipeline_day: PipelineD
     # the day before was never collected: unknown, with the reason, never pass
     earlier = [v for v in stored if v.day == before]
     assert len(earlier) == len(catalogue.controls)
-    assert all(v.verdict == "unknown" and "not collected" in v.reason and v.origin == "not evaluated"
-               for v in earlier)
+    assert all(v.verdict == "unknown" and "not collected" in v.reason and v.origin == "not evaluated" for v in earlier)
 
     with warehouse.connect() as con:  # every control's SQL "changed" since the day was evaluated
         con.execute("UPDATE control_verdicts SET sql_sha256 = 'an older query'")
@@ -40,8 +39,9 @@ def test_re_judging_a_day_reproduces_its_stored_verdicts(pipeline_day: PipelineD
     for control_id, expected in on_day.items():
         if control_id in cross_system and expected.counts.get("unknown"):
             continue  # the daily evaluation judges the other systems' rows; the history says unknown for the day
-        assert (re_judged[control_id].verdict, re_judged[control_id].counts) == (expected.verdict, expected.counts), \
+        assert (re_judged[control_id].verdict, re_judged[control_id].counts) == (expected.verdict, expected.counts), (
             control_id
+        )
     assert any(v.counts.get("waived") for v in re_judged.values()), "the sandbox plants a waived exception"
 
 
@@ -52,8 +52,20 @@ def test_history_command_prints_every_day_of_the_period(pipeline_day: PipelineDa
 
     monkeypatch.setenv("EVIDENCE_HOME", str(pipeline_day.paths.home))
     day = pipeline_day.day
-    assert main(["history", "--from", (day - timedelta(days=2)).isoformat(), "--to", day.isoformat(),
-                 "--control", "cc8_1_branch_review_rules"]) == 0
+    assert (
+        main(
+            [
+                "history",
+                "--from",
+                (day - timedelta(days=2)).isoformat(),
+                "--to",
+                day.isoformat(),
+                "--control",
+                "cc8_1_branch_review_rules",
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
     assert [r["date"] for r in rows] == [(day - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
     assert [r["verdict"] for r in rows[:2]] == ["unknown", "unknown"]

@@ -26,13 +26,18 @@ def test_every_definition_materializes_without_duckdb_lock_errors(pipeline_day: 
             assert outcome.success and outcome.failed_steps == [], outcome
             assert instance.get_run_by_id(outcome.run_id).run_config.get("execution") is None  # the default
             records = instance.get_records_for_run(outcome.run_id).records
-            text += "\n".join(str(r.event_log_entry.dagster_event or r.event_log_entry.user_message)
-                               for r in records)
-            materialized |= {r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records
-                             if r.event_log_entry.dagster_event
-                             and r.event_log_entry.dagster_event.is_step_materialization}
-            processes = {r.event_log_entry.dagster_event.pid for r in records if r.event_log_entry.dagster_event
-                         and r.event_log_entry.dagster_event.event_type == dg.DagsterEventType.STEP_START}
+            text += "\n".join(str(r.event_log_entry.dagster_event or r.event_log_entry.user_message) for r in records)
+            materialized |= {
+                r.event_log_entry.dagster_event.asset_key.to_user_string()
+                for r in records
+                if r.event_log_entry.dagster_event and r.event_log_entry.dagster_event.is_step_materialization
+            }
+            processes = {
+                r.event_log_entry.dagster_event.pid
+                for r in records
+                if r.event_log_entry.dagster_event
+                and r.event_log_entry.dagster_event.event_type == dg.DagsterEventType.STEP_START
+            }
             assert len(processes) > 1, "steps ran in separate processes"
     assert "Could not set lock" not in text
     from evidence_pipeline.definitions import defs
@@ -45,7 +50,9 @@ def test_review_rule_verdicts_equal_the_sandbox_known_states(pipeline_day: Pipel
     org = pipeline_day.sandbox.org
     rows = Warehouse(pipeline_day.paths.warehouse).query(
         "SELECT resource_id, status FROM control_results WHERE control_id = 'cc8_1_branch_review_rules' "
-        "AND snapshot_date = ?", [pipeline_day.day])
+        "AND snapshot_date = ?",
+        [pipeline_day.day],
+    )
     verdicts = {r["resource_id"]: r["status"] for r in rows}
     expected = {f"{org.org_login}/{repo.name}": REPO_KINDS[repo.kind] for repo in org.github.repositories}
     waived = org.waived.get("cc8_1_branch_review_rules", set())
@@ -60,18 +67,24 @@ def test_review_rule_verdicts_equal_the_sandbox_known_states(pipeline_day: Pipel
 
 def test_archived_repositories_are_recorded_but_out_of_scope(pipeline_day: PipelineDay) -> None:
     warehouse = Warehouse(pipeline_day.paths.warehouse)
-    archived = warehouse.query("SELECT full_name FROM raw_github_repositories WHERE is_archived AND snapshot_date = ?",
-                               [pipeline_day.day])
+    archived = warehouse.query(
+        "SELECT full_name FROM raw_github_repositories WHERE is_archived AND snapshot_date = ?", [pipeline_day.day]
+    )
     assert archived, "archived repositories must be collected"
-    verdict = warehouse.query("SELECT population, failed FROM control_verdicts WHERE control_id = "
-                              "'cc8_1_branch_review_rules' AND snapshot_date = ?", [pipeline_day.day])[0]
-    collected = warehouse.query("SELECT count(*) AS n FROM raw_github_repositories WHERE snapshot_date = ?",
-                                [pipeline_day.day])[0]["n"]
+    verdict = warehouse.query(
+        "SELECT population, failed FROM control_verdicts WHERE control_id = "
+        "'cc8_1_branch_review_rules' AND snapshot_date = ?",
+        [pipeline_day.day],
+    )[0]
+    collected = warehouse.query(
+        "SELECT count(*) AS n FROM raw_github_repositories WHERE snapshot_date = ?", [pipeline_day.day]
+    )[0]["n"]
     assert verdict["population"] == collected - len(archived)
 
 
-def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(pipeline_day: PipelineDay,
-                                                                              tmp_path: Path) -> None:
+def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(
+    pipeline_day: PipelineDay, tmp_path: Path
+) -> None:
     # the session's day, copied: the failure is played on the copy, so the day stays as the other tests expect it
     paths = Paths(tmp_path / "home")
     shutil.copytree(pipeline_day.paths.home, paths.home, ignore=shutil.ignore_patterns("sandbox"))
@@ -79,8 +92,10 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
     prepare_dagster_home(paths)
     warehouse = Warehouse(paths.warehouse)
     count_sql = "SELECT count(*) AS n FROM raw_github_repositories WHERE snapshot_date = ?"
-    verdict_sql = ("SELECT verdict, reason FROM control_verdicts WHERE control_id = 'cc8_1_branch_review_rules' "
-                   "AND snapshot_date = ?")
+    verdict_sql = (
+        "SELECT verdict, reason FROM control_verdicts WHERE control_id = 'cc8_1_branch_review_rules' "
+        "AND snapshot_date = ?"
+    )
     before = warehouse.query(count_sql, [pipeline_day.day])[0]["n"]
     earlier_bundles = bundles_of(paths, pipeline_day.day)
     github = pipeline_day.sandbox.servers["github"]
@@ -90,8 +105,11 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
     # only what this failure touches: GitHub's and Google's datasets, two controls, the snapshot
     from evidence_pipeline.definitions import defs
 
-    github_sources = [k for k in defs.resolve_asset_graph().get_all_asset_keys()
-                      if k.path[:2] in (["sources", "github"], ["sources", "google_workspace"])]
+    github_sources = [
+        k
+        for k in defs.resolve_asset_graph().get_all_asset_keys()
+        if k.path[:2] in (["sources", "github"], ["sources", "google_workspace"])
+    ]
     affected = [dg.AssetKey(["controls", c]) for c in ("cc8_1_branch_review_rules", "cc6_2_leavers_deprovisioned")]
     affected.append(dg.AssetKey(["evidence", "daily_snapshot"]))
     try:
@@ -100,14 +118,24 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
             evaluate = run_job("evaluate_controls", pipeline_day.day, instance, affected)
         verdict = warehouse.query(verdict_sql, [pipeline_day.day])[0]
         after = warehouse.query(count_sql, [pipeline_day.day])[0]["n"]
-        statuses = {f"{r['source']}.{r['dataset']}": r for r in warehouse.query(
-            "SELECT source, dataset, status, retry_count, run_id FROM source_status WHERE snapshot_date = ?",
-            [pipeline_day.day])}
-        leavers = {r["resource_id"]: r for r in warehouse.query(
-            "SELECT resource_id, status, reason FROM control_results WHERE control_id = "
-            "'cc6_2_leavers_deprovisioned' AND snapshot_date = ?", [pipeline_day.day])}
-        leavers_verdict = warehouse.query(verdict_sql.replace("cc8_1_branch_review_rules",
-                                                              "cc6_2_leavers_deprovisioned"), [pipeline_day.day])[0]
+        statuses = {
+            f"{r['source']}.{r['dataset']}": r
+            for r in warehouse.query(
+                "SELECT source, dataset, status, retry_count, run_id FROM source_status WHERE snapshot_date = ?",
+                [pipeline_day.day],
+            )
+        }
+        leavers = {
+            r["resource_id"]: r
+            for r in warehouse.query(
+                "SELECT resource_id, status, reason FROM control_results WHERE control_id = "
+                "'cc6_2_leavers_deprovisioned' AND snapshot_date = ?",
+                [pipeline_day.day],
+            )
+        }
+        leavers_verdict = warehouse.query(
+            verdict_sql.replace("cc8_1_branch_review_rules", "cc6_2_leavers_deprovisioned"), [pipeline_day.day]
+        )[0]
         newest = bundles_of(paths, pipeline_day.day)[-1]
         bundle_result = (newest / "controls/cc8_1_branch_review_rules/result.json").read_text()
         bundle_provenance = (newest / "sources/github/provenance.json").read_text()
@@ -136,8 +164,9 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(p
     github_row = leavers["github.members"]
     assert github_row["status"] == "unknown" and "github.members failed" in github_row["reason"]
     assert not any(k.startswith("github:") and r["status"] == "fail" for k, r in leavers.items())
-    other_systems = {k for k in pipeline_day.sandbox.org.expected["cc6_2_leavers_deprovisioned"]
-                     if not k.startswith("github:")}
+    other_systems = {
+        k for k in pipeline_day.sandbox.org.expected["cc6_2_leavers_deprovisioned"] if not k.startswith("github:")
+    }
     assert other_systems and {k for k, r in leavers.items() if r["status"] == "fail"} == other_systems
     assert leavers_verdict["verdict"] == "fail"
     assert '"verdict": "unknown"' in bundle_result

@@ -29,20 +29,32 @@ def warehouse(tmp_path: Path) -> Warehouse:
     return warehouse
 
 
-def log_collection(warehouse: Warehouse, dataset: str, finished: str, source_timestamp: str | None,
-                   status: str = "succeeded", day: date = DAY) -> None:
+def log_collection(
+    warehouse: Warehouse,
+    dataset: str,
+    finished: str,
+    source_timestamp: str | None,
+    status: str = "succeeded",
+    day: date = DAY,
+) -> None:
     source, name = dataset.split(".")
     with warehouse.connect() as con:
-        con.execute("INSERT INTO collection_log (run_id, source, dataset, snapshot_date, status, finished_at, "
-                    "record_count, source_timestamp) VALUES ('r', ?, ?, ?, ?, ?, 0, ?)",
-                    [source, name, day, status, finished, source_timestamp])
+        con.execute(
+            "INSERT INTO collection_log (run_id, source, dataset, snapshot_date, status, finished_at, "
+            "record_count, source_timestamp) VALUES ('r', ?, ?, ?, ?, ?, 0, ?)",
+            [source, name, day, status, finished, source_timestamp],
+        )
 
 
 def test_a_source_older_than_its_freshness_window_is_stale(warehouse: Warehouse) -> None:
     log_collection(warehouse, "aws.credential_report", "2026-11-20T06:00:00+00:00", "2026-11-18T04:00:00+00:00")
     log_collection(warehouse, "hr.roster", "2026-11-20T06:00:00+00:00", "2026-11-20T05:00:00+00:00")
-    states = {s["name"]: s for s in source_states(warehouse, ["aws.credential_report", "hr.roster"], DAY,
-                                                  {"aws.credential_report": 26, "hr.roster": 26})}
+    states = {
+        s["name"]: s
+        for s in source_states(
+            warehouse, ["aws.credential_report", "hr.roster"], DAY, {"aws.credential_report": 26, "hr.roster": 26}
+        )
+    }
     assert states["aws.credential_report"]["status"] == "stale"
     assert "50 h old" in states["aws.credential_report"]["error"]
     assert states["hr.roster"]["status"] == "succeeded"
@@ -59,27 +71,38 @@ def test_a_stale_required_source_makes_the_control_unknown_never_pass(warehouse:
 
 def test_waivers_cover_failing_rows_until_they_expire(tmp_path: Path) -> None:
     path = tmp_path / "waivers.yaml"
-    path.write_text("waivers:\n"
-                    "  - {control: c1, resource: a, reason: replacement due, approver: cto, expires: 2026-12-01}\n"
-                    "  - {control: c1, resource: b, reason: replacement due, approver: cto, expires: 2026-11-01}\n"
-                    "  - {control: c1, resource: c, reason: replacement due, approver: cto, expires: 2026-12-01}\n")
+    path.write_text(
+        "waivers:\n"
+        "  - {control: c1, resource: a, reason: replacement due, approver: cto, expires: 2026-12-01}\n"
+        "  - {control: c1, resource: b, reason: replacement due, approver: cto, expires: 2026-11-01}\n"
+        "  - {control: c1, resource: c, reason: replacement due, approver: cto, expires: 2026-12-01}\n"
+    )
     waivers = load_waivers(path, {"c1"})
     assert waivers.source_sha256
-    rows = [{"resource_id": r, "status": s, "reason": "why", "details": {}} for r, s in
-            (("a", "fail"), ("b", "fail"), ("c", "pass"))]
+    rows = [
+        {"resource_id": r, "status": s, "reason": "why", "details": {}}
+        for r, s in (("a", "fail"), ("b", "fail"), ("c", "pass"))
+    ]
     apply_waivers(rows, waivers.for_control("c1"), DAY)
     assert [r["status"] for r in rows] == ["waived", "fail", "pass"]
     assert "waived until 2026-12-01 by cto" in rows[0]["reason"]
     assert "waiver expired on 2026-11-01" in rows[1]["reason"]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("waivers:\n  - {control: c1, resource: a, approver: cto, expires: 2026-12-01}\n", "waiver #1: field 'reason'"),
-    ("waivers:\n  - {control: c9, resource: a, reason: because, approver: cto, expires: 2026-12-01}\n",
-     "waiver #1: field 'control': unknown control 'c9'"),
-    ("waivers:\n  - {control: c1, resource: a, reason: because, approver: cto, expires: soon}\n",
-     "waiver #1: field 'expires'"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("waivers:\n  - {control: c1, resource: a, approver: cto, expires: 2026-12-01}\n", "waiver #1: field 'reason'"),
+        (
+            "waivers:\n  - {control: c9, resource: a, reason: because, approver: cto, expires: 2026-12-01}\n",
+            "waiver #1: field 'control': unknown control 'c9'",
+        ),
+        (
+            "waivers:\n  - {control: c1, resource: a, reason: because, approver: cto, expires: soon}\n",
+            "waiver #1: field 'expires'",
+        ),
+    ],
+)
 def test_a_malformed_waiver_names_the_waiver_and_field(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "waivers.yaml"
     path.write_text(text)
@@ -89,24 +112,38 @@ def test_a_malformed_waiver_names_the_waiver_and_field(tmp_path: Path, text: str
 
 def test_the_identity_map_is_read_with_its_hash(tmp_path: Path) -> None:
     path = tmp_path / "identity_map.yaml"
-    path.write_text("aliases:\n  github:Octo: Ada@Corp.test\napproved_accounts:\n"
-                    "  - {account: 'aws:1/svc', kind: service, owner: ada@corp.test, approved_by: cto, reason: ci}\n")
+    path.write_text(
+        "aliases:\n  github:Octo: Ada@Corp.test\napproved_accounts:\n"
+        "  - {account: 'aws:1/svc', kind: service, owner: ada@corp.test, approved_by: cto, reason: ci}\n"
+    )
     stream = IdentityMap(path)
     records = list(stream.records())
-    assert records[0] == {"account_key": "github:octo", "kind": "alias", "person_email": "ada@corp.test",
-                          "approved_by": None, "reason": None}
+    assert records[0] == {
+        "account_key": "github:octo",
+        "kind": "alias",
+        "person_email": "ada@corp.test",
+        "approved_by": None,
+        "reason": None,
+    }
     assert records[1]["kind"] == "service" and records[1]["person_email"] == "ada@corp.test"
     assert len(stream.provenance.parameters["sha256"]) == 64 and stream.provenance.request_count == 1
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("aliases:\n  octocat: ada@corp.test\n", "aliases: account 'octocat' must be '<system>:<account id>'"),
-    ("approved_accounts:\n  - {account: 'aws:1/x', kind: service, owner: a@b.c, reason: r}\n",
-     "approved_accounts #1: field 'approved_by' is required"),
-    ("approved_accounts:\n  - {account: 'aws:1/x', kind: robot, owner: a@b.c, approved_by: x, reason: r}\n",
-     "approved_accounts #1: field 'kind'"),
-    ("people: []\n", "expected only the keys"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("aliases:\n  octocat: ada@corp.test\n", "aliases: account 'octocat' must be '<system>:<account id>'"),
+        (
+            "approved_accounts:\n  - {account: 'aws:1/x', kind: service, owner: a@b.c, reason: r}\n",
+            "approved_accounts #1: field 'approved_by' is required",
+        ),
+        (
+            "approved_accounts:\n  - {account: 'aws:1/x', kind: robot, owner: a@b.c, approved_by: x, reason: r}\n",
+            "approved_accounts #1: field 'kind'",
+        ),
+        ("people: []\n", "expected only the keys"),
+    ],
+)
 def test_a_malformed_identity_map_fails_naming_the_entry(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "identity_map.yaml"
     path.write_text(text)
@@ -129,9 +166,12 @@ class Capture(BaseHTTPRequestHandler):
 
 def record_verdict(warehouse: Warehouse, day: date, control: str, verdict: str) -> None:
     with warehouse.connect() as con:
-        con.execute("INSERT INTO control_verdicts (snapshot_date, control_id, run_id, verdict, reason, population, "
-                    "passed, failed, unknown, waived, sql_sha256) VALUES (?, ?, 'r', ?, 'because', 3, 1, 2, 0, 0, "
-                    "'x')", [day, control, verdict])
+        con.execute(
+            "INSERT INTO control_verdicts (snapshot_date, control_id, run_id, verdict, reason, population, "
+            "passed, failed, unknown, waived, sql_sha256) VALUES (?, ?, 'r', ?, 'because', 3, 1, 2, 0, 0, "
+            "'x')",
+            [day, control, verdict],
+        )
 
 
 def test_newly_failing_controls_are_posted_once(warehouse: Warehouse) -> None:

@@ -82,8 +82,9 @@ class Warehouse:
                 self._session = None
 
     @contextmanager
-    def connect(self, read_only: bool = False,
-                config: dict[str, Any] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(
+        self, read_only: bool = False, config: dict[str, Any] | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection (or the open session's); waits (with backoff) while another process holds the
         file."""
         if self._session is not None:

@@ -21,8 +21,23 @@ from connectors.aws.streams import (
 )
 
 __all__ = [
-    "BACKUP_JOB_DAYS", "DATASETS", "IDENTITY_TAG", "AccountSession", "AccountSummary", "AuthorizationDetails",
-    "AwsConfig", "BackupJobs", "BackupPlans", "CredentialReport", "IdentityCenterUsers", "PasswordPolicy",
-    "ProtectedResources", "RdsInstances", "RestoreJobs", "SharedAccounts", "account_sessions", "account_stream",
+    "BACKUP_JOB_DAYS",
+    "DATASETS",
+    "IDENTITY_TAG",
+    "AccountSession",
+    "AccountSummary",
+    "AuthorizationDetails",
+    "AwsConfig",
+    "BackupJobs",
+    "BackupPlans",
+    "CredentialReport",
+    "IdentityCenterUsers",
+    "PasswordPolicy",
+    "ProtectedResources",
+    "RdsInstances",
+    "RestoreJobs",
+    "SharedAccounts",
+    "account_sessions",
+    "account_stream",
     "backup_jobs_created_after",
 ]

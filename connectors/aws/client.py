@@ -44,14 +44,20 @@ class AwsConfig:
     secret_access_key: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # credentials never reach logs
-        return (f"AwsConfig(role_arns={self.role_arns!r}, regions={self.regions!r}, "
-                f"endpoint_url={self.endpoint_url!r}, profile={self.profile!r})")
+        return (
+            f"AwsConfig(role_arns={self.role_arns!r}, regions={self.regions!r}, "
+            f"endpoint_url={self.endpoint_url!r}, profile={self.profile!r})"
+        )
 
 
 def client_config(config: AwsConfig) -> Config:
     # botocore's own retries are off: the shared Stream policy retries, paces and counts every attempt
-    return Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=config.timeout,
-                  read_timeout=config.timeout, user_agent_extra="soc2-evidence-pipeline")
+    return Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=config.timeout,
+        read_timeout=config.timeout,
+        user_agent_extra="soc2-evidence-pipeline",
+    )
 
 
 @dataclass
@@ -70,8 +76,12 @@ class AccountSession:
 
     def client(self, service: str, region: str | None = None) -> BaseClient:
         with self._lock:
-            return self.session.client(service, region_name=region or IAM_REGION,
-                                       endpoint_url=self.config.endpoint_url, config=client_config(self.config))
+            return self.session.client(
+                service,
+                region_name=region or IAM_REGION,
+                endpoint_url=self.config.endpoint_url,
+                config=client_config(self.config),
+            )
 
     def expires_soon(self) -> bool:
         return self.expires_at is not None and self.expires_at - RENEW_BEFORE_EXPIRY <= datetime.now(UTC)
@@ -94,8 +104,10 @@ def new_botocore_session() -> botocore.session.Session:
 
 
 def base_session(config: AwsConfig) -> boto3.Session:
-    kwargs: dict[str, Any] = {"region_name": config.regions[0] if config.regions else DEFAULT_REGION,
-                              "botocore_session": new_botocore_session()}
+    kwargs: dict[str, Any] = {
+        "region_name": config.regions[0] if config.regions else DEFAULT_REGION,
+        "botocore_session": new_botocore_session(),
+    }
     if config.access_key_id and config.secret_access_key:
         kwargs.update(aws_access_key_id=config.access_key_id, aws_secret_access_key=config.secret_access_key)
     elif config.profile:
@@ -129,9 +141,19 @@ def account_sessions(config: AwsConfig) -> list[AccountSession]:
     sts = base.client("sts", endpoint_url=config.endpoint_url, config=client_config(config))
     if not config.role_arns:
         identity = sts.get_caller_identity()
-        return [AccountSession(identity["Account"], base, config, credentials_from={
-            "operation": "sts:GetCallerIdentity", "caller_arn": identity.get("Arn"),
-            "request_id": identity.get("ResponseMetadata", {}).get("RequestId"), "at": utc_now()})]
+        return [
+            AccountSession(
+                identity["Account"],
+                base,
+                config,
+                credentials_from={
+                    "operation": "sts:GetCallerIdentity",
+                    "caller_arn": identity.get("Arn"),
+                    "request_id": identity.get("ResponseMetadata", {}).get("RequestId"),
+                    "at": utc_now(),
+                },
+            )
+        ]
     accounts = [account_of(arn) for arn in config.role_arns]
     repeated = sorted({account for account in accounts if accounts.count(account) > 1})
     if repeated:  # every row of that account would be judged twice, under one resource id
@@ -144,17 +166,32 @@ def account_sessions(config: AwsConfig) -> list[AccountSession]:
         at = utc_now()
         response = sts.assume_role(**kwargs)
         credentials = response["Credentials"]
-        session = boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
-                                aws_secret_access_key=credentials["SecretAccessKey"],
-                                aws_session_token=credentials["SessionToken"], region_name=base.region_name,
-                                botocore_session=new_botocore_session())
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=base.region_name,
+            botocore_session=new_botocore_session(),
+        )
         expires_at = _expiry(credentials.get("Expiration"))
-        sessions.append(AccountSession(account_of(arn), session, config, expires_at=expires_at, credentials_from={
-            "operation": "sts:AssumeRole", "role_arn": arn, "role_session_name": config.session_name,
-            "external_id": "[redacted]" if config.external_id else None,
-            "assumed_role_arn": (response.get("AssumedRoleUser") or {}).get("Arn"),
-            "request_id": response.get("ResponseMetadata", {}).get("RequestId"), "at": at,
-            "expires_at": expires_at.isoformat() if expires_at else None}))
+        sessions.append(
+            AccountSession(
+                account_of(arn),
+                session,
+                config,
+                expires_at=expires_at,
+                credentials_from={
+                    "operation": "sts:AssumeRole",
+                    "role_arn": arn,
+                    "role_session_name": config.session_name,
+                    "external_id": "[redacted]" if config.external_id else None,
+                    "assumed_role_arn": (response.get("AssumedRoleUser") or {}).get("Arn"),
+                    "request_id": response.get("ResponseMetadata", {}).get("RequestId"),
+                    "at": at,
+                    "expires_at": expires_at.isoformat() if expires_at else None,
+                },
+            )
+        )
     return sessions
 
 

@@ -40,16 +40,25 @@ RDS_PAGE = 100
 #: identitystore ListUsers' largest MaxResults (botocore's model: 1-100)
 IDENTITY_STORE_PAGE = 100
 #: an identity store id as botocore's model gives its pattern: d-1234567890 or a UUID (or its ARN)
-IDENTITY_STORE_ID = re.compile(r"(arn:aws[a-z-]*:identitystore::\d{12}:identitystore/)?"
-                               r"(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+IDENTITY_STORE_ID = re.compile(
+    r"(arn:aws[a-z-]*:identitystore::\d{12}:identitystore/)?"
+    r"(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
 #: Days of backup jobs read before the snapshot day (AWS_BACKUP_JOB_DAYS). The controls need one: the RPO control
 #: a job completed within rpo_hours (24) before the day's start, the failed-jobs control the jobs created since
 #: midnight of the day before; three more days cover jobs that ran long (completed within the RPO, created earlier).
 BACKUP_JOB_DAYS = 4
 #: the IAM user tag that names its person (AWS_IDENTITY_TAG); users named by their e-mail address need none
 IDENTITY_TAG = "email"
-THROTTLING_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-                    "RequestThrottled", "SlowDown", "LimitExceededException"}
+THROTTLING_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+    "LimitExceededException",
+}
 
 
 def ts(value: Any) -> str | None:
@@ -190,15 +199,21 @@ class CredentialReport(AwsStream):
 
     def params(self, cursor: Any) -> dict[str, Any]:
         step = cursor or ("generate", 0)
-        return {"Action": "GetCredentialReport"} if step[0] == "get" else {"Action": "GenerateCredentialReport",
-                                                                             "poll": step[1]}
+        return (
+            {"Action": "GetCredentialReport"}
+            if step[0] == "get"
+            else {"Action": "GenerateCredentialReport", "poll": step[1]}
+        )
 
     def request(self, cursor: Any) -> Any:
         self._step = cursor or ("generate", 0)
         if self._step[0] == "get":
             response = self.client.get_credential_report()
-            return {"Content": response["Content"].decode("utf-8"), "GeneratedTime": ts(response["GeneratedTime"]),
-                    "ReportFormat": response.get("ReportFormat")}
+            return {
+                "Content": response["Content"].decode("utf-8"),
+                "GeneratedTime": ts(response["GeneratedTime"]),
+                "ReportFormat": response.get("ReportFormat"),
+            }
         if self._step[1]:
             time.sleep(self.poll_interval)  # AWS builds the report asynchronously
         return _without_metadata(self.client.generate_credential_report())
@@ -222,8 +237,9 @@ class CredentialReport(AwsStream):
         rows = csv.DictReader(io.StringIO(payload["Content"]))
         missing = [column for column in REPORT_COLUMNS if column not in (rows.fieldnames or [])]
         if missing:
-            raise SourceError(f"aws.credential_report for {self.account_id}: the report has no column "
-                              f"{', '.join(missing)}")
+            raise SourceError(
+                f"aws.credential_report for {self.account_id}: the report has no column {', '.join(missing)}"
+            )
         for row in rows:
             yield {
                 "account_id": self.account_id,
@@ -236,10 +252,17 @@ class CredentialReport(AwsStream):
                 "password_last_changed": ts(row["password_last_changed"]),
                 "password_next_rotation": ts(row["password_next_rotation"]),
                 "mfa_active": flag(row["mfa_active"]),
-                **{f"access_key_{n}_{field}": convert(row[f"access_key_{n}_{field}"])
-                   for n in (1, 2) for field, convert in (("active", flag), ("last_rotated", ts),
-                                                          ("last_used_date", ts), ("last_used_region", _na),
-                                                          ("last_used_service", _na))},
+                **{
+                    f"access_key_{n}_{field}": convert(row[f"access_key_{n}_{field}"])
+                    for n in (1, 2)
+                    for field, convert in (
+                        ("active", flag),
+                        ("last_rotated", ts),
+                        ("last_used_date", ts),
+                        ("last_used_region", _na),
+                        ("last_used_service", _na),
+                    )
+                },
                 "cert_1_active": flag(row["cert_1_active"]),
                 "cert_2_active": flag(row["cert_2_active"]),
                 "generated_time": payload["GeneratedTime"],
@@ -247,10 +270,23 @@ class CredentialReport(AwsStream):
 
 
 #: the credential report's columns the records read (IAM User Guide, "Getting credential reports")
-REPORT_COLUMNS = ("user", "arn", "user_creation_time", "password_enabled", "password_last_used",
-                  "password_last_changed", "password_next_rotation", "mfa_active", "cert_1_active", "cert_2_active",
-                  *(f"access_key_{n}_{field}" for n in (1, 2) for field in (
-                      "active", "last_rotated", "last_used_date", "last_used_region", "last_used_service")))
+REPORT_COLUMNS = (
+    "user",
+    "arn",
+    "user_creation_time",
+    "password_enabled",
+    "password_last_used",
+    "password_last_changed",
+    "password_next_rotation",
+    "mfa_active",
+    "cert_1_active",
+    "cert_2_active",
+    *(
+        f"access_key_{n}_{field}"
+        for n in (1, 2)
+        for field in ("active", "last_rotated", "last_used_date", "last_used_region", "last_used_service")
+    ),
+)
 
 
 def _na(value: str | None) -> str | None:
@@ -272,10 +308,14 @@ class AccountSummary(AwsStream):
         # an entry absent from the map is unknown, not "no": a missing AccountAccessKeysPresent is not proof of none
         yield {
             "account_id": self.account_id,
-            **{column: None if summary.get(entry) is None else bool(summary[entry]) for column, entry in (
-                ("account_mfa_enabled", "AccountMFAEnabled"),
-                ("account_access_keys_present", "AccountAccessKeysPresent"),
-                ("account_signing_certificates_present", "AccountSigningCertificatesPresent"))},
+            **{
+                column: None if summary.get(entry) is None else bool(summary[entry])
+                for column, entry in (
+                    ("account_mfa_enabled", "AccountMFAEnabled"),
+                    ("account_access_keys_present", "AccountAccessKeysPresent"),
+                    ("account_signing_certificates_present", "AccountSigningCertificatesPresent"),
+                )
+            },
         }
 
 
@@ -342,24 +382,54 @@ class AuthorizationDetails(PagedAwsStream):
     def parse(self, payload: Any) -> Iterable[dict[str, Any]]:
         for user in payload.get("UserDetailList") or []:
             tags = {t["Key"]: t.get("Value") for t in user.get("Tags") or []}
-            yield self._entity("user", required(user, "UserName", self.operation), user.get("UserId"), user,
-                               groups=user.get("GroupList") or [],
-                               inline=user.get("UserPolicyList") or [], tags=tags)
+            yield self._entity(
+                "user",
+                required(user, "UserName", self.operation),
+                user.get("UserId"),
+                user,
+                groups=user.get("GroupList") or [],
+                inline=user.get("UserPolicyList") or [],
+                tags=tags,
+            )
         for group in payload.get("GroupDetailList") or []:
-            yield self._entity("group", required(group, "GroupName", self.operation), group.get("GroupId"), group,
-                               inline=group.get("GroupPolicyList") or [])
+            yield self._entity(
+                "group",
+                required(group, "GroupName", self.operation),
+                group.get("GroupId"),
+                group,
+                inline=group.get("GroupPolicyList") or [],
+            )
         for role in payload.get("RoleDetailList") or []:
-            yield self._entity("role", required(role, "RoleName", self.operation), role.get("RoleId"), role,
-                               inline=role.get("RolePolicyList") or [],
-                               tags={t["Key"]: t.get("Value") for t in role.get("Tags") or []},
-                               last_used=(role.get("RoleLastUsed") or {}).get("LastUsedDate"))
+            yield self._entity(
+                "role",
+                required(role, "RoleName", self.operation),
+                role.get("RoleId"),
+                role,
+                inline=role.get("RolePolicyList") or [],
+                tags={t["Key"]: t.get("Value") for t in role.get("Tags") or []},
+                last_used=(role.get("RoleLastUsed") or {}).get("LastUsedDate"),
+            )
         for policy in payload.get("Policies") or []:
-            yield self._entity("policy", required(policy, "PolicyName", self.operation), policy.get("PolicyId"), policy,
-                               attachment_count=policy.get("AttachmentCount"))
+            yield self._entity(
+                "policy",
+                required(policy, "PolicyName", self.operation),
+                policy.get("PolicyId"),
+                policy,
+                attachment_count=policy.get("AttachmentCount"),
+            )
 
-    def _entity(self, kind: str, name: str, entity_id: str | None, raw: dict[str, Any], groups: list[str] | None = None,
-                inline: list[dict[str, Any]] | None = None, tags: dict[str, str] | None = None,
-                last_used: Any = None, attachment_count: int | None = None) -> dict[str, Any]:
+    def _entity(
+        self,
+        kind: str,
+        name: str,
+        entity_id: str | None,
+        raw: dict[str, Any],
+        groups: list[str] | None = None,
+        inline: list[dict[str, Any]] | None = None,
+        tags: dict[str, str] | None = None,
+        last_used: Any = None,
+        attachment_count: int | None = None,
+    ) -> dict[str, Any]:
         attached = raw.get("AttachedManagedPolicies") or []
         tags = tags or {}
         return {
@@ -379,7 +449,8 @@ class AuthorizationDetails(PagedAwsStream):
             "permissions_boundary": (raw.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
             "last_used": ts(last_used),
             "attachment_count": attachment_count,
-            "is_aws_managed": (raw.get("Arn") or "").startswith("arn:aws:iam::aws:policy/") if kind == "policy"
+            "is_aws_managed": (raw.get("Arn") or "").startswith("arn:aws:iam::aws:policy/")
+            if kind == "policy"
             else None,
             "raw": json.dumps(raw, sort_keys=True, default=str),
         }
@@ -576,8 +647,10 @@ class IdentityCenterUsers(JsonListStream):
 
     def __init__(self, client: BaseClient, account_id: str, identity_store_id: str) -> None:
         if not IDENTITY_STORE_ID.fullmatch(identity_store_id or ""):
-            raise ValueError(f"AWS_IDENTITY_STORE_ID {identity_store_id!r} is not an identity store id "
-                             "(d-1234567890 or a UUID: IAM Identity Center > Settings > Identity source)")
+            raise ValueError(
+                f"AWS_IDENTITY_STORE_ID {identity_store_id!r} is not an identity store id "
+                "(d-1234567890 or a UUID: IAM Identity Center > Settings > Identity source)"
+            )
         self.identity_store_id = identity_store_id
         super().__init__(client, account_id)
 
@@ -597,8 +670,10 @@ class IdentityCenterUsers(JsonListStream):
             "display_name": user.get("DisplayName"),
             "given_name": name.get("GivenName"),
             "family_name": name.get("FamilyName"),
-            "emails": [{"value": e.get("Value"), "type": e.get("Type"), "is_primary": e.get("Primary")}
-                       for e in user.get("Emails") or []],
+            "emails": [
+                {"value": e.get("Value"), "type": e.get("Type"), "is_primary": e.get("Primary")}
+                for e in user.get("Emails") or []
+            ],
             "external_ids": [{"issuer": x.get("Issuer"), "id": x.get("Id")} for x in user.get("ExternalIds") or []],
             "user_status": user.get("UserStatus"),
             "created_at": ts(user.get("CreatedAt")),
@@ -606,8 +681,9 @@ class IdentityCenterUsers(JsonListStream):
         }
 
 
-def account_stream(cls: type[AwsStream], account: AccountSession, region: str | None = None,
-                   **options: Any) -> AwsStream:
+def account_stream(
+    cls: type[AwsStream], account: AccountSession, region: str | None = None, **options: Any
+) -> AwsStream:
     """A dataset's stream for one account (and region), its provenance naming how the account's session was
     obtained: the one sts:AssumeRole of the source run that every dataset of the account shares."""
     stream = cls(account.client(cls.service, region), account.account_id, **options)

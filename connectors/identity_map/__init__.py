@@ -54,8 +54,13 @@ class IdentityMap(Stream):
             self._check_key(account, "aliases")
             if not isinstance(email, str) or "@" not in email:
                 raise SourceError(f"identity.map: {self.path}: aliases[{account!r}]: expected a person's email")
-            yield {"account_key": account.lower(), "kind": "alias", "person_email": email.strip().lower(),
-                   "approved_by": None, "reason": None}
+            yield {
+                "account_key": account.lower(),
+                "kind": "alias",
+                "person_email": email.strip().lower(),
+                "approved_by": None,
+                "reason": None,
+            }
         for number, entry in enumerate(raw.get("approved_accounts") or [], 1):
             where = f"approved_accounts #{number}"
             if not isinstance(entry, dict):
@@ -66,11 +71,17 @@ class IdentityMap(Stream):
             self._check_key(entry["account"], where)
             if entry["kind"] not in KINDS:
                 raise SourceError(f"identity.map: {self.path}: {where}: field 'kind' must be one of {KINDS}")
-            yield {"account_key": str(entry["account"]).lower(), "kind": entry["kind"],
-                   "person_email": str(entry["owner"]).strip().lower(), "approved_by": str(entry["approved_by"]),
-                   "reason": str(entry["reason"])}
+            yield {
+                "account_key": str(entry["account"]).lower(),
+                "kind": entry["kind"],
+                "person_email": str(entry["owner"]).strip().lower(),
+                "approved_by": str(entry["approved_by"]),
+                "reason": str(entry["reason"]),
+            }
 
     def _check_key(self, account: Any, where: str) -> None:
         if not isinstance(account, str) or not ACCOUNT_KEY.match(account):
-            raise SourceError(f"identity.map: {self.path}: {where}: account {account!r} must be "
-                              "'<system>:<account id>', e.g. 'github:octocat'")
+            raise SourceError(
+                f"identity.map: {self.path}: {where}: account {account!r} must be "
+                "'<system>:<account id>', e.g. 'github:octocat'"
+            )

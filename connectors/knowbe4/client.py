@@ -53,9 +53,11 @@ def make_session(config: KnowBe4Config) -> requests.Session:
     if not config.api_key:
         raise ValueError("KnowBe4 needs a Reporting API key")
     session = requests.Session()
-    session.headers.update({
-        "Authorization": f"Bearer {config.api_key}",
-        "Accept": "application/json",
-        "User-Agent": "evidence-pipeline (read-only SOC 2 evidence collection)",
-    })
+    session.headers.update(
+        {
+            "Authorization": f"Bearer {config.api_key}",
+            "Accept": "application/json",
+            "User-Agent": "evidence-pipeline (read-only SOC 2 evidence collection)",
+        }
+    )
     return session

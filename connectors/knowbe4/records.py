@@ -21,10 +21,22 @@ def compile_course_pattern(pattern: str | None) -> re.Pattern[str]:
 
 
 def enrollment_record(
-    *, provider: str, enrollment_id: str, user_id: str | None, email: str | None, user_name: str | None,
-    course: str | None, campaign: str | None, content_type: str | None, status: str | None,
-    enrollment_date: str | None, start_date: str | None, completion_date: str | None, time_spent: int | None,
-    course_pattern: re.Pattern[str], raw: dict[str, Any],
+    *,
+    provider: str,
+    enrollment_id: str,
+    user_id: str | None,
+    email: str | None,
+    user_name: str | None,
+    course: str | None,
+    campaign: str | None,
+    content_type: str | None,
+    status: str | None,
+    enrollment_date: str | None,
+    start_date: str | None,
+    completion_date: str | None,
+    time_spent: int | None,
+    course_pattern: re.Pattern[str],
+    raw: dict[str, Any],
 ) -> dict[str, Any]:
     """Keys are the columns of raw_training_enrollments (warehouse/migrations/0007_training.sql)."""
     return {

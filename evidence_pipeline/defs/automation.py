@@ -4,7 +4,6 @@ Collection and evaluation are separate jobs on purpose: when a source fails, the
 controls must still run (and say *unknown*) instead of being skipped by Dagster.
 """
 
-
 from datetime import date
 
 import dagster as dg
@@ -16,20 +15,26 @@ SOURCES = dg.AssetSelection.key_prefixes(["sources"])
 CONTROLS_AND_EVIDENCE = dg.AssetSelection.key_prefixes(["controls"]) | dg.AssetSelection.key_prefixes(["evidence"])
 
 collect_sources_job = dg.define_asset_job(
-    "collect_sources", selection=SOURCES,
+    "collect_sources",
+    selection=SOURCES,
     description="Collect every configured source for the day (in parallel).",
 )
 evaluate_controls_job = dg.define_asset_job(
-    "evaluate_controls", selection=CONTROLS_AND_EVIDENCE,
+    "evaluate_controls",
+    selection=CONTROLS_AND_EVIDENCE,
     description="Evaluate every control from the day's landed data and write the evidence bundle.",
 )
 daily_evidence_job = dg.define_asset_job(
-    "daily_evidence", selection=dg.AssetSelection.all(),
+    "daily_evidence",
+    selection=dg.AssetSelection.all(),
     description="Everything for one day in one run (controls are skipped if a source fails; prefer the schedule).",
 )
 
 daily_collection_schedule = dg.build_schedule_from_partitioned_job(
-    collect_sources_job, hour_of_day=2, minute_of_hour=0, name="daily_collection",
+    collect_sources_job,
+    hour_of_day=2,
+    minute_of_hour=0,
+    name="daily_collection",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
@@ -41,15 +46,22 @@ def _evaluate_after(run: dg.DagsterRun) -> dg.RunRequest | dg.SkipReason:
     return dg.RunRequest(run_key=f"evaluate-{run.run_id}", partition_key=partition)
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[collect_sources_job],
-                      request_job=evaluate_controls_job, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[collect_sources_job],
+    request_job=evaluate_controls_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def evaluate_after_collection(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
     """A complete collection is evaluated at once."""
     return _evaluate_after(context.dagster_run)
 
 
-@dg.run_failure_sensor(monitored_jobs=[collect_sources_job], request_job=evaluate_controls_job,
-                       default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.run_failure_sensor(
+    monitored_jobs=[collect_sources_job],
+    request_job=evaluate_controls_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def evaluate_after_failed_collection(context: dg.RunFailureSensorContext) -> dg.RunRequest | dg.SkipReason:
     """A partly failed collection is evaluated too: controls of the failed sources report unknown."""
     return _evaluate_after(context.dagster_run)
@@ -61,11 +73,14 @@ class AlertResource(dg.ConfigurableResource):
     webhook_url: str | None = None
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS,
-                      monitored_jobs=[evaluate_controls_job, daily_evidence_job],
-                      default_status=dg.DefaultSensorStatus.RUNNING)
-def newly_failing_controls(context: dg.RunStatusSensorContext, alerts: AlertResource,
-                           warehouse: WarehouseResource) -> dg.SkipReason:
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[evaluate_controls_job, daily_evidence_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def newly_failing_controls(
+    context: dg.RunStatusSensorContext, alerts: AlertResource, warehouse: WarehouseResource
+) -> dg.SkipReason:
     """Reports controls that fail on the evaluated day but did not fail on the previous one."""
     partition = context.dagster_run.tags.get("dagster/partition")
     if not partition:

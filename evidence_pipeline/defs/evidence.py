@@ -3,7 +3,6 @@
 Signed with EVIDENCE_SIGNING_KEY; without it the snapshot fails (nothing written) unless EVIDENCE_ALLOW_UNSIGNED=1,
 and then its metadata says UNSIGNED. `evidence-pipeline ui` and the demo set a data-folder key."""
 
-
 import hashlib
 from pathlib import Path
 
@@ -31,8 +30,8 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         kinds={"duckdb", "json"},
         owners=OWNERS,
         description="Writes the day's auditor-ready evidence bundle: per control the population, exceptions, query "
-                    "and result; per source the raw records and provenance; a manifest with the SHA-256 of every "
-                    "file. A re-run writes a new version beside the old one, never over it.",
+        "and result; per source the raw records and provenance; a manifest with the SHA-256 of every "
+        "file. A re-run writes a new version beside the old one, never over it.",
         partitions_def=daily_partitions,
         # no writer pool: the bundle is file work (PDF, workbook, hashes); its few short reads and one insert wait
         # for DuckDB's lock in `Warehouse.connect`, so a backfill's snapshots write side by side
@@ -53,9 +52,15 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         with warehouse.session():
             outcomes = [load_summary(warehouse, control, day) for control in catalogue.controls]
         datasets = sorted({d for c in catalogue.controls for d in c.datasets})
-        inputs = BundleInputs(snapshot_date=day, run_id=context.run.run_id, outcomes=outcomes, datasets=datasets,
-                              controls_map=project_file("controls_map.yaml"), waivers_file=_waivers_file(),
-                              stored_results=True)
+        inputs = BundleInputs(
+            snapshot_date=day,
+            run_id=context.run.run_id,
+            outcomes=outcomes,
+            datasets=datasets,
+            controls_map=project_file("controls_map.yaml"),
+            waivers_file=_waivers_file(),
+            stored_results=True,
+        )
         # a killed writer's aside folder holds raw personal data; other snapshots may be writing now (a backfill),
         # so only folders untouched for hours go
         for aside in remove_abandoned_bundles(resource.paths.evidence, runs_in_progress=True):
@@ -66,20 +71,24 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
             raise dg.Failure(description=str(exc)) from None
         manifest_sha256 = hashlib.sha256((bundle / MANIFEST).read_bytes()).hexdigest()
         with warehouse.connect() as con:
-            con.execute("INSERT INTO evidence_snapshots (snapshot_date, snapshot_id, path, manifest_sha256, run_id) "
-                        "VALUES (?, ?, ?, ?, ?)", [day, f"{day}/{bundle.name}", str(bundle), manifest_sha256,
-                                                   context.run.run_id])
+            con.execute(
+                "INSERT INTO evidence_snapshots (snapshot_date, snapshot_id, path, manifest_sha256, run_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [day, f"{day}/{bundle.name}", str(bundle), manifest_sha256, context.run.run_id],
+            )
         context.log.info(f"evidence bundle written: {bundle}")
         verdicts = {o.control.id: o.verdict for o in outcomes}
-        return dg.MaterializeResult(metadata={
-            "bundle": dg.MetadataValue.path(str(bundle)),
-            "manifest sha256": manifest_sha256,
-            "signature": signing_note(signing_key),
-            "controls": len(outcomes),
-            "failing": sum(v == "fail" for v in verdicts.values()),
-            "unknown": sum(v == "unknown" for v in verdicts.values()),
-            "verdicts": dg.MetadataValue.json(verdicts),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "bundle": dg.MetadataValue.path(str(bundle)),
+                "manifest sha256": manifest_sha256,
+                "signature": signing_note(signing_key),
+                "controls": len(outcomes),
+                "failing": sum(v == "fail" for v in verdicts.values()),
+                "unknown": sum(v == "unknown" for v in verdicts.values()),
+                "verdicts": dg.MetadataValue.json(verdicts),
+            }
+        )
 
     return daily_snapshot
 

@@ -25,10 +25,30 @@ from evidence_pipeline.evidence.signing import SigningKey, SigningKeyError, fing
 from evidence_pipeline.evidence.verify import Verification, VerificationError, verify_series
 
 EXPORTS = "exports"
-EXCEPTION_COLUMNS = ["resource_id", "resource_name", "first_seen", "last_seen", "resolved_on", "resolution",
-                     "days_open", "days_failing", "last_status", "last_reason"]
-DAILY_COLUMNS = ["date", "verdict", "population", "pass", "fail", "unknown", "waived", "pass_rate", "reason",
-                 "sql_sha256"]
+EXCEPTION_COLUMNS = [
+    "resource_id",
+    "resource_name",
+    "first_seen",
+    "last_seen",
+    "resolved_on",
+    "resolution",
+    "days_open",
+    "days_failing",
+    "last_status",
+    "last_reason",
+]
+DAILY_COLUMNS = [
+    "date",
+    "verdict",
+    "population",
+    "pass",
+    "fail",
+    "unknown",
+    "waived",
+    "pass_rate",
+    "reason",
+    "sql_sha256",
+]
 
 
 class PeriodError(ValueError):
@@ -93,8 +113,9 @@ def _read_population(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def verified_daily_chain(evidence_root: Path, read: set[Path], public_key: bytes | None, require_signature: bool,
-                         expect_head: str | None) -> tuple[dict[Path, Verification], dict[str, Any]]:
+def verified_daily_chain(
+    evidence_root: Path, read: set[Path], public_key: bytes | None, require_signature: bool, expect_head: str | None
+) -> tuple[dict[Path, Verification], dict[str, Any]]:
     """Verify the whole daily chain (the files of the bundles in `read` hashed, the others by name and size).
 
     Returns each bundle's verification and a description of the chain for the manifest; refuses (PeriodError,
@@ -104,21 +125,32 @@ def verified_daily_chain(evidence_root: Path, read: set[Path], public_key: bytes
         pinned = fingerprint(load_public_key(public_key, "--public-key")) if public_key is not None else None
     except (VerificationError, SigningKeyError) as exc:
         raise PeriodError(f"the daily evidence chain in {evidence_root} does not verify: {exc}") from None
-    description = {"bundles": len(chain), "signers": chain.signers, "pinned_key": pinned,
-                   "trusted_key": "pinned" if pinned else "not pinned: the chain's first signer",
-                   "head": asdict(chain.head)}
+    description = {
+        "bundles": len(chain),
+        "signers": chain.signers,
+        "pinned_key": pinned,
+        "trusted_key": "pinned" if pinned else "not pinned: the chain's first signer",
+        "head": asdict(chain.head),
+    }
     return {v.bundle: v for v in chain}, description
 
 
-def load_period(evidence_root: Path, start: date, end: date, public_key: bytes | None = None,
-                pseudonymizer: Pseudonymizer | None = None, require_signature: bool = True,
-                expect_head: str | None = None) -> PeriodEvidence:
+def load_period(
+    evidence_root: Path,
+    start: date,
+    end: date,
+    public_key: bytes | None = None,
+    pseudonymizer: Pseudonymizer | None = None,
+    require_signature: bool = True,
+    expect_head: str | None = None,
+) -> PeriodEvidence:
     days = period_days(start, end)
     chosen = {day: newest_bundle_of_day(evidence_root, day) for day in days}
     if not any(chosen.values()):
         raise PeriodError(f"no evidence snapshot between {start} and {end} in {evidence_root}")
-    verified_bundles, daily_chain = verified_daily_chain(evidence_root, {b for b in chosen.values() if b},
-                                                         public_key, require_signature, expect_head)
+    verified_bundles, daily_chain = verified_daily_chain(
+        evidence_root, {b for b in chosen.values() if b}, public_key, require_signature, expect_head
+    )
     snapshots, missing = [], []
     results: dict[date, dict[str, dict[str, Any]]] = {}
     rows: dict[date, dict[str, list[dict[str, Any]]]] = {}
@@ -133,8 +165,12 @@ def load_period(evidence_root: Path, start: date, end: date, public_key: bytes |
         verified = verified_bundles[bundle]
         manifest = verified.manifest
         maps.add(manifest.get("controls_map_sha256", ""))
-        snapshot = {"date": day.isoformat(), "bundle": f"{bundle.parent.name}/{bundle.name}",
-                    "manifest_sha256": sha256_file(bundle / MANIFEST), "signed_by": verified.signed_by}
+        snapshot = {
+            "date": day.isoformat(),
+            "bundle": f"{bundle.parent.name}/{bundle.name}",
+            "manifest_sha256": sha256_file(bundle / MANIFEST),
+            "signed_by": verified.signed_by,
+        }
         snapshots.append(snapshot)
         results[day], rows[day] = {}, {}
         if pseudonymizer is not None:
@@ -144,36 +180,61 @@ def load_period(evidence_root: Path, start: date, end: date, public_key: bytes |
             control_id = result["control_id"]
             results[day][control_id] = result
             rows[day][control_id] = _read_population(result_file.parent / "population.csv")
-            controls[control_id] = PeriodControl(control_id, result.get("title", control_id),
-                                                 list(result.get("criteria") or []),
-                                                 result.get("frequency", "daily"), result.get("scope", ""))
+            controls[control_id] = PeriodControl(
+                control_id,
+                result.get("title", control_id),
+                list(result.get("criteria") or []),
+                result.get("frequency", "daily"),
+                result.get("scope", ""),
+            )
         for provenance_file in sorted((bundle / "sources").glob("*/provenance.json")):
             for dataset, entry in sorted(json.loads(provenance_file.read_text()).items()):
                 detail = entry.get("provenance") or {}
-                provenance.append({
-                    "date": day.isoformat(), "dataset": f"{provenance_file.parent.name}.{dataset}",
-                    "status": entry.get("status"), "record_count": entry.get("record_count", detail.get(
-                        "record_count")), "request_count": entry.get("request_count", detail.get("request_count")),
-                    "retry_count": entry.get("retry_count", detail.get("retry_count")),
-                    "source_timestamp": entry.get("source_timestamp", detail.get("source_timestamp")),
-                    "finished_at": entry.get("finished_at", detail.get("finished_at")),
-                    "payload_sha256": entry.get("payload_sha256", detail.get("payload_sha256")),
-                    "snapshot": snapshot["bundle"], "snapshot_manifest_sha256": snapshot["manifest_sha256"]})
+                provenance.append(
+                    {
+                        "date": day.isoformat(),
+                        "dataset": f"{provenance_file.parent.name}.{dataset}",
+                        "status": entry.get("status"),
+                        "record_count": entry.get("record_count", detail.get("record_count")),
+                        "request_count": entry.get("request_count", detail.get("request_count")),
+                        "retry_count": entry.get("retry_count", detail.get("retry_count")),
+                        "source_timestamp": entry.get("source_timestamp", detail.get("source_timestamp")),
+                        "finished_at": entry.get("finished_at", detail.get("finished_at")),
+                        "payload_sha256": entry.get("payload_sha256", detail.get("payload_sha256")),
+                        "snapshot": snapshot["bundle"],
+                        "snapshot_manifest_sha256": snapshot["manifest_sha256"],
+                    }
+                )
     if not snapshots:
         raise PeriodError(f"no evidence snapshot between {start} and {end} in {evidence_root}")
 
     if pseudonymizer is not None:
-        pseudonymizer.learn_rows(r for by_control in rows.values() for day_rows in by_control.values()
-                                 for r in day_rows)
-        rows = {day: {cid: [pseudonymizer.row(r) for r in day_rows] for cid, day_rows in by_control.items()}
-                for day, by_control in rows.items()}
+        pseudonymizer.learn_rows(
+            r for by_control in rows.values() for day_rows in by_control.values() for r in day_rows
+        )
+        rows = {
+            day: {cid: [pseudonymizer.row(r) for r in day_rows] for cid, day_rows in by_control.items()}
+            for day, by_control in rows.items()
+        }
 
     ordered = sorted(controls.values(), key=lambda c: c.id)
-    period = PeriodEvidence(start=start, end=end, days=days, missing_days=missing, controls=ordered, daily={},
-                            population={}, exceptions={}, control_stats={}, provenance=provenance,
-                            snapshots=snapshots, controls_map_sha256=sorted(maps - {""}), daily_chain=daily_chain,
-                            unsigned_inputs=[s["bundle"] for s in snapshots if s["signed_by"] is None],
-                            allow_unsigned=not require_signature)
+    period = PeriodEvidence(
+        start=start,
+        end=end,
+        days=days,
+        missing_days=missing,
+        controls=ordered,
+        daily={},
+        population={},
+        exceptions={},
+        control_stats={},
+        provenance=provenance,
+        snapshots=snapshots,
+        controls_map_sha256=sorted(maps - {""}),
+        daily_chain=daily_chain,
+        unsigned_inputs=[s["bundle"] for s in snapshots if s["signed_by"] is None],
+        allow_unsigned=not require_signature,
+    )
     if pseudonymizer is not None:
         period.pseudonymization = pseudonymizer.manifest_entry()
         period.pseudonymization_note = f"pseudonymized (keyed HMAC-SHA256; key {pseudonymizer.key_origin})"
@@ -183,16 +244,32 @@ def load_period(evidence_root: Path, start: date, end: date, public_key: bytes |
         for day in days:
             result = results.get(day, {}).get(control.id)
             if result is None:
-                daily.append({"date": day.isoformat(), "verdict": "missing", "population": None, "pass": None,
-                              "fail": None, "unknown": None, "waived": None, "pass_rate": None,
-                              "reason": "no snapshot for this day" if day in missing else
-                              "not in this day's snapshot", "sql_sha256": None})
+                daily.append(
+                    {
+                        "date": day.isoformat(),
+                        "verdict": "missing",
+                        "population": None,
+                        "pass": None,
+                        "fail": None,
+                        "unknown": None,
+                        "waived": None,
+                        "pass_rate": None,
+                        "reason": "no snapshot for this day" if day in missing else "not in this day's snapshot",
+                        "sql_sha256": None,
+                    }
+                )
                 continue
             count = {s: result.get(s, 0) for s in ("population", "pass", "fail", "unknown", "waived")}
-            daily.append({"date": day.isoformat(), "verdict": result["verdict"], **count,
-                          "pass_rate": count["pass"] / count["population"] if count["population"] else None,
-                          "reason": pseudonymizer.text(result.get("reason")) if pseudonymizer else
-                          result.get("reason"), "sql_sha256": result.get("sql_sha256")})
+            daily.append(
+                {
+                    "date": day.isoformat(),
+                    "verdict": result["verdict"],
+                    **count,
+                    "pass_rate": count["pass"] / count["population"] if count["population"] else None,
+                    "reason": pseudonymizer.text(result.get("reason")) if pseudonymizer else result.get("reason"),
+                    "sql_sha256": result.get("sql_sha256"),
+                }
+            )
             population += [{"snapshot_date": day.isoformat(), **r} for r in rows[day][control.id]]
         period.daily[control.id] = daily
         period.population[control.id] = population
@@ -213,8 +290,9 @@ def load_period(evidence_root: Path, start: date, end: date, public_key: bytes |
     return period
 
 
-def exception_episodes(days: list[date], missing: list[date], rows: dict[date, dict[str, list[dict[str, Any]]]],
-                       control_id: str) -> list[dict[str, Any]]:
+def exception_episodes(
+    days: list[date], missing: list[date], rows: dict[date, dict[str, list[dict[str, Any]]]], control_id: str
+) -> list[dict[str, Any]]:
     """Each stretch of days a resource did not pass: first seen, last seen, resolved (and how), days open.
 
     A day without a snapshot neither opens nor resolves anything: the exception stays open across it, because
@@ -231,8 +309,12 @@ def exception_episodes(days: list[date], missing: list[date], rows: dict[date, d
                 continue
             episode = open_.get(resource_id)
             if episode is None:
-                episode = open_[resource_id] = {"resource_id": resource_id, "resource_name": row.get("resource_name"),
-                                                "first_seen": day, "days_failing": 0}
+                episode = open_[resource_id] = {
+                    "resource_id": resource_id,
+                    "resource_name": row.get("resource_name"),
+                    "first_seen": day,
+                    "days_failing": 0,
+                }
             episode.update(last_seen=day, last_status=row["status"], last_reason=row.get("reason"))
             episode["days_failing"] += 1
         for resource_id in list(open_):
@@ -264,33 +346,51 @@ def write_export(evidence_root: Path, period: PeriodEvidence, signing_key: Signi
         for control in period.controls:
             folder = work / "controls" / control.id
             folder.mkdir(parents=True)
-            write_csv(folder / "population.csv", ["snapshot_date", *POPULATION_COLUMNS[:6], "details"],
-                      [{**r, "details": json.dumps(r.get("details") or {}, sort_keys=True, default=str)}
-                       for r in period.population[control.id]])
+            write_csv(
+                folder / "population.csv",
+                ["snapshot_date", *POPULATION_COLUMNS[:6], "details"],
+                [
+                    {**r, "details": json.dumps(r.get("details") or {}, sort_keys=True, default=str)}
+                    for r in period.population[control.id]
+                ],
+            )
             write_csv(folder / "daily.csv", DAILY_COLUMNS, period.daily[control.id])
             write_csv(folder / "exceptions.csv", EXCEPTION_COLUMNS, period.exceptions[control.id])
         (work / "sources").mkdir()
-        write_csv(work / "sources" / "provenance.csv", list(period.provenance[0]) if period.provenance else
-                  ["date"], period.provenance)
-        summary = {"from": period.start.isoformat(), "to": period.end.isoformat(), "days": len(period.days),
-                   "days_with_snapshot": len(period.snapshots),
-                   "missing_days": [d.isoformat() for d in period.missing_days], "snapshots": period.snapshots,
-                   "controls": {c.id: period.control_stats[c.id] for c in period.controls}}
+        write_csv(
+            work / "sources" / "provenance.csv",
+            list(period.provenance[0]) if period.provenance else ["date"],
+            period.provenance,
+        )
+        summary = {
+            "from": period.start.isoformat(),
+            "to": period.end.isoformat(),
+            "days": len(period.days),
+            "days_with_snapshot": len(period.snapshots),
+            "missing_days": [d.isoformat() for d in period.missing_days],
+            "snapshots": period.snapshots,
+            "controls": {c.id: period.control_stats[c.id] for c in period.controls},
+        }
         (work / "period.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         (work / "report.html").write_text(report.render_period(period))
         pdf_note = report.print_pdf(work / "report.html", work / "report.pdf")
         workbook.write_period(period, work / "evidence.xlsx")
         (work / "oscal").mkdir()
         (work / "oscal" / "assessment-results.json").write_text(
-            json.dumps(oscal.period_assessment_results(period), indent=2) + "\n")
+            json.dumps(oscal.period_assessment_results(period), indent=2) + "\n"
+        )
         return {
             "kind": "period_export",
             "data_window": {"from": period.start.isoformat(), "to": period.end.isoformat()},
             "missing_days": summary["missing_days"],
             "snapshots": period.snapshots,
             "controls_map_sha256": period.controls_map_sha256,
-            "renderings": {"report.html": "written", "report.pdf": pdf_note, "evidence.xlsx": "written",
-                           "oscal/assessment-results.json": "written"},
+            "renderings": {
+                "report.html": "written",
+                "report.pdf": pdf_note,
+                "evidence.xlsx": "written",
+                "oscal/assessment-results.json": "written",
+            },
             "pseudonymization": period.pseudonymization,
             # what the export trusted: the daily chain's signers and head, and any unsigned day it was allowed to read
             "daily_chain": period.daily_chain,

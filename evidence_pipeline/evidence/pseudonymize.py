@@ -29,10 +29,34 @@ from typing import Any
 PSEUDONYM_KEY_ENV = "EVIDENCE_PSEUDONYM_KEY"
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 #: row detail keys whose values identify a person
-PERSON_FIELDS = frozenset({"email", "user_email", "primary_email", "owner_email", "manager_email", "display_name",
-                           "name", "full_name", "given_name", "family_name", "login", "user", "username",
-                           "user_name", "owner", "manager", "person", "approver", "actor", "author", "reviewer",
-                           "principal", "upn", "user_principal_name"})
+PERSON_FIELDS = frozenset(
+    {
+        "email",
+        "user_email",
+        "primary_email",
+        "owner_email",
+        "manager_email",
+        "display_name",
+        "name",
+        "full_name",
+        "given_name",
+        "family_name",
+        "login",
+        "user",
+        "username",
+        "user_name",
+        "owner",
+        "manager",
+        "person",
+        "approver",
+        "actor",
+        "author",
+        "reviewer",
+        "principal",
+        "upn",
+        "user_principal_name",
+    }
+)
 #: the row columns pseudonymized in exports
 ROW_FIELDS = ("resource_id", "resource_name", "resource_url", "reason")
 MIN_LEARNED_LENGTH = 3  # shorter values ("ab") would be replaced inside unrelated words
@@ -43,12 +67,18 @@ RAW_PERSON_FIELDS: dict[str, tuple[tuple[str, str | None], ...]] = {
     "identity/map": (("person_email", None), ("approved_by", None)),
     "github/members": (("login", None), ("name", None), ("email", None), ("verified_domain_emails", None)),
     "github/outside_collaborators": (("login", None), ("name", None), ("email", None)),
-    "github/merged_pull_requests": (("author", "author_type"), ("merged_by", "merged_by_type"),
-                                    ("reviews.author", "reviews.author_type"), ("approvers_at_merge", None)),
+    "github/merged_pull_requests": (
+        ("author", "author_type"),
+        ("merged_by", "merged_by_type"),
+        ("reviews.author", "reviews.author_type"),
+        ("approvers_at_merge", None),
+    ),
     "entra/users": (("user_principal_name", None), ("mail", None), ("display_name", None)),
     "entra/user_registration_details": (("user_principal_name", None), ("user_display_name", None)),
-    "entra/role_assignments": (("principal_user_principal_name", "principal_type"),
-                               ("principal_display_name", "principal_type")),
+    "entra/role_assignments": (
+        ("principal_user_principal_name", "principal_type"),
+        ("principal_display_name", "principal_type"),
+    ),
     "google_workspace/users": (("primary_email", None), ("full_name", None)),
     "training/enrollments": (("email", None), ("user_name", None)),
 }
@@ -173,14 +203,19 @@ class Pseudonymizer:
         return {k: self.value(v) for k, v in row.items()}
 
     def manifest_entry(self) -> dict[str, Any]:
-        return {"enabled": True, "method": "HMAC-SHA256 over the lower-cased value, first 16 hex digits, "
-                                           "prefixed 'person-'",
-                "fields": [*ROW_FIELDS, "details (every string)", "any e-mail address"],
-                "person_detail_fields": sorted(PERSON_FIELDS),
-                "people_learned_from": {f"sources/{dataset}.jsonl": [path for path, _ in fields]
-                                        for dataset, fields in RAW_PERSON_FIELDS.items()},
-                "replaced": "every learned value inside any text, as whole words, longest first, case-insensitively",
-                "key": self.key_origin, "distinct_values_pseudonymized": len(self._known)}
+        return {
+            "enabled": True,
+            "method": "HMAC-SHA256 over the lower-cased value, first 16 hex digits, prefixed 'person-'",
+            "fields": [*ROW_FIELDS, "details (every string)", "any e-mail address"],
+            "person_detail_fields": sorted(PERSON_FIELDS),
+            "people_learned_from": {
+                f"sources/{dataset}.jsonl": [path for path, _ in fields]
+                for dataset, fields in RAW_PERSON_FIELDS.items()
+            },
+            "replaced": "every learned value inside any text, as whole words, longest first, case-insensitively",
+            "key": self.key_origin,
+            "distinct_values_pseudonymized": len(self._known),
+        }
 
 
 def _person_values(record: Any, path: list[str], kind_path: str | None) -> Iterable[tuple[Any, Any]]:

@@ -36,8 +36,10 @@ from evidence_pipeline.evidence.pseudonymize import Pseudonymizer
 from evidence_pipeline.evidence.signing import SigningKey
 
 SAMPLES = "samples"
-METHOD = ("hash-ordered selection without replacement: every population row is ranked by "
-          "SHA-256('<seed>|<snapshot_date>|<resource_id>') (hex, ascending) and the first N are the sample")
+METHOD = (
+    "hash-ordered selection without replacement: every population row is ranked by "
+    "SHA-256('<seed>|<snapshot_date>|<resource_id>') (hex, ascending) and the first N are the sample"
+)
 #: frequency -> (small, medium, large) population band sizes
 SIZE_TABLE: dict[str, tuple[int, int, int]] = {
     "annual": (1, 1, 1),
@@ -48,8 +50,16 @@ SIZE_TABLE: dict[str, tuple[int, int, int]] = {
     "continuous": (25, 43, 60),
 }
 BANDS = ((50, 0, "fewer than 50 occurrences"), (250, 1, "50 to 249 occurrences"), (None, 2, "250 or more occurrences"))
-SAMPLE_COLUMNS = ["rank", "snapshot_date", "resource_id", "resource_name", "resource_url", "status", "reason",
-                  "sort_key"]
+SAMPLE_COLUMNS = [
+    "rank",
+    "snapshot_date",
+    "resource_id",
+    "resource_name",
+    "resource_url",
+    "status",
+    "reason",
+    "sort_key",
+]
 
 
 def default_size(frequency: str, population: int) -> tuple[int, str]:
@@ -93,22 +103,48 @@ class Sample:
     trust: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
-        return {"control_id": self.control_id, "from": self.start.isoformat(), "to": self.end.isoformat(),
-                "seed": self.seed, "method": METHOD, "size": self.size, "size_rule": self.size_rule,
-                "frequency": self.frequency, "population_size": len(self.population),
-                "population_sha256": population_sha256(self.population),
-                "population_definition": "every (snapshot_date, resource) row of the control's population.csv in "
-                                         "the newest verified bundle of each day",
-                "missing_days": [d.isoformat() for d in self.missing_days], "snapshots": self.snapshots,
-                "pseudonymization": self.pseudonymization, **self.trust,
-                "selected": [{k: r.get(k) for k in SAMPLE_COLUMNS} for r in self.selected]}
+        return {
+            "control_id": self.control_id,
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "seed": self.seed,
+            "method": METHOD,
+            "size": self.size,
+            "size_rule": self.size_rule,
+            "frequency": self.frequency,
+            "population_size": len(self.population),
+            "population_sha256": population_sha256(self.population),
+            "population_definition": "every (snapshot_date, resource) row of the control's population.csv in "
+            "the newest verified bundle of each day",
+            "missing_days": [d.isoformat() for d in self.missing_days],
+            "snapshots": self.snapshots,
+            "pseudonymization": self.pseudonymization,
+            **self.trust,
+            "selected": [{k: r.get(k) for k in SAMPLE_COLUMNS} for r in self.selected],
+        }
 
 
-def draw_sample(evidence_root: Path, control_id: str, start: date, end: date, seed: int, size: int | None = None,
-                public_key: bytes | None = None, pseudonymizer: Pseudonymizer | None = None,
-                require_signature: bool = True, expect_head: str | None = None) -> Sample:
-    period = load_period(evidence_root, start, end, public_key=public_key, pseudonymizer=pseudonymizer,
-                         require_signature=require_signature, expect_head=expect_head)
+def draw_sample(
+    evidence_root: Path,
+    control_id: str,
+    start: date,
+    end: date,
+    seed: int,
+    size: int | None = None,
+    public_key: bytes | None = None,
+    pseudonymizer: Pseudonymizer | None = None,
+    require_signature: bool = True,
+    expect_head: str | None = None,
+) -> Sample:
+    period = load_period(
+        evidence_root,
+        start,
+        end,
+        public_key=public_key,
+        pseudonymizer=pseudonymizer,
+        require_signature=require_signature,
+        expect_head=expect_head,
+    )
     control = next((c for c in period.controls if c.id == control_id), None)
     if control is None:
         known = ", ".join(c.id for c in period.controls)
@@ -119,15 +155,31 @@ def draw_sample(evidence_root: Path, control_id: str, start: date, end: date, se
     else:
         if size < 1:
             raise PeriodError("--size must be at least 1")
-        rule = f"requested --size {size}" + (f" (population has {len(population)}: all of it)"
-                                            if size > len(population) else "")
+        rule = f"requested --size {size}" + (
+            f" (population has {len(population)}: all of it)" if size > len(population) else ""
+        )
         size = min(size, len(population))
     ranked = sorted(({**r, "sort_key": sort_key(seed, r)} for r in population), key=lambda r: r["sort_key"])
     selected = [{**r, "rank": rank} for rank, r in enumerate(ranked[:size], 1)]
-    return Sample(control_id, start, end, seed, size, rule, control.frequency, population, selected,
-                  period.missing_days, period.snapshots, period.pseudonymization,
-                  {"daily_chain": period.daily_chain, "allow_unsigned": period.allow_unsigned,
-                   "unsigned_inputs": period.unsigned_inputs})
+    return Sample(
+        control_id,
+        start,
+        end,
+        seed,
+        size,
+        rule,
+        control.frequency,
+        population,
+        selected,
+        period.missing_days,
+        period.snapshots,
+        period.pseudonymization,
+        {
+            "daily_chain": period.daily_chain,
+            "allow_unsigned": period.allow_unsigned,
+            "unsigned_inputs": period.unsigned_inputs,
+        },
+    )
 
 
 def write_sample(evidence_root: Path, sample: Sample, signing_key: SigningKey | None) -> Path:
@@ -136,15 +188,33 @@ def write_sample(evidence_root: Path, sample: Sample, signing_key: SigningKey | 
     def write(work: Path) -> dict[str, Any]:
         description = sample.describe()
         (work / "sample.json").write_text(json.dumps(description, indent=2, sort_keys=True, default=str) + "\n")
-        for name, rows in (("sample.csv", sample.selected),
-                           ("population.csv", [{**r, "rank": "", "sort_key": sort_key(sample.seed, r)}
-                                               for r in sample.population])):
+        for name, rows in (
+            ("sample.csv", sample.selected),
+            ("population.csv", [{**r, "rank": "", "sort_key": sort_key(sample.seed, r)} for r in sample.population]),
+        ):
             write_csv(work / name, SAMPLE_COLUMNS, rows)  # cells neutralized against formula injection
-        return {"kind": "sample", "data_window": {"from": sample.start.isoformat(), "to": sample.end.isoformat()},
-                **{k: description[k] for k in ("control_id", "seed", "method", "size", "size_rule",
-                                               "population_size", "population_sha256", "missing_days",
-                                               "snapshots", "pseudonymization", "daily_chain",
-                                               "allow_unsigned", "unsigned_inputs")}}
+        return {
+            "kind": "sample",
+            "data_window": {"from": sample.start.isoformat(), "to": sample.end.isoformat()},
+            **{
+                k: description[k]
+                for k in (
+                    "control_id",
+                    "seed",
+                    "method",
+                    "size",
+                    "size_rule",
+                    "population_size",
+                    "population_sha256",
+                    "missing_days",
+                    "snapshots",
+                    "pseudonymization",
+                    "daily_chain",
+                    "allow_unsigned",
+                    "unsigned_inputs",
+                )
+            },
+        }
 
     group = f"{sample.control_id}--{sample.start}--{sample.end}--seed{sample.seed}"
     return seal_bundle(evidence_root / SAMPLES, group, write, signing_key)

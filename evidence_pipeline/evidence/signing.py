@@ -76,8 +76,7 @@ def generate_key(path: Path) -> SigningKey:
     """A new Ed25519 key in PKCS#8 PEM (owner-only), with its public key beside it (<path>.pub). Never overwrites."""
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     # O_EXCL: an existing key is someone's signing identity; refuse rather than replace it
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -100,8 +99,9 @@ def load_private_key(path: Path) -> SigningKey:
         else:
             key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise SigningKeyError(f"{SIGNING_KEY_ENV}={path}: not a readable unencrypted Ed25519 private key "
-                              f"({exc})") from None
+        raise SigningKeyError(
+            f"{SIGNING_KEY_ENV}={path}: not a readable unencrypted Ed25519 private key ({exc})"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"{SIGNING_KEY_ENV}={path}: the key is {type(key).__name__}, not Ed25519")
     return SigningKey(key, path)
@@ -120,9 +120,11 @@ def unsigned_allowed() -> bool:
 def require_signing(signing_key: SigningKey | None, what: str) -> None:
     """Refuse to write `what` unsigned unless EVIDENCE_ALLOW_UNSIGNED says so: unsigned evidence proves nothing."""
     if signing_key is None and not unsigned_allowed():
-        raise SigningKeyError(f"{SIGNING_KEY_ENV} is not set: refusing to write an unsigned {what} (make a key "
-                              f"with `evidence-pipeline keygen` and set {SIGNING_KEY_ENV} to it, or set "
-                              f"{ALLOW_UNSIGNED_ENV}=1 to write unsigned evidence on purpose)")
+        raise SigningKeyError(
+            f"{SIGNING_KEY_ENV} is not set: refusing to write an unsigned {what} (make a key "
+            f"with `evidence-pipeline keygen` and set {SIGNING_KEY_ENV} to it, or set "
+            f"{ALLOW_UNSIGNED_ENV}=1 to write unsigned evidence on purpose)"
+        )
 
 
 def signing_key_for_writing(what: str) -> SigningKey | None:
@@ -176,9 +178,13 @@ def signature_valid(public_key: Ed25519PublicKey, signature: bytes, data: bytes)
 
 def rotation_record(old_key: SigningKey, new_key: Ed25519PublicKey) -> tuple[bytes, bytes]:
     """key_rotation.json introducing `new_key`, and its signature by `old_key` (the chain's signer until now)."""
-    record = {"format": ROTATION_FORMAT, "old_key_id": old_key.key_id, "new_key_id": fingerprint(new_key),
-              "new_public_key": public_pem(new_key).decode(), "created_at": datetime.now(UTC).isoformat(
-                  timespec="seconds")}
+    record = {
+        "format": ROTATION_FORMAT,
+        "old_key_id": old_key.key_id,
+        "new_key_id": fingerprint(new_key),
+        "new_public_key": public_pem(new_key).decode(),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     data = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
     return data, old_key.sign(data)
 

@@ -32,7 +32,7 @@ def sheet_name(control_id: str, taken: set[str]) -> str:
     counter = 2
     while name.lower() in taken:
         suffix = f"~{counter}"
-        name = control_id[:SHEET_NAME_LIMIT - len(suffix)] + suffix
+        name = control_id[: SHEET_NAME_LIMIT - len(suffix)] + suffix
         counter += 1
     taken.add(name.lower())
     return name
@@ -48,38 +48,123 @@ def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
     book = Workbook(path, FILLS)
     taken = {SUMMARY_SHEET.lower(), PROVENANCE_SHEET.lower(), RECONCILIATION_SHEET.lower()}
     sheets = {o.control.id: sheet_name(o.control.id, taken) for o in evidence.outcomes}
-    summary = book.sheet(SUMMARY_SHEET, ["control_id", "sheet", "title", "criteria", "claim", "verdict", "reason",
-                                         "population", "pass", "fail", "unknown", "waived", "snapshot_date",
-                                         "sql_sha256", "parameters"])
+    summary = book.sheet(
+        SUMMARY_SHEET,
+        [
+            "control_id",
+            "sheet",
+            "title",
+            "criteria",
+            "claim",
+            "verdict",
+            "reason",
+            "population",
+            "pass",
+            "fail",
+            "unknown",
+            "waived",
+            "snapshot_date",
+            "sql_sha256",
+            "parameters",
+        ],
+    )
     for outcome in evidence.outcomes:
         control, counts = outcome.control, outcome.counts
-        book.append(summary, [control.id, sheets[control.id], control.title, ", ".join(control.criteria),
-                              control.claims[0].quote, outcome.verdict, outcome.reason, counts["population"],
-                              counts["pass"], counts["fail"], counts["unknown"], counts["waived"],
-                              evidence.snapshot_date.isoformat(), control.sql_sha256,
-                              _cell({k: str(v) for k, v in outcome.parameters.items()})], fill_column=5)
+        book.append(
+            summary,
+            [
+                control.id,
+                sheets[control.id],
+                control.title,
+                ", ".join(control.criteria),
+                control.claims[0].quote,
+                outcome.verdict,
+                outcome.reason,
+                counts["population"],
+                counts["pass"],
+                counts["fail"],
+                counts["unknown"],
+                counts["waived"],
+                evidence.snapshot_date.isoformat(),
+                control.sql_sha256,
+                _cell({k: str(v) for k, v in outcome.parameters.items()}),
+            ],
+            fill_column=5,
+        )
     for outcome in evidence.outcomes:
         sheet = book.sheet(sheets[outcome.control.id], CONTROL_COLUMNS)
         with (controls / outcome.control.id / "population.csv").open(newline="") as handle:
             for row in read_csv(handle):  # the cells as the source gave them: a typed text cell needs no prefix
                 book.append(sheet, [row[column] or None for column in CONTROL_COLUMNS], fill_column=3)
-    reconciliation = book.sheet(RECONCILIATION_SHEET, ["control_id", "source", "status", "records_collected",
-                                                       "records_in_bundle", "population", "excluded_by_scope", "scope",
-                                                       "filters", "statement"])
+    reconciliation = book.sheet(
+        RECONCILIATION_SHEET,
+        [
+            "control_id",
+            "source",
+            "status",
+            "records_collected",
+            "records_in_bundle",
+            "population",
+            "excluded_by_scope",
+            "scope",
+            "filters",
+            "statement",
+        ],
+    )
     for control_id, lines in evidence.reconciliation.items():
         for line in lines:
-            book.append(reconciliation, [control_id, line["source"], line["status"], line["records_collected"],
-                                         line["records_in_bundle"], line["population"], line["excluded_by_scope"],
-                                         line["scope"], "; ".join(line["filters"]), line["statement"]])
-    provenance = book.sheet(PROVENANCE_SHEET, ["dataset", "status", "endpoints", "request_count", "retry_count",
-                                               "record_count", "records_in_bundle", "started_at", "finished_at",
-                                               "source_timestamp", "payload_sha256", "records_sha256", "error"])
+            book.append(
+                reconciliation,
+                [
+                    control_id,
+                    line["source"],
+                    line["status"],
+                    line["records_collected"],
+                    line["records_in_bundle"],
+                    line["population"],
+                    line["excluded_by_scope"],
+                    line["scope"],
+                    "; ".join(line["filters"]),
+                    line["statement"],
+                ],
+            )
+    provenance = book.sheet(
+        PROVENANCE_SHEET,
+        [
+            "dataset",
+            "status",
+            "endpoints",
+            "request_count",
+            "retry_count",
+            "record_count",
+            "records_in_bundle",
+            "started_at",
+            "finished_at",
+            "source_timestamp",
+            "payload_sha256",
+            "records_sha256",
+            "error",
+        ],
+    )
     for name, source in sorted(evidence.sources.items()):
-        book.append(provenance, [name, source.get("status"), ", ".join(source.get("endpoints") or []),
-                                 source.get("request_count"), source.get("retry_count"), source.get("record_count"),
-                                 source.get("records_in_bundle"), source.get("started_at"), source.get("finished_at"),
-                                 source.get("source_timestamp"), source.get("payload_sha256"),
-                                 source.get("records_sha256"), source.get("error")])
+        book.append(
+            provenance,
+            [
+                name,
+                source.get("status"),
+                ", ".join(source.get("endpoints") or []),
+                source.get("request_count"),
+                source.get("retry_count"),
+                source.get("record_count"),
+                source.get("records_in_bundle"),
+                source.get("started_at"),
+                source.get("finished_at"),
+                source.get("source_timestamp"),
+                source.get("payload_sha256"),
+                source.get("records_sha256"),
+                source.get("error"),
+            ],
+        )
     book.close()
 
 
@@ -87,44 +172,150 @@ def write_period(period: PeriodEvidence, path: Path) -> None:
     book = Workbook(path, FILLS)
     taken = {SUMMARY_SHEET.lower(), PROVENANCE_SHEET.lower(), "daily", "exceptions", "missing days"}
     sheets = {c.id: sheet_name(c.id, taken) for c in period.controls}
-    summary = book.sheet(SUMMARY_SHEET, ["control_id", "sheet", "title", "criteria", "period_from", "period_to",
-                                         "days_evaluated", "days_pass", "days_fail", "days_unknown", "days_missing",
-                                         "pass_rate", "population_rows", "exceptions", "open_at_end"])
+    summary = book.sheet(
+        SUMMARY_SHEET,
+        [
+            "control_id",
+            "sheet",
+            "title",
+            "criteria",
+            "period_from",
+            "period_to",
+            "days_evaluated",
+            "days_pass",
+            "days_fail",
+            "days_unknown",
+            "days_missing",
+            "pass_rate",
+            "population_rows",
+            "exceptions",
+            "open_at_end",
+        ],
+    )
     for control in period.controls:
         stats = period.control_stats[control.id]
-        book.append(summary, [control.id, sheets[control.id], control.title, ", ".join(control.criteria),
-                              period.start.isoformat(), period.end.isoformat(), stats["days_evaluated"],
-                              stats["days_pass"], stats["days_fail"], stats["days_unknown"], len(period.missing_days),
-                              stats["pass_rate"], stats["population_rows"], stats["exceptions"],
-                              stats["open_at_end"]])
+        book.append(
+            summary,
+            [
+                control.id,
+                sheets[control.id],
+                control.title,
+                ", ".join(control.criteria),
+                period.start.isoformat(),
+                period.end.isoformat(),
+                stats["days_evaluated"],
+                stats["days_pass"],
+                stats["days_fail"],
+                stats["days_unknown"],
+                len(period.missing_days),
+                stats["pass_rate"],
+                stats["population_rows"],
+                stats["exceptions"],
+                stats["open_at_end"],
+            ],
+        )
     missing = book.sheet("Missing days", ["date", "note"])
     for day in period.missing_days:
         book.append(missing, [day.isoformat(), "no evidence snapshot for this day"])
-    daily = book.sheet("Daily", ["date", "control_id", "verdict", "population", "pass", "fail", "unknown", "waived",
-                                 "pass_rate"])
+    daily = book.sheet(
+        "Daily", ["date", "control_id", "verdict", "population", "pass", "fail", "unknown", "waived", "pass_rate"]
+    )
     for control in period.controls:
         for day in period.daily[control.id]:
-            book.append(daily, [day["date"], control.id, day["verdict"], day["population"], day["pass"], day["fail"],
-                                day["unknown"], day["waived"], day["pass_rate"]], fill_column=2)
-    exceptions = book.sheet("Exceptions", ["control_id", "resource_id", "resource_name", "first_seen", "last_seen",
-                                           "resolved_on", "days_open", "days_failing", "last_status", "last_reason"])
+            book.append(
+                daily,
+                [
+                    day["date"],
+                    control.id,
+                    day["verdict"],
+                    day["population"],
+                    day["pass"],
+                    day["fail"],
+                    day["unknown"],
+                    day["waived"],
+                    day["pass_rate"],
+                ],
+                fill_column=2,
+            )
+    exceptions = book.sheet(
+        "Exceptions",
+        [
+            "control_id",
+            "resource_id",
+            "resource_name",
+            "first_seen",
+            "last_seen",
+            "resolved_on",
+            "days_open",
+            "days_failing",
+            "last_status",
+            "last_reason",
+        ],
+    )
     for control in period.controls:
         for item in period.exceptions[control.id]:
-            book.append(exceptions, [control.id, item["resource_id"], item["resource_name"], item["first_seen"],
-                                     item["last_seen"], item["resolved_on"], item["days_open"], item["days_failing"],
-                                     item["last_status"], item["last_reason"]])
+            book.append(
+                exceptions,
+                [
+                    control.id,
+                    item["resource_id"],
+                    item["resource_name"],
+                    item["first_seen"],
+                    item["last_seen"],
+                    item["resolved_on"],
+                    item["days_open"],
+                    item["days_failing"],
+                    item["last_status"],
+                    item["last_reason"],
+                ],
+            )
     for control in period.controls:
         sheet = book.sheet(sheets[control.id], ["snapshot_date", *CONTROL_COLUMNS[:-1]])
         for row in period.population[control.id]:
-            book.append(sheet, [row["snapshot_date"], row["resource_id"], row.get("resource_name"),
-                                row.get("resource_url"), row["status"], row.get("reason"), row.get("failure")],
-                        fill_column=4)
-    provenance = book.sheet(PROVENANCE_SHEET, ["date", "dataset", "status", "record_count", "request_count",
-                                               "retry_count", "source_timestamp", "finished_at", "payload_sha256",
-                                               "snapshot", "snapshot_manifest_sha256"])
+            book.append(
+                sheet,
+                [
+                    row["snapshot_date"],
+                    row["resource_id"],
+                    row.get("resource_name"),
+                    row.get("resource_url"),
+                    row["status"],
+                    row.get("reason"),
+                    row.get("failure"),
+                ],
+                fill_column=4,
+            )
+    provenance = book.sheet(
+        PROVENANCE_SHEET,
+        [
+            "date",
+            "dataset",
+            "status",
+            "record_count",
+            "request_count",
+            "retry_count",
+            "source_timestamp",
+            "finished_at",
+            "payload_sha256",
+            "snapshot",
+            "snapshot_manifest_sha256",
+        ],
+    )
     for entry in period.provenance:
-        book.append(provenance, [entry["date"], entry["dataset"], entry["status"], entry["record_count"],
-                                 entry["request_count"], entry["retry_count"], entry["source_timestamp"],
-                                 entry["finished_at"], entry["payload_sha256"], entry["snapshot"],
-                                 entry["snapshot_manifest_sha256"]])
+        book.append(
+            provenance,
+            [
+                entry["date"],
+                entry["dataset"],
+                entry["status"],
+                entry["record_count"],
+                entry["request_count"],
+                entry["retry_count"],
+                entry["source_timestamp"],
+                entry["finished_at"],
+                entry["payload_sha256"],
+                entry["snapshot"],
+                entry["snapshot_manifest_sha256"],
+            ],
+        )
     book.close()

@@ -81,11 +81,13 @@ class Workbook:
         sheet = Sheet(name, len(headers))
         self._sheets.append(sheet)
         self._handle = self._zip.open(f"xl/worksheets/sheet{len(self._sheets)}.xml", "w", force_zip64=True)
-        self._write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}">'
-                    '<sheetViews><sheetView workbookViewId="0">'
-                    '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-                    '<selection pane="bottomLeft"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
-                    "<sheetData>")
+        self._write(
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}">'
+            '<sheetViews><sheetView workbookViewId="0">'
+            '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+            '<selection pane="bottomLeft"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+            "<sheetData>"
+        )
         self._row(sheet, list(headers), style=1)
         return sheet
 
@@ -116,8 +118,9 @@ class Workbook:
                 else:
                     cells.append(f'<c r="{reference}"{styled}><v>{value!r}</v></c>')
             else:
-                cells.append(f'<c r="{reference}"{styled} t="inlineStr"><is><t xml:space="preserve">'
-                             f"{_text(value)}</t></is></c>")
+                cells.append(
+                    f'<c r="{reference}"{styled} t="inlineStr"><is><t xml:space="preserve">{_text(value)}</t></is></c>'
+                )
         self._write(f'<row r="{number}">{"".join(cells)}</row>')
 
     def _write(self, text: str) -> None:
@@ -141,50 +144,80 @@ class Workbook:
     def close(self) -> None:
         self._end_sheet()
         sheets = self._sheets
-        overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{_SHEET_TYPE}"/>'
-                            for n in range(1, len(sheets) + 1))
-        self._zip.writestr("[Content_Types].xml", (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/styles.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            f"{overrides}</Types>"))
-        self._zip.writestr("_rels/.rels", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">'
-            f'<Relationship Id="rId1" Type="{_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/>'
-            "</Relationships>"))
-        listed = "".join(f'<sheet name="{_text(s.name)}" sheetId="{n}" r:id="rId{n}"/>'
-                         for n, s in enumerate(sheets, start=1))
-        self._zip.writestr("xl/workbook.xml", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_MAIN}" '
-            f'xmlns:r="{_RELATIONSHIPS}"><bookViews><workbookView/></bookViews><sheets>{listed}</sheets></workbook>'))
-        links = "".join(f'<Relationship Id="rId{n}" Type="{_RELATIONSHIPS}/worksheet" '
-                        f'Target="worksheets/sheet{n}.xml"/>' for n in range(1, len(sheets) + 1))
-        links += (f'<Relationship Id="rId{len(sheets) + 1}" Type="{_RELATIONSHIPS}/styles" Target="styles.xml"/>')
-        self._zip.writestr("xl/_rels/workbook.xml.rels", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">'
-            f"{links}</Relationships>"))
+        overrides = "".join(
+            f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{_SHEET_TYPE}"/>'
+            for n in range(1, len(sheets) + 1)
+        )
+        self._zip.writestr(
+            "[Content_Types].xml",
+            (
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                '<Default Extension="xml" ContentType="application/xml"/>'
+                '<Override PartName="/xl/workbook.xml" '
+                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+                '<Override PartName="/xl/styles.xml" '
+                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+                f"{overrides}</Types>"
+            ),
+        )
+        self._zip.writestr(
+            "_rels/.rels",
+            (
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">'
+                f'<Relationship Id="rId1" Type="{_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/>'
+                "</Relationships>"
+            ),
+        )
+        listed = "".join(
+            f'<sheet name="{_text(s.name)}" sheetId="{n}" r:id="rId{n}"/>' for n, s in enumerate(sheets, start=1)
+        )
+        self._zip.writestr(
+            "xl/workbook.xml",
+            (
+                f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_MAIN}" '
+                f'xmlns:r="{_RELATIONSHIPS}"><bookViews><workbookView/></bookViews><sheets>{listed}</sheets></workbook>'
+            ),
+        )
+        links = "".join(
+            f'<Relationship Id="rId{n}" Type="{_RELATIONSHIPS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+            for n in range(1, len(sheets) + 1)
+        )
+        links += f'<Relationship Id="rId{len(sheets) + 1}" Type="{_RELATIONSHIPS}/styles" Target="styles.xml"/>'
+        self._zip.writestr(
+            "xl/_rels/workbook.xml.rels",
+            (
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">'
+                f"{links}</Relationships>"
+            ),
+        )
         self._zip.writestr("xl/styles.xml", self._styles())
         self._zip.close()
 
     def _styles(self) -> str:
-        fills = "".join(f'<fill><patternFill patternType="solid"><fgColor rgb="FF{colour.lstrip("#").upper()}"/>'
-                        '<bgColor indexed="64"/></patternFill></fill>' for colour in self._fills)
-        formats = "".join(f'<xf numFmtId="0" fontId="0" fillId="{2 + n}" borderId="0" xfId="0" applyFill="1"/>'
-                          for n in range(len(self._fills)))
-        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_MAIN}">'
-                '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-                '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-                f'<fills count="{2 + len(self._fills)}"><fill><patternFill patternType="none"/></fill>'
-                f'<fill><patternFill patternType="gray125"/></fill>{fills}</fills>'
-                '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-                '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-                f'<cellXfs count="{2 + len(self._fills)}">'
-                '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-                f'<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>{formats}</cellXfs>'
-                '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-                "</styleSheet>")
+        fills = "".join(
+            f'<fill><patternFill patternType="solid"><fgColor rgb="FF{colour.lstrip("#").upper()}"/>'
+            '<bgColor indexed="64"/></patternFill></fill>'
+            for colour in self._fills
+        )
+        formats = "".join(
+            f'<xf numFmtId="0" fontId="0" fillId="{2 + n}" borderId="0" xfId="0" applyFill="1"/>'
+            for n in range(len(self._fills))
+        )
+        return (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_MAIN}">'
+            '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+            '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+            f'<fills count="{2 + len(self._fills)}"><fill><patternFill patternType="none"/></fill>'
+            f'<fill><patternFill patternType="gray125"/></fill>{fills}</fills>'
+            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            f'<cellXfs count="{2 + len(self._fills)}">'
+            '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+            f'<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>{formats}</cellXfs>'
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+            "</styleSheet>"
+        )

@@ -160,8 +160,14 @@ class BackupJobs(Sequence[BackupJob]):
     """Every backup job AWS Backup still lists (30 days), oldest first, computed from its index:
     job k backs up resource k % R on day k // R. Planted states override the COMPLETED default."""
 
-    def __init__(self, account_id: str, today: date, resources: list[ProtectedResource], plan_id: str,
-                 states: dict[tuple[int, int], str]) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        today: date,
+        resources: list[ProtectedResource],
+        plan_id: str,
+        states: dict[tuple[int, int], str],
+    ) -> None:
         self.account_id = account_id
         self.resources = resources
         self.plan_id = plan_id
@@ -255,8 +261,13 @@ class AwsAccount:
 
     def authorization_entities(self) -> int:
         """Items GetAccountAuthorizationDetails lists: users, groups, roles and managed policies in use."""
-        return len(self.users) + len(self.groups) + len(self.roles) + len(self.customer_policies) + len(
-            self.used_aws_policies())
+        return (
+            len(self.users)
+            + len(self.groups)
+            + len(self.roles)
+            + len(self.customer_policies)
+            + len(self.used_aws_policies())
+        )
 
     def jobs(self) -> BackupJobs | list[BackupJob]:
         return self.backup_jobs if self.backup_jobs is not None else []
@@ -287,11 +298,22 @@ def account_ids(org: SandboxOrg) -> tuple[str, str]:
 def build(org: SandboxOrg, rng: random.Random) -> AwsData:
     midnight = datetime.combine(org.today, time(0), UTC)
     prod_id, dev_id = account_ids(org)
-    prod = AwsAccount(prod_id, "production", midnight - timedelta(days=2400), root_mfa=True,
-                      root_password_last_used=midnight - timedelta(days=200),
-                      password_policy=_strong_policy())
-    dev = AwsAccount(dev_id, "development", midnight - timedelta(days=1500), root_mfa=True,
-                     root_password_last_used=midnight - timedelta(days=300), password_policy=_strong_policy())
+    prod = AwsAccount(
+        prod_id,
+        "production",
+        midnight - timedelta(days=2400),
+        root_mfa=True,
+        root_password_last_used=midnight - timedelta(days=200),
+        password_policy=_strong_policy(),
+    )
+    dev = AwsAccount(
+        dev_id,
+        "development",
+        midnight - timedelta(days=1500),
+        root_mfa=True,
+        root_password_last_used=midnight - timedelta(days=300),
+        password_policy=_strong_policy(),
+    )
     prod.identity_store_id = identity_store_id(prod_id)
     data = AwsData(accounts=[prod, dev], today=org.today)
     if org.size:
@@ -307,9 +329,17 @@ def _plant(data: AwsData, case: str, resource: str) -> None:
 
 
 def _strong_policy() -> dict:
-    return {"MinimumPasswordLength": 14, "RequireSymbols": True, "RequireNumbers": True,
-            "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True, "AllowUsersToChangePassword": True,
-            "ExpirePasswords": False, "PasswordReusePrevention": 24, "HardExpiry": False}
+    return {
+        "MinimumPasswordLength": 14,
+        "RequireSymbols": True,
+        "RequireNumbers": True,
+        "RequireUppercaseCharacters": True,
+        "RequireLowercaseCharacters": True,
+        "AllowUsersToChangePassword": True,
+        "ExpirePasswords": False,
+        "PasswordReusePrevention": 24,
+        "HardExpiry": False,
+    }
 
 
 def _user_id(account_id: str, name: str) -> str:
@@ -323,8 +353,11 @@ def _key_id(account_id: str, name: str, n: int) -> str:
 def _iam(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datetime) -> None:
     prod, dev = data.accounts
     for account in (prod, dev):
-        account.groups = {"admins": (ADMIN_POLICY,), "developers": ("PowerUserAccess",),
-                          "auditors": ("ReadOnlyAccess",)}
+        account.groups = {
+            "admins": (ADMIN_POLICY,),
+            "developers": ("PowerUserAccess",),
+            "auditors": ("ReadOnlyAccess",),
+        }
         account.roles = ["aws-backup-service-role", ROLE_NAME]
         account.customer_policies = ["deny-without-mfa"]
     holders = [p for i, p in enumerate(org.people) if p.department in ("Engineering", "Operations") and i % 3 == 0]
@@ -337,19 +370,32 @@ def _iam(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datetime)
         name = person.email.split("@", 1)[0]
         created = datetime.combine(max(person.start_date, org.today - timedelta(days=1800)), time(9), UTC)
         fields: dict = dict(
-            account_id=account.account_id, name=name, user_id=_user_id(account.account_id, name), created=created,
-            person=person.email, kind="person", email_tag=person.email, groups=("developers",),
-            password_enabled=True, password_last_used=midnight - timedelta(hours=rng.randint(2, 24 * 20)),
-            password_last_changed=created + timedelta(days=1), mfa=True,
+            account_id=account.account_id,
+            name=name,
+            user_id=_user_id(account.account_id, name),
+            created=created,
+            person=person.email,
+            kind="person",
+            email_tag=person.email,
+            groups=("developers",),
+            password_enabled=True,
+            password_last_used=midnight - timedelta(hours=rng.randint(2, 24 * 20)),
+            password_last_changed=created + timedelta(days=1),
+            mfa=True,
         )
         fields.update(changes)
         return IamUser(**fields)
 
-    def key(account: AwsAccount, name: str, n: int, rotated_days: int, used_days: int | None,
-            active: bool = True) -> AccessKey:
-        return AccessKey(_key_id(account.account_id, name, n), active, midnight - timedelta(days=rotated_days),
-                         None if used_days is None else midnight - timedelta(days=used_days, hours=3),
-                         None if used_days is None else rng.choice(["s3", "ec2", "backup", "sts"]))
+    def key(
+        account: AwsAccount, name: str, n: int, rotated_days: int, used_days: int | None, active: bool = True
+    ) -> AccessKey:
+        return AccessKey(
+            _key_id(account.account_id, name, n),
+            active,
+            midnight - timedelta(days=rotated_days),
+            None if used_days is None else midnight - timedelta(days=used_days, hours=3),
+            None if used_days is None else rng.choice(["s3", "ec2", "backup", "sts"]),
+        )
 
     users: list[IamUser] = []
     for i, person in enumerate(active):
@@ -371,8 +417,14 @@ def _iam(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datetime)
             user = person_user(prod, person, keys=(key(prod, name, 1, 200, 0),))
             _plant(data, "access_key_not_rotated", f"{user.ref}/access_key_1")
         elif i == 6:  # a programmatic-only user whose second key was never used in 150 days
-            user = person_user(prod, person, password_enabled=False, password_last_used=None, mfa=False,
-                               keys=(key(prod, name, 1, 30, 1), key(prod, name, 2, 150, None)))
+            user = person_user(
+                prod,
+                person,
+                password_enabled=False,
+                password_last_used=None,
+                mfa=False,
+                keys=(key(prod, name, 1, 30, 1), key(prod, name, 2, 150, None)),
+            )
             _plant(data, "access_key_unused", f"{user.ref}/access_key_2")
         elif i == 7:  # an old key that is deactivated: out of scope of the rotation control
             user = person_user(prod, person, keys=(key(prod, name, 1, 400, 380, active=False),))
@@ -387,45 +439,99 @@ def _iam(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datetime)
     # leavers: the first (and every tenth) keeps an active user; the second a disabled one; the rest were removed
     for j, person in enumerate(leavers):
         if j == 0 or (j >= 2 and j % 10 == 0):
-            user = person_user(prod, person, password_last_used=datetime.combine(person.end_date, time(17), UTC)
-                               - timedelta(days=1))
+            user = person_user(
+                prod, person, password_last_used=datetime.combine(person.end_date, time(17), UTC) - timedelta(days=1)
+            )
             _plant(data, "leaver_active", user.ref)
             users.append(user)
         elif j == 1:
             name = person.email.split("@", 1)[0]
-            user = person_user(prod, person, password_enabled=False, mfa=False,
-                               password_last_used=datetime.combine(person.end_date, time(12), UTC),
-                               keys=(key(prod, name, 1, 300, 40, active=False),))
+            user = person_user(
+                prod,
+                person,
+                password_enabled=False,
+                mfa=False,
+                password_last_used=datetime.combine(person.end_date, time(12), UTC),
+                keys=(key(prod, name, 1, 300, 40, active=False),),
+            )
             _plant(data, "leaver_disabled", user.ref)
             users.append(user)
     created = midnight - timedelta(days=700)
-    users.append(IamUser(prod.account_id, "svc-backup-exporter", _user_id(prod.account_id, "svc-backup-exporter"),
-                         created, None, "service", None, groups=(), policies=("ReadOnlyAccess",),
-                         password_enabled=False, mfa=False,
-                         keys=(key(prod, "svc-backup-exporter", 1, 45, 0),), extra_tags=(("purpose", "service"),)))
+    users.append(
+        IamUser(
+            prod.account_id,
+            "svc-backup-exporter",
+            _user_id(prod.account_id, "svc-backup-exporter"),
+            created,
+            None,
+            "service",
+            None,
+            groups=(),
+            policies=("ReadOnlyAccess",),
+            password_enabled=False,
+            mfa=False,
+            keys=(key(prod, "svc-backup-exporter", 1, 45, 0),),
+            extra_tags=(("purpose", "service"),),
+        )
+    )
     _plant(data, "service", f"{prod.account_id}/svc-backup-exporter")
-    users.append(IamUser(prod.account_id, "break-glass-admin", _user_id(prod.account_id, "break-glass-admin"),
-                         created, None, "break_glass", None, groups=("admins",), password_enabled=True,
-                         password_last_used=midnight - timedelta(days=40), password_last_changed=created, mfa=True,
-                         extra_tags=(("purpose", "break-glass"),)))
+    users.append(
+        IamUser(
+            prod.account_id,
+            "break-glass-admin",
+            _user_id(prod.account_id, "break-glass-admin"),
+            created,
+            None,
+            "break_glass",
+            None,
+            groups=("admins",),
+            password_enabled=True,
+            password_last_used=midnight - timedelta(days=40),
+            password_last_changed=created,
+            mfa=True,
+            extra_tags=(("purpose", "break-glass"),),
+        )
+    )
     _plant(data, "break_glass", f"{prod.account_id}/break-glass-admin")
     _plant(data, "admin", f"{prod.account_id}/break-glass-admin")
-    users.append(IamUser(prod.account_id, "old-jenkins", _user_id(prod.account_id, "old-jenkins"),
-                         midnight - timedelta(days=1300), None, "orphan", None, groups=("developers",),
-                         password_enabled=False, mfa=False, keys=(key(prod, "old-jenkins", 1, 60, 2),)))
+    users.append(
+        IamUser(
+            prod.account_id,
+            "old-jenkins",
+            _user_id(prod.account_id, "old-jenkins"),
+            midnight - timedelta(days=1300),
+            None,
+            "orphan",
+            None,
+            groups=("developers",),
+            password_enabled=False,
+            mfa=False,
+            keys=(key(prod, "old-jenkins", 1, 60, 2),),
+        )
+    )
     _plant(data, "orphan", f"{prod.account_id}/old-jenkins")
     prod.users = sorted(users, key=lambda u: u.name)
     # development: the administrators and every fifth engineer again, all compliant
-    dev_users = [person_user(dev, p, groups=("admins",) if i < 2 else ("developers",))
-                 for i, p in enumerate(active) if i < 2 or i % 5 == 0]
+    dev_users = [
+        person_user(dev, p, groups=("admins",) if i < 2 else ("developers",))
+        for i, p in enumerate(active)
+        if i < 2 or i % 5 == 0
+    ]
     dev.users = sorted(dev_users, key=lambda u: u.name)
     for u in dev.users:
         if u.groups == ("admins",):
             _plant(data, "admin", u.ref)
     # the development account's root: no MFA and an active access key
     dev.root_mfa = False
-    dev.root_keys = (AccessKey(_key_id(dev.account_id, "<root_account>", 1), True,
-                               midnight - timedelta(days=900), midnight - timedelta(days=12), "s3"),)
+    dev.root_keys = (
+        AccessKey(
+            _key_id(dev.account_id, "<root_account>", 1),
+            True,
+            midnight - timedelta(days=900),
+            midnight - timedelta(days=12),
+            "s3",
+        ),
+    )
     _plant(data, "root_without_mfa", dev.account_id)
     _plant(data, "root_access_key", dev.account_id)
     # ... and no password policy at all
@@ -433,12 +539,20 @@ def _iam(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datetime)
     _plant(data, "no_password_policy", dev.account_id)
     for account in data.accounts:
         for user in account.users:
-            org.accounts.append(Account(
-                system="aws", account_id=user.ref, email=user.email_tag.lower() if user.email_tag else None,
-                owner=user.person, kind=user.kind, active=user.active,
-                privileged=ADMIN_POLICY in effective_policies(account, user), mfa=user.mfa,
-                last_activity=user.last_activity, created=user.created,
-            ))
+            org.accounts.append(
+                Account(
+                    system="aws",
+                    account_id=user.ref,
+                    email=user.email_tag.lower() if user.email_tag else None,
+                    owner=user.person,
+                    kind=user.kind,
+                    active=user.active,
+                    privileged=ADMIN_POLICY in effective_policies(account, user),
+                    mfa=user.mfa,
+                    last_activity=user.last_activity,
+                    created=user.created,
+                )
+            )
 
 
 def identity_store_id(account_id: str) -> str:
@@ -446,14 +560,27 @@ def identity_store_id(account_id: str) -> str:
     return "d-" + hashlib.sha1(f"identitystore:{account_id}".encode()).hexdigest()[:10]
 
 
-def identity_center_user(store_id: str, user_name: str, person: Person | None,
-                         emails: tuple[tuple[str, str, bool], ...], status: str, created: datetime
-                         ) -> IdentityCenterUser:
+def identity_center_user(
+    store_id: str,
+    user_name: str,
+    person: Person | None,
+    emails: tuple[tuple[str, str, bool], ...],
+    status: str,
+    created: datetime,
+) -> IdentityCenterUser:
     digest = hashlib.sha1(f"{store_id}:{user_name}".encode()).hexdigest()
     given, _, family = (person.name if person else user_name).partition(" ")
-    return IdentityCenterUser(f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}",
-                              user_name, person.name if person else user_name, given, family or given, emails,
-                              status, created, person.email if person else None)
+    return IdentityCenterUser(
+        f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}",
+        user_name,
+        person.name if person else user_name,
+        given,
+        family or given,
+        emails,
+        status,
+        created,
+        person.email if person else None,
+    )
 
 
 def _identity_center(org: SandboxOrg, management: AwsAccount) -> None:
@@ -463,23 +590,42 @@ def _identity_center(org: SandboxOrg, management: AwsAccount) -> None:
     store = management.identity_store_id or ""
     created = datetime.combine(org.today - timedelta(days=400), time(10), UTC)
     active = [p for p in org.people if p.status == "active"][:4]
-    left = [p for p in org.people if p.status == "terminated" and p.end_date and p.end_date < org.today - timedelta(
-        days=1)][-2:]
-    users = [identity_center_user(store, p.email, p, ((p.email, "work", True),), "ENABLED", created)
-             for p in active[:3]]
-    users += [identity_center_user(store, p.email.split("@", 1)[0], p, ((p.email, "work", True),), "ENABLED", created)
-              for p in active[3:]]
+    left = [
+        p for p in org.people if p.status == "terminated" and p.end_date and p.end_date < org.today - timedelta(days=1)
+    ][-2:]
+    users = [
+        identity_center_user(store, p.email, p, ((p.email, "work", True),), "ENABLED", created) for p in active[:3]
+    ]
+    users += [
+        identity_center_user(store, p.email.split("@", 1)[0], p, ((p.email, "work", True),), "ENABLED", created)
+        for p in active[3:]
+    ]
     if left:
-        users.append(identity_center_user(store, left[0].email.split("@", 1)[0], left[0],
-                                          ((left[0].email, "work", False),), "ENABLED", created))
-    users += [identity_center_user(store, p.email.split("@", 1)[0], p, ((p.email, "work", True),), "DISABLED", created)
-              for p in left[1:]]
+        users.append(
+            identity_center_user(
+                store, left[0].email.split("@", 1)[0], left[0], ((left[0].email, "work", False),), "ENABLED", created
+            )
+        )
+    users += [
+        identity_center_user(store, p.email.split("@", 1)[0], p, ((p.email, "work", True),), "DISABLED", created)
+        for p in left[1:]
+    ]
     management.identity_center_users = users
     for user in users:
-        org.accounts.append(Account(
-            system="aws_identity_center", account_id=user.user_name, email=user.emails[0][0], owner=user.person,
-            kind="person", active=user.status == "ENABLED", privileged=False, mfa=None, last_activity=None,
-            created=user.created))
+        org.accounts.append(
+            Account(
+                system="aws_identity_center",
+                account_id=user.user_name,
+                email=user.emails[0][0],
+                owner=user.person,
+                kind="person",
+                active=user.status == "ENABLED",
+                privileged=False,
+                mfa=None,
+                last_activity=None,
+                created=user.created,
+            )
+        )
 
 
 def effective_policies(account: AwsAccount, user: IamUser) -> set[str]:
@@ -517,8 +663,10 @@ def _backups(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datet
         k += 1
     prod.protected = resources
     plan = BackupPlan("8d2b6c1e-0000-4000-8000-000000000001", "daily-35-days", midnight - timedelta(days=900), "v1")
-    prod.plans = [plan, BackupPlan("8d2b6c1e-0000-4000-8000-000000000002", "monthly-1-year",
-                                   midnight - timedelta(days=880), "v3")]
+    prod.plans = [
+        plan,
+        BackupPlan("8d2b6c1e-0000-4000-8000-000000000002", "monthly-1-year", midnight - timedelta(days=880), "v3"),
+    ]
     last, previous = BACKUP_DAYS - 1, BACKUP_DAYS - 2
     # the last protected resource was never backed up (added to the vault's selection today)
     never = resources[-1]
@@ -552,8 +700,9 @@ def _backups(org: SandboxOrg, rng: random.Random, data: AwsData, midnight: datet
         start = midnight - timedelta(days=days, hours=-10)
         jobs.append(RestoreJob(f"restore-{n:04d}", kind, source.arn, "COMPLETED", start, start + timedelta(hours=2)))
         older = midnight - timedelta(days=days + 365, hours=-10)
-        jobs.append(RestoreJob(f"restore-{n + 10:04d}", kind, source.arn, "COMPLETED", older,
-                               older + timedelta(hours=1)))
+        jobs.append(
+            RestoreJob(f"restore-{n + 10:04d}", kind, source.arn, "COMPLETED", older, older + timedelta(hours=1))
+        )
     ebs = next(r for r in resources if r.resource_type == "EBS")
     failed = midnight - timedelta(days=10, hours=-9)
     jobs.append(RestoreJob("restore-0020", "EBS", ebs.arn, "FAILED", failed, failed + timedelta(minutes=30)))
@@ -565,43 +714,63 @@ def _expected(org: SandboxOrg, data: AwsData) -> None:
     """The truth each AWS control must report, from the planted state (not from SQL)."""
     day = datetime.combine(org.today, time(0), UTC)
     expected = org.expected
-    expected["cc6_1_aws_root_mfa"] = {a.account_id for a in data.accounts
-                                      if not a.root_mfa or any(k.active for k in a.root_keys)}
-    expected["cc6_1_aws_console_users_mfa"] = {u.ref for a in data.accounts for u in a.users
-                                               if u.password_enabled and not u.mfa}
+    expected["cc6_1_aws_root_mfa"] = {
+        a.account_id for a in data.accounts if not a.root_mfa or any(k.active for k in a.root_keys)
+    }
+    expected["cc6_1_aws_console_users_mfa"] = {
+        u.ref for a in data.accounts for u in a.users if u.password_enabled and not u.mfa
+    }
     expected["cc6_1_aws_password_policy"] = {a.account_id for a in data.accounts if not _policy_ok(a.password_policy)}
     stale = day - timedelta(days=ROTATION_DAYS)
     expected["cc6_2_aws_access_keys_rotated"] = {
-        f"{u.ref}/access_key_{n}" for a in data.accounts for u in a.users for n, k in enumerate(u.keys, 1)
+        f"{u.ref}/access_key_{n}"
+        for a in data.accounts
+        for u in a.users
+        for n, k in enumerate(u.keys, 1)
         if k.active and (k.last_rotated < stale or (k.last_used or k.last_rotated) < stale)
     }
     prod = data.production
     jobs = prod.jobs()
     rpo_start = day - timedelta(hours=24)
     good = {j.resource.arn for j in jobs if j.state == "COMPLETED" and j.completed and j.completed >= rpo_start}
-    expected["a1_2_backups_within_rpo"] = {r.arn for a in data.accounts
-                                           for r in [*a.protected, *(r for rs in a.protected_in.values() for r in rs)]
-                                           if r.arn not in good}
+    expected["a1_2_backups_within_rpo"] = {
+        r.arn
+        for a in data.accounts
+        for r in [*a.protected, *(r for rs in a.protected_in.values() for r in rs)]
+        if r.arn not in good
+    }
     since = day - timedelta(days=JOB_LOOKBACK_DAYS)
     if isinstance(jobs, BackupJobs):
-        recent = jobs[jobs.created_index(since):]
+        recent = jobs[jobs.created_index(since) :]
         expected["a1_2_backup_jobs_failed"] = {j.job_id for j in recent if j.state in FAILED_JOB_STATES}
     else:
         expected["a1_2_backup_jobs_failed"] = set()
-    expected["a1_2_rds_backup_retention"] = {d.arn(a.account_id) for a in data.accounts for d in a.db_instances
-                                             if d.retention_days < MIN_RETENTION_DAYS or not d.encrypted}
+    expected["a1_2_rds_backup_retention"] = {
+        d.arn(a.account_id)
+        for a in data.accounts
+        for d in a.db_instances
+        if d.retention_days < MIN_RETENTION_DAYS or not d.encrypted
+    }
     tested_since = day - timedelta(days=RESTORE_TEST_DAYS)
     # one row per (account, region, resource type); restores of the type anywhere in the account count
     expected["a1_2_restore_tested"] = {
-        f"{a.account_id}/{region}/{kind}" for a in data.accounts
+        f"{a.account_id}/{region}/{kind}"
+        for a in data.accounts
         for region, protected in [(REGION, a.protected), *a.protected_in.items()]
         for kind in sorted({r.resource_type for r in protected})
-        if not any(j.resource_type == kind and j.status == "COMPLETED" and j.completed and j.completed >= tested_since
-                   for j in a.restore_jobs)
+        if not any(
+            j.resource_type == kind and j.status == "COMPLETED" and j.completed and j.completed >= tested_since
+            for j in a.restore_jobs
+        )
     }
 
 
 def _policy_ok(policy: dict | None) -> bool:
-    return bool(policy) and policy["MinimumPasswordLength"] >= 14 and all(
-        policy[k] for k in ("RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters",
-                            "RequireLowercaseCharacters"))
+    return (
+        bool(policy)
+        and policy["MinimumPasswordLength"] >= 14
+        and all(
+            policy[k]
+            for k in ("RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters", "RequireLowercaseCharacters")
+        )
+    )

@@ -54,20 +54,30 @@ def seed_moto(account: AwsAccount) -> None:
     policy = account.password_policy
     if policy is not None:
         iam.update_account_password_policy(
-            allow_change_password=policy["AllowUsersToChangePassword"], hard_expiry=policy["HardExpiry"],
+            allow_change_password=policy["AllowUsersToChangePassword"],
+            hard_expiry=policy["HardExpiry"],
             max_password_age=policy.get("MaxPasswordAge", 0),
             minimum_password_length=policy["MinimumPasswordLength"],
             password_reuse_prevention=policy["PasswordReusePrevention"],
             require_lowercase_characters=policy["RequireLowercaseCharacters"],
-            require_numbers=policy["RequireNumbers"], require_symbols=policy["RequireSymbols"],
+            require_numbers=policy["RequireNumbers"],
+            require_symbols=policy["RequireSymbols"],
             require_uppercase_characters=policy["RequireUppercaseCharacters"],
         )
     rds = rds_backends[account.account_id][REGION]
     rds.reset()
     for db in account.db_instances:
-        rds.create_db_instance({
-            "db_instance_identifier": db.identifier, "db_instance_class": "db.t3.medium", "engine": db.engine,
-            "allocated_storage": 100, "master_username": "app", "backup_retention_period": db.retention_days,
-            "storage_encrypted": db.encrypted, "publicly_accessible": db.public, "storage_type": "gp3",
-            "tags": [{"Key": "team", "Value": "platform"}],
-        })
+        rds.create_db_instance(
+            {
+                "db_instance_identifier": db.identifier,
+                "db_instance_class": "db.t3.medium",
+                "engine": db.engine,
+                "allocated_storage": 100,
+                "master_username": "app",
+                "backup_retention_period": db.retention_days,
+                "storage_encrypted": db.encrypted,
+                "publicly_accessible": db.public,
+                "storage_type": "gp3",
+                "tags": [{"Key": "team", "Value": "platform"}],
+            }
+        )

@@ -55,12 +55,28 @@ READ_ACTIONS = ("GenerateCredentialReport", "AssumeRole")
 JSON_SERVICES = ("backup", "identitystore")
 IDENTITY_STORE_PAGE = 100  # ListUsers' largest MaxResults
 REPORT_COLUMNS = (
-    "user", "arn", "user_creation_time", "password_enabled", "password_last_used", "password_last_changed",
-    "password_next_rotation", "mfa_active", "access_key_1_active", "access_key_1_last_rotated",
-    "access_key_1_last_used_date", "access_key_1_last_used_region", "access_key_1_last_used_service",
-    "access_key_2_active", "access_key_2_last_rotated", "access_key_2_last_used_date",
-    "access_key_2_last_used_region", "access_key_2_last_used_service", "cert_1_active", "cert_1_last_rotated",
-    "cert_2_active", "cert_2_last_rotated",
+    "user",
+    "arn",
+    "user_creation_time",
+    "password_enabled",
+    "password_last_used",
+    "password_last_changed",
+    "password_next_rotation",
+    "mfa_active",
+    "access_key_1_active",
+    "access_key_1_last_rotated",
+    "access_key_1_last_used_date",
+    "access_key_1_last_used_region",
+    "access_key_1_last_used_service",
+    "access_key_2_active",
+    "access_key_2_last_rotated",
+    "access_key_2_last_used_date",
+    "access_key_2_last_used_region",
+    "access_key_2_last_used_service",
+    "cert_1_active",
+    "cert_1_last_rotated",
+    "cert_2_active",
+    "cert_2_last_rotated",
 )
 
 
@@ -125,8 +141,11 @@ class AwsApp:
         if service == "backup" or recorded.method in ("GET", "HEAD"):
             return recorded.method not in ("GET", "HEAD")
         target = recorded.headers.get("X-Amz-Target") or recorded.headers.get("x-amz-target") or ""
-        action = target.rpartition(".")[2] if service == "identitystore" else (
-            _form(recorded.body).get("Action") or parse_qs(recorded.query).get("Action", [""])[0])
+        action = (
+            target.rpartition(".")[2]
+            if service == "identitystore"
+            else (_form(recorded.body).get("Action") or parse_qs(recorded.query).get("Action", [""])[0])
+        )
         return not (action.startswith(READ_PREFIXES) or action in READ_ACTIONS)
 
     def fault_response(self, kind: str, retry_after: float, request: Request) -> Response | None:
@@ -134,17 +153,25 @@ class AwsApp:
         query-protocol XML errors for IAM/STS/RDS, JSON with X-Amzn-ErrorType for Backup. IAM throttles with
         HTTP 400 `Throttling`; Backup with 429. "reset" is left to FakeServer."""
         _, _, service = credential_scope(dict(request.headers))
-        errors = {"429": ("Throttling" if service not in JSON_SERVICES else "ThrottlingException", "Rate exceeded",
-                          {"backup": 429, "identitystore": 400}.get(service or "", 400)),
-                  "5xx": ("ServiceUnavailable", "Service is unavailable", 503),
-                  "timeout": ("RequestTimeout", "Gateway timeout", 504),
-                  "401": ("InvalidClientTokenId", "The security token included in the request is invalid", 401),
-                  "403": ("AccessDenied", f"User is not authorized to perform: {service}:*", 403)}
+        errors = {
+            "429": (
+                "Throttling" if service not in JSON_SERVICES else "ThrottlingException",
+                "Rate exceeded",
+                {"backup": 429, "identitystore": 400}.get(service or "", 400),
+            ),
+            "5xx": ("ServiceUnavailable", "Service is unavailable", 503),
+            "timeout": ("RequestTimeout", "Gateway timeout", 504),
+            "401": ("InvalidClientTokenId", "The security token included in the request is invalid", 401),
+            "403": ("AccessDenied", f"User is not authorized to perform: {service}:*", 403),
+        }
         if kind == "malformed":
-            body = {"backup": '{"BackupJobs": [{"BackupJobId": "trunc', "identitystore": '{"Users": [{"UserId": "tr'
-                    }.get(service or "", "<ListResponse><Trunc")
-            return Response(body, status=200,
-                            content_type="application/json" if service in JSON_SERVICES else "text/xml")
+            body = {
+                "backup": '{"BackupJobs": [{"BackupJobId": "trunc',
+                "identitystore": '{"Users": [{"UserId": "tr',
+            }.get(service or "", "<ListResponse><Trunc")
+            return Response(
+                body, status=200, content_type="application/json" if service in JSON_SERVICES else "text/xml"
+            )
         if kind not in errors:
             return None
         if kind == "timeout":
@@ -187,13 +214,21 @@ class AwsApp:
     def _error(self, service: str | None, exc: BadRequest) -> Response:
         request_id = str(uuid.uuid4())
         if service in JSON_SERVICES:  # JSON 1.1 (identitystore) names the error in `__type`, rest-json in the header
-            body = {"Code": exc.code, "Message": exc.message, **({"__type": exc.code} if service == "identitystore"
-                                                                  else {})}
-            return Response(json.dumps(body), status=exc.status,
-                            headers={"X-Amzn-ErrorType": exc.code, "X-Amzn-RequestId": request_id},
-                            content_type="application/json")
-        xml = (f'<ErrorResponse xmlns="{IAM_NS}"><Error><Type>Sender</Type><Code>{exc.code}</Code>'
-               f"<Message>{exc.message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+            body = {
+                "Code": exc.code,
+                "Message": exc.message,
+                **({"__type": exc.code} if service == "identitystore" else {}),
+            }
+            return Response(
+                json.dumps(body),
+                status=exc.status,
+                headers={"X-Amzn-ErrorType": exc.code, "X-Amzn-RequestId": request_id},
+                content_type="application/json",
+            )
+        xml = (
+            f'<ErrorResponse xmlns="{IAM_NS}"><Error><Type>Sender</Type><Code>{exc.code}</Code>'
+            f"<Message>{exc.message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
         return Response(xml, status=exc.status, content_type="text/xml")
 
     # -- IAM -----------------------------------------------------------------------------------------
@@ -207,19 +242,25 @@ class AwsApp:
                     self._report_time[account.account_id] = datetime.now(UTC).replace(microsecond=0)
             if started:
                 return self._query(action, {"State": "COMPLETE"})
-            return self._query(action, {"State": "STARTED",
-                                        "Description": "No report exists. Starting a new report generation task"})
+            return self._query(
+                action, {"State": "STARTED", "Description": "No report exists. Starting a new report generation task"}
+            )
         if action == "GetCredentialReport":
             generated = self._report_time.get(account.account_id)
             if generated is None:
                 raise BadRequest("ReportNotPresent", "Credential report not present", 410)
-            return self._query(action, {"Content": credential_report(account).encode(), "ReportFormat": "text/csv",
-                                        "GeneratedTime": generated})
+            return self._query(
+                action,
+                {
+                    "Content": credential_report(account).encode(),
+                    "ReportFormat": "text/csv",
+                    "GeneratedTime": generated,
+                },
+            )
         return self._query(action, authorization_details(account, params))
 
     def _query(self, action: str, result: dict[str, Any]) -> Response:
-        serializer = QuerySerializer(self._iam_model.operation_model(action),
-                                     SerializationContext(str(uuid.uuid4())))
+        serializer = QuerySerializer(self._iam_model.operation_model(action), SerializationContext(str(uuid.uuid4())))
         out = serializer.serialize(result)
         return Response(out["body"], status=out["status_code"], headers=out["headers"])
 
@@ -245,35 +286,44 @@ class AwsApp:
                     start = jobs.created_index(_when(args["createdAfter"]), after=True)
                 if args.get("createdBefore"):
                     end = max(start, jobs.created_index(_when(args["createdBefore"])))
-            page = jobs[start + offset:min(end, start + offset + max_results)]
+            page = jobs[start + offset : min(end, start + offset + max_results)]
             more = start + offset + max_results < end
             key, items = "BackupJobs", [backup_job(account, j) for j in page]
         elif path == "/restore-jobs/":
             _only(args, ())
             all_jobs = account.restore_jobs if here else []
-            items, more = [restore_job(account, j) for j in all_jobs[offset:offset + max_results]], \
-                offset + max_results < len(all_jobs)
+            items, more = (
+                [restore_job(account, j) for j in all_jobs[offset : offset + max_results]],
+                offset + max_results < len(all_jobs),
+            )
             key = "RestoreJobs"
         elif path == "/resources/":
             _only(args, ())
             resources = account.protected if here else account.protected_in.get(region, [])
-            items, more = [protected_resource(account, r) for r in resources[offset:offset + max_results]], \
-                offset + max_results < len(resources)
+            items, more = (
+                [protected_resource(account, r) for r in resources[offset : offset + max_results]],
+                offset + max_results < len(resources),
+            )
             key = "Results"
         elif path == "/backup/plans/":
             _only(args, ("includeDeleted",))
             plans = account.plans if here else []
-            items, more = [backup_plan(account, p) for p in plans[offset:offset + max_results]], \
-                offset + max_results < len(plans)
+            items, more = (
+                [backup_plan(account, p) for p in plans[offset : offset + max_results]],
+                offset + max_results < len(plans),
+            )
             key = "BackupPlansList"
         else:
             raise BadRequest("ResourceNotFoundException", f"the sandbox does not serve {request.path}", 404)
         body: dict[str, Any] = {key: [_present(item) for item in items]}
         if more:
             body["NextToken"] = _token(offset + max_results)
-        return Response(json.dumps(body), status=200, content_type="application/json",
-                        headers={"X-Amzn-RequestId": str(uuid.uuid4())})
-
+        return Response(
+            json.dumps(body),
+            status=200,
+            content_type="application/json",
+            headers={"X-Amzn-RequestId": str(uuid.uuid4())},
+        )
 
     # -- IAM Identity Center -------------------------------------------------------------------------------
     def identitystore(self, request: Request, account: AwsAccount) -> Response:
@@ -289,19 +339,25 @@ class AwsApp:
             raise BadRequest("ValidationException", f"the sandbox does not take {sorted(unknown)}")
         store = params.get("IdentityStoreId")
         if not store or store != account.identity_store_id:
-            raise BadRequest("ResourceNotFoundException", f"identity store {store!r} not found in account "
-                             f"{account.account_id}")
+            raise BadRequest(
+                "ResourceNotFoundException", f"identity store {store!r} not found in account {account.account_id}"
+            )
         max_results = params.get("MaxResults", IDENTITY_STORE_PAGE)
         if not isinstance(max_results, int) or not 1 <= max_results <= IDENTITY_STORE_PAGE:
             raise BadRequest("ValidationException", "MaxResults must be between 1 and 100")
         offset = _offset(params.get("NextToken"))
         users = account.identity_center_users
-        body: dict[str, Any] = {"Users": [identity_center_user(account, u)
-                                          for u in users[offset:offset + max_results]]}
+        body: dict[str, Any] = {
+            "Users": [identity_center_user(account, u) for u in users[offset : offset + max_results]]
+        }
         if offset + max_results < len(users):
             body["NextToken"] = _token(offset + max_results)
-        return Response(json.dumps(body), status=200, content_type="application/x-amz-json-1.1",
-                        headers={"X-Amzn-RequestId": str(uuid.uuid4())})
+        return Response(
+            json.dumps(body),
+            status=200,
+            content_type="application/x-amz-json-1.1",
+            headers={"X-Amzn-RequestId": str(uuid.uuid4())},
+        )
 
 
 def _present(item: dict[str, Any]) -> dict[str, Any]:
@@ -334,21 +390,31 @@ def credential_report(account: AwsAccount) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REPORT_COLUMNS)
-    writer.writerow(_report_row("<root_account>", account.root_arn, account.created, None,
-                                account.root_password_last_used, account.root_mfa, account.root_keys))
+    writer.writerow(
+        _report_row(
+            "<root_account>",
+            account.root_arn,
+            account.created,
+            None,
+            account.root_password_last_used,
+            account.root_mfa,
+            account.root_keys,
+        )
+    )
     for user in account.users:
-        writer.writerow(_report_row(user.name, user.arn, user.created, user, user.password_last_used, user.mfa,
-                                    user.keys))
+        writer.writerow(
+            _report_row(user.name, user.arn, user.created, user, user.password_last_used, user.mfa, user.keys)
+        )
     return out.getvalue()
 
 
-def _report_row(name: str, arn: str, created: datetime, user: IamUser | None, last_used: datetime | None,
-                mfa: bool, keys: tuple) -> list[str]:
+def _report_row(
+    name: str, arn: str, created: datetime, user: IamUser | None, last_used: datetime | None, mfa: bool, keys: tuple
+) -> list[str]:
     if user is None:  # the root user: AWS reports its password as not_supported
         password = ["not_supported", _iso(last_used), "not_supported", "not_supported"]
     elif user.password_enabled:
-        password = ["true", _iso(last_used) if last_used else "no_information", _iso(user.password_last_changed),
-                    "N/A"]
+        password = ["true", _iso(last_used) if last_used else "no_information", _iso(user.password_last_changed), "N/A"]
     else:
         password = ["false", _iso(last_used) if last_used else "N/A", "N/A", "N/A"]
     cells = [name, arn, _iso(created), *password, "true" if mfa else "false"]
@@ -358,8 +424,13 @@ def _report_row(name: str, arn: str, created: datetime, user: IamUser | None, la
             cells += ["false", "N/A", "N/A", "N/A", "N/A"]
         else:
             used = key.last_used is not None
-            cells += ["true" if key.active else "false", _iso(key.last_rotated), _iso(key.last_used),
-                      REGION if used else "N/A", key.last_used_service if used else "N/A"]
+            cells += [
+                "true" if key.active else "false",
+                _iso(key.last_rotated),
+                _iso(key.last_used),
+                REGION if used else "N/A",
+                key.last_used_service if used else "N/A",
+            ]
     return cells + ["false", "N/A", "false", "N/A"]
 
 
@@ -377,9 +448,13 @@ def _managed_arn(name: str) -> str:
 
 def authorization_entities(account: AwsAccount) -> list[tuple[str, Any]]:
     """Users, groups, roles, then managed policies: the order the pages slice."""
-    return ([("user", u) for u in account.users] + [("group", g) for g in account.groups]
-            + [("role", r) for r in account.roles] + [("local_policy", p) for p in account.customer_policies]
-            + [("aws_policy", p) for p in account.used_aws_policies()])
+    return (
+        [("user", u) for u in account.users]
+        + [("group", g) for g in account.groups]
+        + [("role", r) for r in account.roles]
+        + [("local_policy", p) for p in account.customer_policies]
+        + [("aws_policy", p) for p in account.used_aws_policies()]
+    )
 
 
 def authorization_details(account: AwsAccount, params: dict[str, str]) -> dict[str, Any]:
@@ -391,51 +466,102 @@ def authorization_details(account: AwsAccount, params: dict[str, str]) -> dict[s
         raise BadRequest("InvalidInput", "MaxItems must be between 1 and 1000")
     offset = _offset(params.get("Marker"))
     entities = authorization_entities(account)
-    page = entities[offset:offset + max_items]
+    page = entities[offset : offset + max_items]
     result: dict[str, Any] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
     aid = account.account_id
     for kind, item in page:
         if kind == "user":
-            result["UserDetailList"].append({
-                "Path": "/", "UserName": item.name, "UserId": item.user_id, "Arn": item.arn, "CreateDate": item.created,
-                "UserPolicyList": [{"PolicyName": p, "PolicyDocument": _policy_doc(ADMIN_DOC)}
-                                   for p in item.inline_policies],
-                "GroupList": list(item.groups),
-                "AttachedManagedPolicies": [{"PolicyName": p, "PolicyArn": _managed_arn(p)} for p in item.policies],
-                "Tags": [{"Key": k, "Value": v} for k, v in item.tags],
-            })
+            result["UserDetailList"].append(
+                {
+                    "Path": "/",
+                    "UserName": item.name,
+                    "UserId": item.user_id,
+                    "Arn": item.arn,
+                    "CreateDate": item.created,
+                    "UserPolicyList": [
+                        {"PolicyName": p, "PolicyDocument": _policy_doc(ADMIN_DOC)} for p in item.inline_policies
+                    ],
+                    "GroupList": list(item.groups),
+                    "AttachedManagedPolicies": [{"PolicyName": p, "PolicyArn": _managed_arn(p)} for p in item.policies],
+                    "Tags": [{"Key": k, "Value": v} for k, v in item.tags],
+                }
+            )
         elif kind == "group":
-            result["GroupDetailList"].append({
-                "Path": "/", "GroupName": item, "GroupId": "AGPA" + _suffix(aid, item),
-                "Arn": f"arn:aws:iam::{aid}:group/{item}", "CreateDate": account.created, "GroupPolicyList": [],
-                "AttachedManagedPolicies": [{"PolicyName": p, "PolicyArn": _managed_arn(p)}
-                                            for p in account.groups[item]],
-            })
+            result["GroupDetailList"].append(
+                {
+                    "Path": "/",
+                    "GroupName": item,
+                    "GroupId": "AGPA" + _suffix(aid, item),
+                    "Arn": f"arn:aws:iam::{aid}:group/{item}",
+                    "CreateDate": account.created,
+                    "GroupPolicyList": [],
+                    "AttachedManagedPolicies": [
+                        {"PolicyName": p, "PolicyArn": _managed_arn(p)} for p in account.groups[item]
+                    ],
+                }
+            )
         elif kind == "role":
-            trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                             "Principal": {"Service": "backup.amazonaws.com"}}]}
-            result["RoleDetailList"].append({
-                "Path": "/", "RoleName": item, "RoleId": "AROA" + _suffix(aid, item),
-                "Arn": f"arn:aws:iam::{aid}:role/{item}", "CreateDate": account.created,
-                "AssumeRolePolicyDocument": _policy_doc(trust), "InstanceProfileList": [], "RolePolicyList": [],
-                "AttachedManagedPolicies": [{"PolicyName": "AWSBackupServiceRolePolicyForBackup",
-                                             "PolicyArn": _managed_arn("AWSBackupServiceRolePolicyForBackup")}]
-                if item.startswith("aws-backup") else [], "Tags": [],
-            })
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "backup.amazonaws.com"}}
+                ],
+            }
+            result["RoleDetailList"].append(
+                {
+                    "Path": "/",
+                    "RoleName": item,
+                    "RoleId": "AROA" + _suffix(aid, item),
+                    "Arn": f"arn:aws:iam::{aid}:role/{item}",
+                    "CreateDate": account.created,
+                    "AssumeRolePolicyDocument": _policy_doc(trust),
+                    "InstanceProfileList": [],
+                    "RolePolicyList": [],
+                    "AttachedManagedPolicies": [
+                        {
+                            "PolicyName": "AWSBackupServiceRolePolicyForBackup",
+                            "PolicyArn": _managed_arn("AWSBackupServiceRolePolicyForBackup"),
+                        }
+                    ]
+                    if item.startswith("aws-backup")
+                    else [],
+                    "Tags": [],
+                }
+            )
         else:
             local = kind == "local_policy"
             arn = f"arn:aws:iam::{aid}:policy/{item}" if local else _managed_arn(item)
             attached = sum(1 for u in account.users if item in u.policies)
             attached += sum(1 for ps in account.groups.values() if item in ps)
-            result["Policies"].append({
-                "PolicyName": item, "PolicyId": ("ANPA" + _suffix(aid, item)) if local else AWS_MANAGED[item],
-                "Arn": arn, "Path": "/", "DefaultVersionId": "v1", "AttachmentCount": attached,
-                "PermissionsBoundaryUsageCount": 0, "IsAttachable": True, "CreateDate": account.created,
-                "UpdateDate": account.created,
-                "PolicyVersionList": [{"Document": _policy_doc(ADMIN_DOC if item == "AdministratorAccess" else {
-                    "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}),
-                    "VersionId": "v1", "IsDefaultVersion": True, "CreateDate": account.created}],
-            })
+            result["Policies"].append(
+                {
+                    "PolicyName": item,
+                    "PolicyId": ("ANPA" + _suffix(aid, item)) if local else AWS_MANAGED[item],
+                    "Arn": arn,
+                    "Path": "/",
+                    "DefaultVersionId": "v1",
+                    "AttachmentCount": attached,
+                    "PermissionsBoundaryUsageCount": 0,
+                    "IsAttachable": True,
+                    "CreateDate": account.created,
+                    "UpdateDate": account.created,
+                    "PolicyVersionList": [
+                        {
+                            "Document": _policy_doc(
+                                ADMIN_DOC
+                                if item == "AdministratorAccess"
+                                else {
+                                    "Version": "2012-10-17",
+                                    "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}],
+                                }
+                            ),
+                            "VersionId": "v1",
+                            "IsDefaultVersion": True,
+                            "CreateDate": account.created,
+                        }
+                    ],
+                }
+            )
     result["IsTruncated"] = offset + max_items < len(entities)
     if result["IsTruncated"]:
         result["Marker"] = _token(offset + max_items)
@@ -453,12 +579,17 @@ def _vault_arn(account: AwsAccount) -> str:
 def identity_center_user(account: AwsAccount, user: IdentityCenterUser) -> dict[str, Any]:
     """The Identity Store API's `User` (JSON 1.1: timestamps as epoch seconds)."""
     return {
-        "IdentityStoreId": account.identity_store_id, "UserId": user.user_id,
-        "UserArn": f"arn:aws:identitystore::{account.account_id}:user/{user.user_id}", "Revision": "1",
-        "UserName": user.user_name, "DisplayName": user.display_name,
+        "IdentityStoreId": account.identity_store_id,
+        "UserId": user.user_id,
+        "UserArn": f"arn:aws:identitystore::{account.account_id}:user/{user.user_id}",
+        "Revision": "1",
+        "UserName": user.user_name,
+        "DisplayName": user.display_name,
         "Name": {"GivenName": user.given_name, "FamilyName": user.family_name, "Formatted": user.display_name},
         "Emails": [{"Value": value, "Type": kind, "Primary": primary} for value, kind, primary in user.emails],
-        "UserStatus": user.status, "CreatedAt": _epoch(user.created), "CreatedBy": "sandbox",
+        "UserStatus": user.status,
+        "CreatedAt": _epoch(user.created),
+        "CreatedBy": "sandbox",
     }
 
 
@@ -466,35 +597,56 @@ def backup_job(account: AwsAccount, job: Any) -> dict[str, Any]:
     plan_arn = f"arn:aws:backup:{REGION}:{account.account_id}:backup-plan:{job.plan_id}"
     completed = job.state == "COMPLETED"
     return {
-        "AccountId": account.account_id, "BackupJobId": job.job_id, "BackupVaultName": "Default",
+        "AccountId": account.account_id,
+        "BackupJobId": job.job_id,
+        "BackupVaultName": "Default",
         "BackupVaultArn": _vault_arn(account),
         "RecoveryPointArn": f"arn:aws:backup:{REGION}:{account.account_id}:recovery-point:{job.job_id.lower()}"
-        if completed else None,
-        "ResourceArn": job.resource.arn, "CreationDate": _epoch(job.created), "CompletionDate": _epoch(job.completed),
+        if completed
+        else None,
+        "ResourceArn": job.resource.arn,
+        "CreationDate": _epoch(job.created),
+        "CompletionDate": _epoch(job.completed),
         "State": job.state,
-        "StatusMessage": None if completed else {"FAILED": "An internal error occurred while taking the snapshot",
-                                                 "EXPIRED": "Backup job did not start within the start window",
-                                                 "ABORTED": "Backup job was aborted"}.get(job.state),
-        "PercentDone": "100.0" if completed else "0.0", "BackupSizeInBytes": 1073741824 if completed else 0,
+        "StatusMessage": None
+        if completed
+        else {
+            "FAILED": "An internal error occurred while taking the snapshot",
+            "EXPIRED": "Backup job did not start within the start window",
+            "ABORTED": "Backup job was aborted",
+        }.get(job.state),
+        "PercentDone": "100.0" if completed else "0.0",
+        "BackupSizeInBytes": 1073741824 if completed else 0,
         "IamRoleArn": f"arn:aws:iam::{account.account_id}:role/aws-backup-service-role",
-        "CreatedBy": {"BackupPlanId": job.plan_id, "BackupPlanArn": plan_arn, "BackupPlanVersion": "v1",
-                      "BackupRuleId": "daily"},
-        "ResourceType": job.resource.resource_type, "ResourceName": job.resource.name, "IsParent": False,
+        "CreatedBy": {
+            "BackupPlanId": job.plan_id,
+            "BackupPlanArn": plan_arn,
+            "BackupPlanVersion": "v1",
+            "BackupRuleId": "daily",
+        },
+        "ResourceType": job.resource.resource_type,
+        "ResourceName": job.resource.name,
+        "IsParent": False,
         "MessageCategory": "SUCCESS" if completed else job.state,
     }
 
 
 def restore_job(account: AwsAccount, job: Any) -> dict[str, Any]:
     return {
-        "AccountId": account.account_id, "RestoreJobId": job.job_id,
+        "AccountId": account.account_id,
+        "RestoreJobId": job.job_id,
         "RecoveryPointArn": f"arn:aws:backup:{REGION}:{account.account_id}:recovery-point:{job.job_id}",
-        "BackupVaultArn": _vault_arn(account), "CreationDate": _epoch(job.created),
-        "CompletionDate": _epoch(job.completed), "Status": job.status,
+        "BackupVaultArn": _vault_arn(account),
+        "CreationDate": _epoch(job.created),
+        "CompletionDate": _epoch(job.completed),
+        "Status": job.status,
         "StatusMessage": "Restore failed: insufficient capacity" if job.status == "FAILED" else None,
-        "PercentDone": "100.0", "BackupSizeInBytes": 1073741824,
+        "PercentDone": "100.0",
+        "BackupSizeInBytes": 1073741824,
         "IamRoleArn": f"arn:aws:iam::{account.account_id}:role/aws-backup-service-role",
         "CreatedResourceArn": f"{job.source_arn}-restore-{job.job_id}" if job.status == "COMPLETED" else None,
-        "ResourceType": job.resource_type, "RecoveryPointCreationDate": _epoch(job.created),
+        "ResourceType": job.resource_type,
+        "RecoveryPointCreationDate": _epoch(job.created),
     }
 
 
@@ -509,17 +661,23 @@ def protected_resource(account: AwsAccount, resource: Any) -> dict[str, Any]:
                 last = job
                 break
     return {
-        "ResourceArn": resource.arn, "ResourceType": resource.resource_type, "ResourceName": resource.name,
+        "ResourceArn": resource.arn,
+        "ResourceType": resource.resource_type,
+        "ResourceName": resource.name,
         "LastBackupTime": _epoch(last.created) if last else None,
         "LastBackupVaultArn": _vault_arn(account) if last else None,
         "LastRecoveryPointArn": f"arn:aws:backup:{REGION}:{account.account_id}:recovery-point:{last.job_id.lower()}"
-        if last else None,
+        if last
+        else None,
     }
 
 
 def backup_plan(account: AwsAccount, plan: Any) -> dict[str, Any]:
     return {
         "BackupPlanArn": f"arn:aws:backup:{REGION}:{account.account_id}:backup-plan:{plan.plan_id}",
-        "BackupPlanId": plan.plan_id, "CreationDate": _epoch(plan.created), "VersionId": plan.version_id,
-        "BackupPlanName": plan.name, "LastExecutionDate": _epoch(plan.created),
+        "BackupPlanId": plan.plan_id,
+        "CreationDate": _epoch(plan.created),
+        "VersionId": plan.version_id,
+        "BackupPlanName": plan.name,
+        "LastExecutionDate": _epoch(plan.created),
     }

@@ -25,10 +25,14 @@ SERVICE_ACCOUNT_EMAIL = "evidence-pipeline@sandbox-project.iam.gserviceaccount.c
 def service_account_key() -> tuple[dict[str, str], str]:
     """A new key file's JSON content and the matching public key (PEM)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     info = {
         "type": "service_account",
         "project_id": "sandbox-project",

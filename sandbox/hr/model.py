@@ -28,8 +28,9 @@ def build(org: SandboxOrg, rng: random.Random) -> HrData:
     data = HrData(people=org.people)
     data.planted = {
         "leavers": {p.email for p in org.people if p.status == "terminated"},
-        "joiners_in_window": {p.email for p in org.people if p.status == "active"
-                              and (org.today - p.start_date).days < JOINER_WINDOW_DAYS},
+        "joiners_in_window": {
+            p.email for p in org.people if p.status == "active" and (org.today - p.start_date).days < JOINER_WINDOW_DAYS
+        },
         "joiners_past_window": {p.email for i, p in enumerate(org.people) if i % 20 == 15},
     }
     return data
@@ -37,9 +38,13 @@ def build(org: SandboxOrg, rng: random.Random) -> HrData:
 
 def roster_row(person: Person) -> dict[str, str]:
     return {
-        "email": person.email, "name": person.name, "status": person.status,
-        "start_date": person.start_date.isoformat(), "end_date": person.end_date.isoformat() if person.end_date else "",
-        "manager": person.manager or "", "department": person.department,
+        "email": person.email,
+        "name": person.name,
+        "status": person.status,
+        "start_date": person.start_date.isoformat(),
+        "end_date": person.end_date.isoformat() if person.end_date else "",
+        "manager": person.manager or "",
+        "department": person.department,
     }
 
 

@@ -33,13 +33,19 @@ class KnowBe4App:
             return json_response({"message": "Method Not Allowed"}, 405)
         path = request.path.rstrip("/")
         if path == "/v1/account":
-            return json_response({"name": self.account_name, "type": "paid", "subscription_level": "Diamond",
-                                  "number_of_seats": len({e.user_id for e in self.data.enrollments})})
+            return json_response(
+                {
+                    "name": self.account_name,
+                    "type": "paid",
+                    "subscription_level": "Diamond",
+                    "number_of_seats": len({e.user_id for e in self.data.enrollments}),
+                }
+            )
         if path == "/v1/training/enrollments":
             return self.enrollments(request)
         prefix = "/v1/training/enrollments/"
-        if path.startswith(prefix) and path[len(prefix):].isdigit():
-            found = self._by_id.get(int(path[len(prefix):]))
+        if path.startswith(prefix) and path[len(prefix) :].isdigit():
+            found = self._by_id.get(int(path[len(prefix) :]))
             return json_response(found.to_api()) if found else json_response({"message": "Not Found"}, 404)
         return json_response({"message": "Not Found"}, 404)
 
@@ -53,4 +59,4 @@ class KnowBe4App:
             return json_response({"message": "page and per_page must be positive"}, 400)
         per_page = min(per_page, MAX_PER_PAGE)
         start = (page - 1) * per_page
-        return json_response([e.to_api() for e in self.data.enrollments[start:start + per_page]])
+        return json_response([e.to_api() for e in self.data.enrollments[start : start + per_page]])

@@ -28,10 +28,20 @@ class Browser:
     def __init__(self, width: int = 1440, height: int = 1800) -> None:
         self.profile = Path(tempfile.mkdtemp(prefix="chromium-"))
         self.process = subprocess.Popen(
-            [chromium_path(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--no-first-run", "--remote-debugging-port=0", f"--user-data-dir={self.profile}",
-             f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                chromium_path(),
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         port_file = self.profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -82,7 +92,8 @@ class Browser:
             "(() => { const hits = [...document.querySelectorAll('body *')].filter(e => e.innerText"
             f" && e.innerText.trim() === {json.dumps(label)} && e.getBoundingClientRect().width > 0);"
             " const el = hits[hits.length - 1]; if (!el) return null; el.scrollIntoView({block: 'center'});"
-            " const r = el.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+            " const r = el.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
         if not box:
             return False
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):

@@ -31,13 +31,29 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def dagster_ui(pipeline_day: PipelineDay) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(pipeline_day.paths.dagster_home),
-           "EVIDENCE_HOME": str(pipeline_day.paths.home)}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(pipeline_day.paths.dagster_home),
+        "EVIDENCE_HOME": str(pipeline_day.paths.home),
+    }
     log = (pipeline_day.paths.home / "dagster-dev.log").open("wb")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "evidence_pipeline.definitions",
-         "-h", "127.0.0.1", "-p", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-        cwd=Path(__file__).resolve().parents[2], start_new_session=True)
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-m",
+            "evidence_pipeline.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parents[2],
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -73,7 +89,9 @@ def dismiss_community_dialog(browser: Browser) -> None:
 def test_a_failing_control_shows_its_failing_rows(dagster_ui: str, pipeline_day: PipelineDay) -> None:
     failing = Warehouse(pipeline_day.paths.warehouse).query(
         "SELECT resource_name, reason FROM control_results WHERE control_id = ? AND snapshot_date = ? "
-        "AND status = 'fail' ORDER BY resource_name", [CONTROL, pipeline_day.day])
+        "AND status = 'fail' ORDER BY resource_name",
+        [CONTROL, pipeline_day.day],
+    )
     assert failing, "the sandbox plants failing repositories"
     browser = Browser()
     try:

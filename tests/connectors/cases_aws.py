@@ -38,9 +38,13 @@ from warehouse import Warehouse, stage_records
 
 
 def aws_config(env: dict[str, str]) -> AwsConfig:
-    return AwsConfig(role_arns=tuple(env["AWS_ROLE_ARNS"].split(",")), regions=tuple(env["AWS_REGIONS"].split(",")),
-                     endpoint_url=env["AWS_ENDPOINT_URL"], access_key_id=env["AWS_ACCESS_KEY_ID"],
-                     secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    return AwsConfig(
+        role_arns=tuple(env["AWS_ROLE_ARNS"].split(",")),
+        regions=tuple(env["AWS_REGIONS"].split(",")),
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        access_key_id=env["AWS_ACCESS_KEY_ID"],
+        secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 def _stream(dataset: str):
@@ -54,6 +58,7 @@ def _stream(dataset: str):
         elif cls is BackupJobs:
             options["created_after"] = backup_jobs_created_after(sandbox.org.today, BACKUP_JOB_DAYS)
         return account_stream(cls, production, REGION if regional else None, **options)
+
     return make
 
 
@@ -61,8 +66,9 @@ def _identity_center(sandbox):
     """The identity store, read as the pipeline reads it: through the first account (production holds it)."""
     config = aws_config(sandbox.env)
     production = account_sessions(AwsConfig(**{**config.__dict__, "role_arns": config.role_arns[:1]}))[0]
-    return account_stream(IdentityCenterUsers, production, REGION,
-                          identity_store_id=sandbox.env["AWS_IDENTITY_STORE_ID"])
+    return account_stream(
+        IdentityCenterUsers, production, REGION, identity_store_id=sandbox.env["AWS_IDENTITY_STORE_ID"]
+    )
 
 
 def identity_center_requests(account) -> int:
@@ -82,41 +88,86 @@ def backup_jobs_in_window(account, today: date, days: int = BACKUP_JOB_DAYS) -> 
 
 CASES = [
     # generate (STARTED) + one poll (the sandbox reports COMPLETE on it) + get; users + the root row
-    ConnectorCase("aws.credential_report", ("aws",), _stream("credential_report"),
-                  expected_records=lambda org: len(_prod(org).users) + 1, min_requests=lambda org: 3,
-                  secret_env=("AWS_SECRET_ACCESS_KEY",)),
-    ConnectorCase("aws.account_summary", ("aws",), _stream("account_summary"),
-                  expected_records=lambda org: 1, min_requests=lambda org: 1, secret_env=("AWS_SECRET_ACCESS_KEY",)),
-    ConnectorCase("aws.password_policy", ("aws",), _stream("password_policy"),
-                  expected_records=lambda org: 1, min_requests=lambda org: 1, secret_env=("AWS_SECRET_ACCESS_KEY",)),
-    ConnectorCase("aws.authorization_details", ("aws",), _stream("authorization_details"),
-                  expected_records=lambda org: _prod(org).authorization_entities(),
-                  min_requests=lambda org: pages(_prod(org).authorization_entities(), IAM_PAGE),
-                  secret_env=("AWS_SECRET_ACCESS_KEY",)),
-    ConnectorCase("aws.backup_jobs", ("aws",), _stream("backup_jobs"),
-                  expected_records=lambda org: backup_jobs_in_window(_prod(org), org.today),
-                  min_requests=lambda org: pages(backup_jobs_in_window(_prod(org), org.today), BACKUP_PAGE),
-                  secret_env=("AWS_SECRET_ACCESS_KEY",)),
-    ConnectorCase("aws.restore_jobs", ("aws",), _stream("restore_jobs"),
-                  expected_records=lambda org: len(_prod(org).restore_jobs),
-                  min_requests=lambda org: pages(len(_prod(org).restore_jobs), BACKUP_PAGE),
-                  secret_env=("AWS_SECRET_ACCESS_KEY",)),
-    ConnectorCase("aws.protected_resources", ("aws",), _stream("protected_resources"),
-                  expected_records=lambda org: len(_prod(org).protected),
-                  min_requests=lambda org: pages(len(_prod(org).protected), BACKUP_PAGE),
-                  secret_env=("AWS_SECRET_ACCESS_KEY",)),
-    ConnectorCase("aws.backup_plans", ("aws",), _stream("backup_plans"),
-                  expected_records=lambda org: len(_prod(org).plans),
-                  min_requests=lambda org: pages(len(_prod(org).plans), BACKUP_PAGE),
-                  secret_env=("AWS_SECRET_ACCESS_KEY",)),
-    ConnectorCase("aws.rds_instances", ("aws",), _stream("rds_instances"),
-                  expected_records=lambda org: len(_prod(org).db_instances),
-                  min_requests=lambda org: pages(len(_prod(org).db_instances), RDS_PAGE),
-                  secret_env=("AWS_SECRET_ACCESS_KEY",)),
-    ConnectorCase("aws.identity_center_users", ("aws",), _identity_center,
-                  expected_records=lambda org: len(_prod(org).identity_center_users),
-                  min_requests=lambda org: identity_center_requests(_prod(org)),
-                  secret_env=("AWS_SECRET_ACCESS_KEY",)),
+    ConnectorCase(
+        "aws.credential_report",
+        ("aws",),
+        _stream("credential_report"),
+        expected_records=lambda org: len(_prod(org).users) + 1,
+        min_requests=lambda org: 3,
+        secret_env=("AWS_SECRET_ACCESS_KEY",),
+    ),
+    ConnectorCase(
+        "aws.account_summary",
+        ("aws",),
+        _stream("account_summary"),
+        expected_records=lambda org: 1,
+        min_requests=lambda org: 1,
+        secret_env=("AWS_SECRET_ACCESS_KEY",),
+    ),
+    ConnectorCase(
+        "aws.password_policy",
+        ("aws",),
+        _stream("password_policy"),
+        expected_records=lambda org: 1,
+        min_requests=lambda org: 1,
+        secret_env=("AWS_SECRET_ACCESS_KEY",),
+    ),
+    ConnectorCase(
+        "aws.authorization_details",
+        ("aws",),
+        _stream("authorization_details"),
+        expected_records=lambda org: _prod(org).authorization_entities(),
+        min_requests=lambda org: pages(_prod(org).authorization_entities(), IAM_PAGE),
+        secret_env=("AWS_SECRET_ACCESS_KEY",),
+    ),
+    ConnectorCase(
+        "aws.backup_jobs",
+        ("aws",),
+        _stream("backup_jobs"),
+        expected_records=lambda org: backup_jobs_in_window(_prod(org), org.today),
+        min_requests=lambda org: pages(backup_jobs_in_window(_prod(org), org.today), BACKUP_PAGE),
+        secret_env=("AWS_SECRET_ACCESS_KEY",),
+    ),
+    ConnectorCase(
+        "aws.restore_jobs",
+        ("aws",),
+        _stream("restore_jobs"),
+        expected_records=lambda org: len(_prod(org).restore_jobs),
+        min_requests=lambda org: pages(len(_prod(org).restore_jobs), BACKUP_PAGE),
+        secret_env=("AWS_SECRET_ACCESS_KEY",),
+    ),
+    ConnectorCase(
+        "aws.protected_resources",
+        ("aws",),
+        _stream("protected_resources"),
+        expected_records=lambda org: len(_prod(org).protected),
+        min_requests=lambda org: pages(len(_prod(org).protected), BACKUP_PAGE),
+        secret_env=("AWS_SECRET_ACCESS_KEY",),
+    ),
+    ConnectorCase(
+        "aws.backup_plans",
+        ("aws",),
+        _stream("backup_plans"),
+        expected_records=lambda org: len(_prod(org).plans),
+        min_requests=lambda org: pages(len(_prod(org).plans), BACKUP_PAGE),
+        secret_env=("AWS_SECRET_ACCESS_KEY",),
+    ),
+    ConnectorCase(
+        "aws.rds_instances",
+        ("aws",),
+        _stream("rds_instances"),
+        expected_records=lambda org: len(_prod(org).db_instances),
+        min_requests=lambda org: pages(len(_prod(org).db_instances), RDS_PAGE),
+        secret_env=("AWS_SECRET_ACCESS_KEY",),
+    ),
+    ConnectorCase(
+        "aws.identity_center_users",
+        ("aws",),
+        _identity_center,
+        expected_records=lambda org: len(_prod(org).identity_center_users),
+        min_requests=lambda org: identity_center_requests(_prod(org)),
+        secret_env=("AWS_SECRET_ACCESS_KEY",),
+    ),
 ]
 
 
@@ -126,9 +177,14 @@ def land_records(warehouse: Warehouse, dataset: str, day: date, records: list[di
     source, name = dataset.split(".", 1)
     staged = Path(tempfile.mkdtemp()) / f"{source}__{name}.jsonl"
     stage_records(records, staged)
-    warehouse.land(source, name, day, run_id, staged,
-                   Provenance(source=source, dataset=name, parameters={}, record_count=len(records),
-                              finished_at=utc_now()))
+    warehouse.land(
+        source,
+        name,
+        day,
+        run_id,
+        staged,
+        Provenance(source=source, dataset=name, parameters={}, record_count=len(records), finished_at=utc_now()),
+    )
 
 
 def collect_aws(resource: AwsResource, warehouse: Warehouse, day: date, run_id: str = "test") -> list[Collected]:
@@ -137,5 +193,6 @@ def collect_aws(resource: AwsResource, warehouse: Warehouse, day: date, run_id: 
     staging, landing = Path(tempfile.mkdtemp()), threading.Lock()
     selected = [spec for spec in AWS_SPECS if not log_optional_not_configured(spec, resource, warehouse, day, run_id)]
     with ThreadPoolExecutor(DATASETS_AT_ONCE) as pool:
-        return list(pool.map(lambda spec: collect_dataset(spec, resource, warehouse, staging, day, run_id, landing),
-                             selected))
+        return list(
+            pool.map(lambda spec: collect_dataset(spec, resource, warehouse, staging, day, run_id, landing), selected)
+        )

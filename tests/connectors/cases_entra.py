@@ -25,6 +25,7 @@ SECRETS = ("ENTRA_CLIENT_SECRET",)
 def _stream(kind):
     def make(sandbox):
         return kind(make_graph(EntraConfig.from_env(sandbox.env)))
+
     return make
 
 

@@ -28,6 +28,7 @@ def _stream(kind):
     def make(sandbox):
         config = google_config(sandbox.env)
         return kind(make_directory(config), config)
+
     return make
 
 

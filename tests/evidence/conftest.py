@@ -45,19 +45,32 @@ def catalogue_control() -> Control:
     return load_catalogue(project_file("controls_map.yaml")).by_id["cc8_1_branch_review_rules"]
 
 
-def row(resource_id: str, status: str, reason: str = "", name: str | None = None,
-        details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"resource_id": resource_id, "resource_name": name or resource_id,
-            "resource_url": f"https://example.test/{resource_id}", "status": status,
-            "reason": reason or f"{resource_id} {status}", "failure": "no_review" if status == "fail" else None,
-            "details": details or {}}
+def row(
+    resource_id: str, status: str, reason: str = "", name: str | None = None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "resource_id": resource_id,
+        "resource_name": name or resource_id,
+        "resource_url": f"https://example.test/{resource_id}",
+        "status": status,
+        "reason": reason or f"{resource_id} {status}",
+        "failure": "no_review" if status == "fail" else None,
+        "details": details or {},
+    }
 
 
 def outcome(control: Control, day: date, rows: list[dict[str, Any]]) -> ControlOutcome:
     fails = sum(r["status"] == "fail" for r in rows)
     verdict = "fail" if fails else "pass"
-    return ControlOutcome(control, day, verdict, f"{fails} of {len(rows)} fail", rows,
-                          {"snapshot_date": day, "min_approving_reviews": 1}, [])
+    return ControlOutcome(
+        control,
+        day,
+        verdict,
+        f"{fails} of {len(rows)} fail",
+        rows,
+        {"snapshot_date": day, "min_approving_reviews": 1},
+        [],
+    )
 
 
 @dataclass
@@ -68,10 +81,21 @@ class Series:
     missing: list[date]
 
 
-def write_day(warehouse: Warehouse, evidence: Path, control: Control, day: date, rows: list[dict[str, Any]],
-              key: SigningKey | None) -> Path:
-    inputs = BundleInputs(snapshot_date=day, run_id=f"synthetic-{day}", outcomes=[outcome(control, day, rows)],
-                          datasets=[], controls_map=project_file("controls_map.yaml"))
+def write_day(
+    warehouse: Warehouse,
+    evidence: Path,
+    control: Control,
+    day: date,
+    rows: list[dict[str, Any]],
+    key: SigningKey | None,
+) -> Path:
+    inputs = BundleInputs(
+        snapshot_date=day,
+        run_id=f"synthetic-{day}",
+        outcomes=[outcome(control, day, rows)],
+        datasets=[],
+        controls_map=project_file("controls_map.yaml"),
+    )
     return write_bundle(warehouse, evidence, inputs, signing_key=key)
 
 
@@ -90,9 +114,18 @@ def synthetic_series(pipeline_day: PipelineDay, catalogue_control: Control, tmp_
     plan = {
         d[0]: [row("repo-a", "fail"), row("repo-b", "pass"), row("repo-c", "pass")],
         d[1]: [row("repo-a", "fail"), row("repo-b", "fail"), row("repo-c", "pass")],
-        d[3]: [row("repo-a", "pass"), row("repo-b", "fail"), row("repo-c", "pass"),
-               row("ann@school.test", "fail", "Ann Example (ann@school.test) has not finished training",
-                   name="Ann Example", details=person)],
+        d[3]: [
+            row("repo-a", "pass"),
+            row("repo-b", "fail"),
+            row("repo-c", "pass"),
+            row(
+                "ann@school.test",
+                "fail",
+                "Ann Example (ann@school.test) has not finished training",
+                name="Ann Example",
+                details=person,
+            ),
+        ],
         d[4]: [row("repo-a", "pass"), row("repo-b", "fail"), row("repo-c", "pass")],
     }
     for day, rows in plan.items():

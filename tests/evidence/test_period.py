@@ -35,9 +35,17 @@ def test_exceptions_are_followed_from_first_seen_to_resolved(synthetic_series: S
     assert period.missing_days == [d[2]]
     episodes = {e["resource_id"]: e for e in period.exceptions[CONTROL]}
     # repo-a failed days 1-2, day 3 had no snapshot (stays open: nobody looked), passed on day 4
-    assert episodes["repo-a"].items() >= {"first_seen": d[0].isoformat(), "last_seen": d[1].isoformat(),
-                                          "resolved_on": d[3].isoformat(), "resolution": "passed",
-                                          "days_open": 3, "days_failing": 2}.items()
+    assert (
+        episodes["repo-a"].items()
+        >= {
+            "first_seen": d[0].isoformat(),
+            "last_seen": d[1].isoformat(),
+            "resolved_on": d[3].isoformat(),
+            "resolution": "passed",
+            "days_open": 3,
+            "days_failing": 2,
+        }.items()
+    )
     assert episodes["repo-b"]["resolved_on"] is None and episodes["repo-b"]["days_open"] == 4
     assert episodes["ann@school.test"]["resolution"] == "left the population"
     daily = {x["date"]: x for x in period.daily[CONTROL]}
@@ -45,12 +53,17 @@ def test_exceptions_are_followed_from_first_seen_to_resolved(synthetic_series: S
     assert daily[d[0].isoformat()]["pass_rate"] == pytest.approx(2 / 3)
     assert daily[d[3].isoformat()]["pass_rate"] == pytest.approx(2 / 4)
     stats = period.control_stats[CONTROL]
-    assert (stats["days_evaluated"], stats["days_missing"], stats["population_rows"], stats["open_at_end"]) == \
-        (4, 1, 13, 1)
+    assert (stats["days_evaluated"], stats["days_missing"], stats["population_rows"], stats["open_at_end"]) == (
+        4,
+        1,
+        13,
+        1,
+    )
 
 
 def test_export_cli_writes_a_signed_period_bundle_and_names_missing_days(
-        synthetic_series: Series, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    synthetic_series: Series, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     d = synthetic_series.days
     monkeypatch.setenv("EVIDENCE_HOME", str(synthetic_series.evidence.parent))
     monkeypatch.setenv("EVIDENCE_SIGNING_KEY", str(synthetic_series.key.path))
@@ -68,11 +81,11 @@ def test_export_cli_writes_a_signed_period_bundle_and_names_missing_days(
         daily_manifest = synthetic_series.evidence / snapshot["bundle"] / MANIFEST
         assert hashlib.sha256(daily_manifest.read_bytes()).hexdigest() == snapshot["manifest_sha256"]
     population = _csv(bundle / "controls" / CONTROL / "population.csv")
-    assert len(population) == 13 and {r["snapshot_date"] for r in population} == \
-        {x.isoformat() for x in d if x != d[2]}
+    assert len(population) == 13 and {r["snapshot_date"] for r in population} == {x.isoformat() for x in d if x != d[2]}
     exceptions = _csv(bundle / "controls" / CONTROL / "exceptions.csv")
-    assert {(e["resource_id"], e["first_seen"], e["resolved_on"]) for e in exceptions} >= \
-        {("repo-a", d[0].isoformat(), d[3].isoformat())}
+    assert {(e["resource_id"], e["first_seen"], e["resolved_on"]) for e in exceptions} >= {
+        ("repo-a", d[0].isoformat(), d[3].isoformat())
+    }
     assert json.loads((bundle / "period.json").read_text())["missing_days"] == missing
     html = (bundle / "report.html").read_text()
     assert all(day in html for day in missing) and "NO SNAPSHOT" in html
@@ -82,8 +95,9 @@ def test_export_cli_writes_a_signed_period_bundle_and_names_missing_days(
     assert len(results.assessment_results.results) == 4
 
 
-def test_export_refuses_a_period_without_snapshots_or_with_a_tampered_day(synthetic_series: Series,
-                                                                         tmp_path: Path) -> None:
+def test_export_refuses_a_period_without_snapshots_or_with_a_tampered_day(
+    synthetic_series: Series, tmp_path: Path
+) -> None:
     with pytest.raises(PeriodError, match="no evidence snapshot"):
         load_period(synthetic_series.evidence, date(2020, 1, 1), date(2020, 1, 3))
     with pytest.raises(PeriodError, match="before"):
@@ -93,13 +107,17 @@ def test_export_refuses_a_period_without_snapshots_or_with_a_tampered_day(synthe
     target.chmod(0o644)
     target.write_text(target.read_text().replace("fail", "pass"))
     # refused, naming the bundle and the file
-    with pytest.raises(PeriodError, match=rf"does not verify: {synthetic_series.days[0]}/{day_bundle.name}: "
-                                          r"controls/cc8_1_branch_review_rules/population.csv: changed"):
+    with pytest.raises(
+        PeriodError,
+        match=rf"does not verify: {synthetic_series.days[0]}/{day_bundle.name}: "
+        r"controls/cc8_1_branch_review_rules/population.csv: changed",
+    ):
         load_period(synthetic_series.evidence, synthetic_series.days[0], synthetic_series.days[1])
 
 
 def test_pseudonymized_export_hides_people_consistently_and_states_it(
-        synthetic_series: Series, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synthetic_series: Series, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key_file = tmp_path / "pseudonym.key"
     key_file.write_bytes(b"k" * 32)
     monkeypatch.setenv(PSEUDONYM_KEY_ENV, str(key_file))
@@ -114,8 +132,11 @@ def test_pseudonymized_export_hides_people_consistently_and_states_it(
     alias = pseudonymizer.pseudonym("ann@school.test")
     population = _csv(bundle / "controls" / CONTROL / "population.csv")
     ann = [r for r in population if r["resource_id"] == alias]
-    assert len(ann) == 1 and alias in ann[0]["reason"] and ann[0]["resource_name"] == \
-        pseudonymizer.pseudonym("Ann Example")
+    assert (
+        len(ann) == 1
+        and alias in ann[0]["reason"]
+        and ann[0]["resource_name"] == pseudonymizer.pseudonym("Ann Example")
+    )
     assert "repo-a" in {r["resource_id"] for r in population}  # non-personal evidence stays readable
     manifest = json.loads((bundle / MANIFEST).read_text())
     assert manifest["pseudonymization"]["enabled"] and PSEUDONYM_KEY_ENV in manifest["pseudonymization"]["key"]
@@ -138,8 +159,7 @@ def test_samples_are_reproducible_and_record_seed_method_and_population(syntheti
     assert pick == [(r["snapshot_date"], r["resource_id"]) for r in expected]
     described = first.describe()
     assert described["seed"] == 11 and "SHA-256" in described["method"]
-    assert described["population_size"] == 13 and described["population_sha256"] == population_sha256(
-        first.population)
+    assert described["population_size"] == 13 and described["population_sha256"] == population_sha256(first.population)
     assert described["missing_days"] == [d[2].isoformat()]
 
 
@@ -155,8 +175,8 @@ def test_default_sample_sizes_follow_the_table() -> None:
 
 
 def test_real_pipeline_days_export_and_sample_through_the_cli(
-        two_days: Paths, pipeline_day: PipelineDay, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    two_days: Paths, pipeline_day: PipelineDay, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("EVIDENCE_HOME", str(two_days.home))
     first, last = pipeline_day.day - timedelta(days=2), pipeline_day.day
     missing = (pipeline_day.day - timedelta(days=1)).isoformat()

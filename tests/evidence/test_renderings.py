@@ -32,16 +32,16 @@ def _ppm_pixels(path: Path) -> tuple[int, int, bytes]:
     data = path.read_bytes()
     fields, position = [], 0
     while len(fields) < 4:
-        while data[position:position + 1].isspace():
+        while data[position : position + 1].isspace():
             position += 1
         end = position
-        while not data[end:end + 1].isspace():
+        while not data[end : end + 1].isspace():
             end += 1
         fields.append(data[position:end])
         position = end
     assert fields[0] == b"P6"
     width, height = int(fields[1]), int(fields[2])
-    return width, height, data[position + 1:]
+    return width, height, data[position + 1 :]
 
 
 def _count_colour(pixels: bytes, colour: tuple[int, int, int], tolerance: int = 24) -> int:
@@ -53,20 +53,24 @@ def _count_colour(pixels: bytes, colour: tuple[int, int, int], tolerance: int = 
 
 
 @pytest.mark.browser
-def test_report_renders_in_chromium_and_the_pages_show_the_verdicts(pipeline_day: PipelineDay,
-                                                                   tmp_path: Path) -> None:
+def test_report_renders_in_chromium_and_the_pages_show_the_verdicts(pipeline_day: PipelineDay, tmp_path: Path) -> None:
     bundle = bundles_of(pipeline_day.paths, pipeline_day.day)[0]
     results = _results(bundle)
     # the bundle's own PDF exists, and Chromium renders the bundle's HTML again here
     assert json.loads((bundle / "manifest.json").read_text())["renderings"]["report.pdf"] == "written"
     pdf = tmp_path / "report.pdf"
     assert report.print_pdf(bundle / "report.html", pdf) == "written"
-    pages = int(next(line.split()[-1] for line in subprocess.run(
-        ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()
-        if line.startswith("Pages:")))
+    pages = int(
+        next(
+            line.split()[-1]
+            for line in subprocess.run(
+                ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True
+            ).stdout.splitlines()
+            if line.startswith("Pages:")
+        )
+    )
     assert pages >= 1 + len(results)  # the summary, then one section per control on its own page
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert f"SOC 2 evidence — {pipeline_day.day.isoformat()}" in text
     for result in results:
         assert result["control_id"] in text
@@ -87,8 +91,16 @@ def test_report_renders_in_chromium_and_the_pages_show_the_verdicts(pipeline_day
 def test_report_html_has_the_summary_table_and_a_section_per_control(pipeline_day: PipelineDay) -> None:
     bundle = bundles_of(pipeline_day.paths, pipeline_day.day)[0]
     html = (bundle / "report.html").read_text()
-    for header in ("Control", "Criteria", "Claim", "Verdict", "Population", "Exceptions", "Waived",
-                   "Sources (freshness)"):
+    for header in (
+        "Control",
+        "Criteria",
+        "Claim",
+        "Verdict",
+        "Population",
+        "Exceptions",
+        "Waived",
+        "Sources (freshness)",
+    ):
         assert f"<th>{header}</th>" in html
     for result in _results(bundle):
         assert f'<section class="control" id="{result["control_id"]}">' in html
@@ -107,13 +119,18 @@ def test_workbook_reads_back_summary_populations_and_provenance(pipeline_day: Pi
     assert set(by_control) == {r["control_id"] for r in results}
     for result in results:
         line = by_control[result["control_id"]]
-        assert (line["verdict"], line["population"], line["fail"], line["waived"]) == \
-            (result["verdict"], result["population"], result["fail"], result["waived"])
+        assert (line["verdict"], line["population"], line["fail"], line["waived"]) == (
+            result["verdict"],
+            result["population"],
+            result["fail"],
+            result["waived"],
+        )
         sheet = list(book[line["sheet"]].iter_rows(values_only=True))
         with (bundle / "controls" / result["control_id"] / "population.csv").open(newline="") as handle:
             population = list(read_csv(handle))  # the cells as the sources gave them (no formula-guard prefix)
-        assert [(r[0], r[3], r[4]) for r in sheet[1:]] == \
-            [(p["resource_id"], p["status"], p["reason"] or None) for p in population]
+        assert [(r[0], r[3], r[4]) for r in sheet[1:]] == [
+            (p["resource_id"], p["status"], p["reason"] or None) for p in population
+        ]
     provenance = list(book["Provenance"].iter_rows(values_only=True))
     datasets = {r[0]: dict(zip(provenance[0], r, strict=True)) for r in provenance[1:]}
     for source_file in (bundle / "sources").glob("*/provenance.json"):
@@ -126,8 +143,14 @@ def test_workbook_reads_back_summary_populations_and_provenance(pipeline_day: Pi
 def test_workbook_never_turns_source_text_into_formulas(catalogue_control, tmp_path: Path) -> None:
     day = date(2026, 1, 5)
     hostile = row("repo-x", "fail", reason='=HYPERLINK("http://evil.test","click")', name="=1+1")
-    written = write_day(Warehouse(tmp_path / "warehouse.duckdb"), tmp_path / "evidence", catalogue_control, day,
-                        [hostile], key=generate_key(tmp_path / "key.pem"))
+    written = write_day(
+        Warehouse(tmp_path / "warehouse.duckdb"),
+        tmp_path / "evidence",
+        catalogue_control,
+        day,
+        [hostile],
+        key=generate_key(tmp_path / "key.pem"),
+    )
     sheet = load_workbook(written / "evidence.xlsx")[catalogue_control.id[:31]]
     assert sheet["B2"].value == "=1+1" and sheet["B2"].data_type == "s"
     assert sheet["E2"].value.startswith("=HYPERLINK") and sheet["E2"].data_type == "s"
@@ -143,8 +166,7 @@ def test_oscal_assessment_results_validate_against_the_oscal_models(pipeline_day
     findings = {f.target.target_id: f for f in result.findings}
     for control in _results(bundle):
         finding = findings[control["control_id"]]
-        assert finding.target.status.state.value == ("satisfied" if control["verdict"] == "pass" else
-                                                     "not-satisfied")
+        assert finding.target.status.state.value == ("satisfied" if control["verdict"] == "pass" else "not-satisfied")
     for observation in result.observations:
         for evidence in observation.relevant_evidence:
             assert (bundle / evidence.href).is_file()
@@ -164,15 +186,23 @@ def test_oscal_never_calls_an_unknown_control_satisfied(catalogue_control) -> No
     assert "github.repositories failed" in finding.target.status.remarks
 
 
-def test_a_large_population_has_its_workbook_written_by_a_process_of_its_own(catalogue_control, tmp_path: Path,
-                                                                             monkeypatch) -> None:
+def test_a_large_population_has_its_workbook_written_by_a_process_of_its_own(
+    catalogue_control, tmp_path: Path, monkeypatch
+) -> None:
     from evidence_pipeline.evidence import bundle
 
     monkeypatch.setattr(bundle, "WORKBOOK_PROCESS_ROWS", 1)  # a 50-person sandbox is far below the real threshold
     day = date(2026, 1, 6)
     rows = [row(f"repo-{n:02d}", "fail" if n % 3 else "pass") for n in range(12)]
-    written = write_day(Warehouse(tmp_path / "warehouse.duckdb"), tmp_path / "evidence", catalogue_control, day, rows,
-                        key=generate_key(tmp_path / "key.pem"))
-    sheet = list(load_workbook(written / "evidence.xlsx", read_only=True)[catalogue_control.id[:31]]
-                 .iter_rows(values_only=True))
+    written = write_day(
+        Warehouse(tmp_path / "warehouse.duckdb"),
+        tmp_path / "evidence",
+        catalogue_control,
+        day,
+        rows,
+        key=generate_key(tmp_path / "key.pem"),
+    )
+    sheet = list(
+        load_workbook(written / "evidence.xlsx", read_only=True)[catalogue_control.id[:31]].iter_rows(values_only=True)
+    )
     assert [(r[0], r[3]) for r in sheet[1:]] == [(r["resource_id"], r["status"]) for r in rows]

@@ -18,8 +18,9 @@ from tests.conftest import PipelineDay, bundles_of
 from tests.evidence.conftest import Series, row, writable_copy, write_day
 
 
-def test_pipeline_bundle_is_signed_by_the_configured_key(pipeline_day: PipelineDay, pipeline_key: SigningKey,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_pipeline_bundle_is_signed_by_the_configured_key(
+    pipeline_day: PipelineDay, pipeline_key: SigningKey, capsys: pytest.CaptureFixture[str]
+) -> None:
     bundle = bundles_of(pipeline_day.paths, pipeline_day.day)[0]
     result = verify_bundle(bundle, public_key=public_pem(pipeline_key.public_key), require_signature=True)
     assert result.signed_by == pipeline_key.key_id
@@ -32,9 +33,24 @@ def test_pipeline_bundle_is_signed_by_the_configured_key(pipeline_day: PipelineD
 
 def test_an_auditor_can_check_the_signature_with_openssl_alone(pipeline_day: PipelineDay) -> None:
     bundle = bundles_of(pipeline_day.paths, pipeline_day.day)[0]
-    checked = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(bundle / PUBLIC_KEY),
-                              "-rawin", "-in", str(bundle / MANIFEST), "-sigfile", str(bundle / SIGNATURE)],
-                             capture_output=True, text=True, check=False)
+    checked = subprocess.run(
+        [
+            "openssl",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            str(bundle / PUBLIC_KEY),
+            "-rawin",
+            "-in",
+            str(bundle / MANIFEST),
+            "-sigfile",
+            str(bundle / SIGNATURE),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert checked.returncode == 0 and "Signature Verified Successfully" in checked.stdout
 
 
@@ -49,8 +65,13 @@ def test_manifest_records_hashes_tool_window_waivers_and_chain(pipeline_day: Pip
     # the sandbox writes a waivers file: its hash and waivers.csv are in the bundle
     assert waivers["file"] == "waivers.yaml" and len(waivers["sha256"]) == 64
     assert "waivers.csv" in {f["path"] for f in manifest["files"]}
-    assert {f["path"] for f in manifest["files"]} >= {"report.html", "report.pdf", "evidence.xlsx",
-                                                      "oscal/assessment-results.json", PUBLIC_KEY}
+    assert {f["path"] for f in manifest["files"]} >= {
+        "report.html",
+        "report.pdf",
+        "evidence.xlsx",
+        "oscal/assessment-results.json",
+        PUBLIC_KEY,
+    }
     assert SIGNATURE not in {f["path"] for f in manifest["files"]}
     assert manifest["sequence"] >= 1
     for entry in manifest["files"]:
@@ -97,7 +118,8 @@ def _forge(bundle: Path, forger: SigningKey) -> None:
 
 
 def test_a_forgery_signed_by_another_key_is_named_and_refused_with_a_pinned_key(
-        bundle_copy: Path, pipeline_key: SigningKey, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle_copy: Path, pipeline_key: SigningKey, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     forger = generate_key(tmp_path / "forger.pem")
     _forge(bundle_copy, forger)
     # without a pin, verify can only say who signed: the auditor sees it is not the published key
@@ -112,14 +134,24 @@ def test_a_forgery_signed_by_another_key_is_named_and_refused_with_a_pinned_key(
 
 
 def test_unsigned_bundles_fail_unless_explicitly_allowed(
-        pipeline_day: PipelineDay, catalogue_control, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    pipeline_day: PipelineDay,
+    catalogue_control,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from evidence_pipeline.evidence.signing import ALLOW_UNSIGNED_ENV
     from warehouse import Warehouse
 
     monkeypatch.setenv(ALLOW_UNSIGNED_ENV, "1")  # written unsigned on purpose
-    bundle = write_day(Warehouse(pipeline_day.paths.warehouse), tmp_path / "evidence", catalogue_control,
-                       pipeline_day.day, [row("repo-a", "pass")], key=None)
+    bundle = write_day(
+        Warehouse(pipeline_day.paths.warehouse),
+        tmp_path / "evidence",
+        catalogue_control,
+        pipeline_day.day,
+        [row("repo-a", "pass")],
+        key=None,
+    )
     assert not (bundle / SIGNATURE).exists() and json.loads((bundle / MANIFEST).read_text())["signature"] is None
     with pytest.raises(VerificationError, match="UNSIGNED bundle"):
         verify_bundle(bundle)
@@ -134,8 +166,9 @@ def test_unsigned_bundles_fail_unless_explicitly_allowed(
         verify_bundle(bundle, require_signature=False)
 
 
-def test_the_chain_links_each_bundle_to_the_previous_one(synthetic_series: Series,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_chain_links_each_bundle_to_the_previous_one(
+    synthetic_series: Series, capsys: pytest.CaptureFixture[str]
+) -> None:
     results = verify_series(synthetic_series.evidence)
     assert [r.manifest["sequence"] for r in results] == [1, 2, 3, 4]
     for earlier, later in zip(results, results[1:], strict=False):
@@ -149,8 +182,9 @@ def test_the_chain_links_each_bundle_to_the_previous_one(synthetic_series: Serie
     assert f"chain head: sequence 4, {head.bundle}" in out and f"--expect-head {head.pin}" in out
 
 
-def test_a_removed_bundle_breaks_the_chain(synthetic_series: Series, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_removed_bundle_breaks_the_chain(
+    synthetic_series: Series, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     copy = tmp_path / "copy"
     for bundle in sorted(synthetic_series.evidence.glob("*/v*")):
         writable_copy(bundle, copy / bundle.parent.name / bundle.name)

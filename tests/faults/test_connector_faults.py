@@ -22,20 +22,34 @@ from tests.connectors.test_contract import CASES
 
 #: where each system serves its dataset pages: (fake server name, path prefix). Faults go there, not to the
 #: token endpoints (a refused token is the 401 row of the same matrix).
-DATA_SERVER = {"aws": ("aws", ""), "google": ("google", "/admin"), "entra": ("entra-graph", "/v1.0"),
-               "github": ("github", ""), "knowbe4": ("knowbe4", "/v1")}
+DATA_SERVER = {
+    "aws": ("aws", ""),
+    "google": ("google", "/admin"),
+    "entra": ("entra-graph", "/v1.0"),
+    "github": ("github", ""),
+    "knowbe4": ("knowbe4", "/v1"),
+}
 HTTP_CASES = [c for c in CASES if c.systems[0] in DATA_SERVER and not c.credentials_free]  # not the CSV files
 
 #: fault -> (times injected, reason text the retry must record); transient faults must be recovered from
-TRANSIENT = {"429": (2, r"429|throttled"), "5xx": (3, r"503"), "reset": (1, r"transport error"),
-             "timeout": (1, r"504")}
+TRANSIENT = {"429": (2, r"429|throttled"), "5xx": (3, r"503"), "reset": (1, r"transport error"), "timeout": (1, r"504")}
 #: persistent refusals must fail, naming the cause
 REFUSED = {"401": r"401|InvalidClientTokenId", "403": r"403|AccessDenied"}
 #: a truncated body: these connectors retry the page, the others fail on the parse error
-MALFORMED_RETRIED = {"entra.users", "entra.user_registration_details", "entra.role_assignments",
-                     "google_workspace.users", "google_workspace.role_assignments", "google_workspace.roles",
-                     "training.enrollments[knowbe4]", "aws.backup_jobs", "aws.restore_jobs",
-                     "aws.protected_resources", "aws.backup_plans", "aws.identity_center_users"}
+MALFORMED_RETRIED = {
+    "entra.users",
+    "entra.user_registration_details",
+    "entra.role_assignments",
+    "google_workspace.users",
+    "google_workspace.role_assignments",
+    "google_workspace.roles",
+    "training.enrollments[knowbe4]",
+    "aws.backup_jobs",
+    "aws.restore_jobs",
+    "aws.protected_resources",
+    "aws.backup_plans",
+    "aws.identity_center_users",
+}
 #: paginated datasets with a second page at org size 1000, and what stops the stream when the server answers a
 #: page with the previous page of the same call again: the shared loop refuses a page identical to the previous
 #: page of its call (KnowBe4 pages by number, so only the payload shows the repeat), or, where the connector drops
@@ -43,10 +57,16 @@ MALFORMED_RETRIED = {"entra.users", "entra.user_registration_details", "entra.ro
 #: twice, the repeated cursor
 REPEATED_PAGE = r"page \d+ repeated page \d+ \(identical payload"
 REPEATED_CURSOR = r"returned cursor .* twice"
-PAGINATED = {"aws.backup_jobs": REPEATED_PAGE, "entra.users": REPEATED_PAGE, "github.repositories": REPEATED_PAGE,
-             "github.members": REPEATED_PAGE, "github.outside_collaborators": REPEATED_PAGE,
-             "github.merged_pull_requests": REPEATED_CURSOR, "google_workspace.users": REPEATED_PAGE,
-             "training.enrollments[knowbe4]": REPEATED_PAGE}
+PAGINATED = {
+    "aws.backup_jobs": REPEATED_PAGE,
+    "entra.users": REPEATED_PAGE,
+    "github.repositories": REPEATED_PAGE,
+    "github.members": REPEATED_PAGE,
+    "github.outside_collaborators": REPEATED_PAGE,
+    "github.merged_pull_requests": REPEATED_CURSOR,
+    "google_workspace.users": REPEATED_PAGE,
+    "training.enrollments[knowbe4]": REPEATED_PAGE,
+}
 
 
 @pytest.fixture(scope="module")

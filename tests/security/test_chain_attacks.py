@@ -51,8 +51,9 @@ class Home:
 
     def write(self, day: date, key: SigningKey | None | str = "default", status: str = "fail") -> Path:
         signer = self.key if key == "default" else key
-        return write_day(self.warehouse, self.evidence, self.control, day,
-                         [row("repo-a", status), row("repo-b", "pass")], signer)
+        return write_day(
+            self.warehouse, self.evidence, self.control, day, [row("repo-a", status), row("repo-b", "pass")], signer
+        )
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +82,18 @@ def export_argv(first: date, last: date, *extra: str) -> list[str]:
 
 
 def sample_argv(first: date, last: date, *extra: str) -> list[str]:
-    return ["sample", "--control", CONTROL, "--from", first.isoformat(), "--to", last.isoformat(), "--seed", "3",
-            *extra]
+    return [
+        "sample",
+        "--control",
+        CONTROL,
+        "--from",
+        first.isoformat(),
+        "--to",
+        last.isoformat(),
+        "--seed",
+        "3",
+        *extra,
+    ]
 
 
 def writable(folder: Path) -> None:
@@ -119,8 +130,10 @@ def nothing_exported(home: Home) -> bool:
 
 # --- export and sample ------------------------------------------------------------------------------------------
 
+
 def test_a_signed_bundle_copied_into_a_missing_day_is_refused_by_export_and_sample(
-        home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
     d = days(5)
     written = {day: home.write(day) for day in d if day != d[2]}
     # the day without a snapshot gets a copy of another day's (genuinely signed) bundle
@@ -135,7 +148,8 @@ def test_a_signed_bundle_copied_into_a_missing_day_is_refused_by_export_and_samp
 
 
 def test_an_unsigned_edited_bundle_is_refused_and_only_read_when_allowed_and_stated(
-        home: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    home: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     d = days(3)
     home.write(d[0])
     home.write(d[1])
@@ -166,7 +180,8 @@ def test_an_unsigned_edited_bundle_is_refused_and_only_read_when_allowed_and_sta
 
 
 def test_export_pins_the_configured_key_and_refuses_a_chain_signed_by_another(
-        home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     d = days(2)
     for day in d:
         home.write(day)
@@ -185,12 +200,14 @@ def test_export_pins_the_configured_key_and_refuses_a_chain_signed_by_another(
 
 # --- verify: signer changes, rotation, the chain head -----------------------------------------------------------
 
+
 def _chain_of(home: Home, count: int) -> list[Path]:
     return [home.write(day) for day in days(count)]
 
 
 def test_a_chain_whose_last_bundles_are_resigned_by_another_key_fails_without_a_pinned_key(
-        home: Home, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home: Home, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bundles = _chain_of(home, 5)
     forger = generate_key(tmp_path / "keys" / "forger.pem")
     previous_sha = sha256_file(bundles[1] / MANIFEST)
@@ -207,7 +224,8 @@ def test_a_chain_whose_last_bundles_are_resigned_by_another_key_fails_without_a_
 
 
 def test_a_rotation_record_signed_by_the_old_key_hands_the_chain_to_the_new_key(
-        home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     d = days(4)
     home.write(d[0])
     home.write(d[1])
@@ -242,7 +260,8 @@ def test_a_rotation_record_signed_by_the_old_key_hands_the_chain_to_the_new_key(
 
 
 def test_verify_prints_the_chain_head_and_an_expected_head_detects_deleted_newest_bundles(
-        home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
     bundles = _chain_of(home, 5)
     assert main(["verify", str(home.evidence)]) == 0
     out = capsys.readouterr().out
@@ -263,8 +282,9 @@ def test_verify_prints_the_chain_head_and_an_expected_head_detects_deleted_newes
     assert "chain truncated" in capsys.readouterr().err
 
 
-def test_an_unsigned_bundle_fails_verify_unless_allowed(home: Home, monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unsigned_bundle_fails_verify_unless_allowed(
+    home: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv(ALLOW_UNSIGNED_ENV, "1")
     bundle = home.write(START, key=None)
     assert main(["verify", str(bundle)]) == 1
@@ -277,6 +297,7 @@ def test_an_unsigned_bundle_fails_verify_unless_allowed(home: Home, monkeypatch:
 
 # --- the bundle's contents and place ----------------------------------------------------------------------------
 
+
 def test_a_manifest_listing_a_file_twice_is_refused(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
     bundle = home.write(START)
     manifest = json.loads((bundle / MANIFEST).read_text())
@@ -286,8 +307,9 @@ def test_a_manifest_listing_a_file_twice_is_refused(home: Home, capsys: pytest.C
     assert f"{population['path']} is listed twice" in capsys.readouterr().err
 
 
-def test_a_listed_file_replaced_by_a_symbolic_link_is_refused(home: Home, tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_listed_file_replaced_by_a_symbolic_link_is_refused(
+    home: Home, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bundle = home.write(START)
     target = bundle / "controls" / CONTROL / "population.csv"
     outside = tmp_path / "population.csv"
@@ -309,7 +331,8 @@ def test_a_special_file_in_a_bundle_is_refused(home: Home, capsys: pytest.Captur
 
 @pytest.mark.parametrize("rename", ["date", "version"])
 def test_a_bundle_folder_renamed_to_another_date_or_version_is_refused(
-        home: Home, rename: str, capsys: pytest.CaptureFixture[str]) -> None:
+    home: Home, rename: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     d = days(3)
     bundles = [home.write(day) for day in d]
     head = bundles[-1]
@@ -322,8 +345,10 @@ def test_a_bundle_folder_renamed_to_another_date_or_version_is_refused(
         head.rename(renamed)
     assert main(["verify", str(home.evidence)]) == 1
     err = capsys.readouterr().err
-    assert f"written as {head.relative_to(home.evidence).as_posix()}, but sits at " \
-           f"{renamed.relative_to(home.evidence).as_posix()}" in err
+    assert (
+        f"written as {head.relative_to(home.evidence).as_posix()}, but sits at "
+        f"{renamed.relative_to(home.evidence).as_posix()}" in err
+    )
     assert main(["verify", str(renamed)]) == 1  # on its own, in its series folder, too
     assert main(export_argv(d[0], d[2] + timedelta(days=5))) == 1
     assert nothing_exported(home)
@@ -331,8 +356,10 @@ def test_a_bundle_folder_renamed_to_another_date_or_version_is_refused(
 
 # --- writers ----------------------------------------------------------------------------------------------------
 
+
 def test_bundles_are_never_written_unsigned_unless_explicitly_allowed(
-        home: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    home: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SigningKeyError, match=f"{SIGNING_KEY_ENV} is not set: refusing to write an unsigned"):
         home.write(START, key=None)
     assert not daily_bundles(home.evidence)
@@ -382,9 +409,13 @@ def _materialize_snapshot(home: Home, catalogue: Catalogue) -> dg.ExecuteInProce
     from evidence_pipeline.defs.evidence import snapshot_asset
     from evidence_pipeline.defs.resources import WarehouseResource
 
-    return dg.materialize([snapshot_asset(catalogue)], partition_key=START.isoformat(), raise_on_error=False,
-                          resources={"warehouse": WarehouseResource(home=str(home.paths.home))},
-                          instance=dg.DagsterInstance.ephemeral())
+    return dg.materialize(
+        [snapshot_asset(catalogue)],
+        partition_key=START.isoformat(),
+        raise_on_error=False,
+        resources={"warehouse": WarehouseResource(home=str(home.paths.home))},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
 
 
 def _snapshot_metadata(result: dg.ExecuteInProcessResult) -> dict[str, object]:
@@ -393,7 +424,8 @@ def _snapshot_metadata(result: dg.ExecuteInProcessResult) -> dict[str, object]:
 
 
 def test_the_daily_snapshot_signs_refuses_unsigned_and_says_when_unsigned_is_allowed(
-        home: Home, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch) -> None:
+    home: Home, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert _snapshot_metadata(_materialize_snapshot(home, catalogue))["signature"] == f"signed by {home.key.key_id}"
     monkeypatch.delenv(SIGNING_KEY_ENV)
     refused = _materialize_snapshot(home, catalogue)

@@ -44,31 +44,65 @@ def world() -> AwsData:
     created = MIDNIGHT - timedelta(days=300)
     users = [
         identity_center_user(STORE, LEAVER, None, (("eve.left@corp.example", "work", False),), "ENABLED", created),
-        identity_center_user(STORE, "fay@corp.example", None, (("fay@corp.example", "work", True),), "ENABLED",
-                             created),
+        identity_center_user(
+            STORE, "fay@corp.example", None, (("fay@corp.example", "work", True),), "ENABLED", created
+        ),
         *(identity_center_user(STORE, f"contractor-{n:03d}", None, (), "DISABLED", created) for n in range(FILLERS)),
     ]
-    account = AwsAccount(MANAGEMENT_ACCOUNT, "management", MIDNIGHT - timedelta(days=900),
-                         users=[IamUser(MANAGEMENT_ACCOUNT, "fay@corp.example", "AIDA33000000000000001", created,
-                                        "fay@corp.example", "person", None, password_last_used=MIDNIGHT)],
-                         identity_store_id=STORE, identity_center_users=users)
+    account = AwsAccount(
+        MANAGEMENT_ACCOUNT,
+        "management",
+        MIDNIGHT - timedelta(days=900),
+        users=[
+            IamUser(
+                MANAGEMENT_ACCOUNT,
+                "fay@corp.example",
+                "AIDA33000000000000001",
+                created,
+                "fay@corp.example",
+                "person",
+                None,
+                password_last_used=MIDNIGHT,
+            )
+        ],
+        identity_store_id=STORE,
+        identity_center_users=users,
+    )
     return AwsData(accounts=[account], today=DAY)
 
 
 def collected_day(warehouse_path: Path, env: dict[str, str], identity_store: str | None) -> Warehouse:
     warehouse = Warehouse(warehouse_path)
     warehouse.migrate()
-    resource = AwsResource(role_arns=env["AWS_ROLE_ARNS"], regions=env["AWS_REGIONS"],
-                           endpoint_url=env["AWS_ENDPOINT_URL"], identity_store_id=identity_store)
+    resource = AwsResource(
+        role_arns=env["AWS_ROLE_ARNS"],
+        regions=env["AWS_REGIONS"],
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        identity_store_id=identity_store,
+    )
     with pytest.MonkeyPatch.context() as patch:  # base credentials from boto3's chain, as in a deployment
         patch.setenv("AWS_ACCESS_KEY_ID", env["AWS_ACCESS_KEY_ID"])
         patch.setenv("AWS_SECRET_ACCESS_KEY", env["AWS_SECRET_ACCESS_KEY"])
         failures = [c.failure for c in collect_aws(resource, warehouse, DAY) if c.failure]
     assert not failures, failures
-    land_records(warehouse, "hr.roster", DAY, [
-        {"email": email, "name": email.split("@")[0], "status": status, "start_date": "2020-01-06",
-         "end_date": end.isoformat() if end else None, "manager": None, "department": "eng", "row_number": n + 2}
-        for n, (email, status, end) in enumerate(HR)])
+    land_records(
+        warehouse,
+        "hr.roster",
+        DAY,
+        [
+            {
+                "email": email,
+                "name": email.split("@")[0],
+                "status": status,
+                "start_date": "2020-01-06",
+                "end_date": end.isoformat() if end else None,
+                "manager": None,
+                "department": "eng",
+                "row_number": n + 2,
+            }
+            for n, (email, status, end) in enumerate(HR)
+        ],
+    )
     land_records(warehouse, "identity.map", DAY, [])
     for dataset in OTHER_SYSTEMS:
         land_records(warehouse, dataset, DAY, [])
@@ -82,8 +116,10 @@ def days(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Warehou
     try:
         assert env["AWS_IDENTITY_STORE_ID"] == STORE
         folder = tmp_path_factory.mktemp("identity-center")
-        yield {"configured": collected_day(folder / "configured.duckdb", env, STORE),
-               "not configured": collected_day(folder / "off.duckdb", env, None)}
+        yield {
+            "configured": collected_day(folder / "configured.duckdb", env, STORE),
+            "not configured": collected_day(folder / "off.duckdb", env, None),
+        }
     finally:
         server.stop()
 
@@ -112,14 +148,13 @@ def test_a_leaver_known_only_by_a_secondary_identity_center_email_fails(days) ->
 def test_identity_center_is_read_to_the_end_of_its_pages(days) -> None:
     logged = days["configured"].query(
         "SELECT status, record_count, request_count, provenance FROM collection_log "
-        "WHERE dataset = 'identity_center_users'")
-    assert [(r["status"], r["record_count"], r["request_count"]) for r in logged] == [
-        ("succeeded", FILLERS + 2, 2)]
+        "WHERE dataset = 'identity_center_users'"
+    )
+    assert [(r["status"], r["record_count"], r["request_count"]) for r in logged] == [("succeeded", FILLERS + 2, 2)]
     requests = json.loads(logged[0]["provenance"])["requests"]
     assert [r["record_count"] for r in requests] == [100, FILLERS + 2 - 100]
     assert requests[0]["params"]["MaxResults"] == 100 and "NextToken" in requests[1]["params"]
-    assert days["configured"].query("SELECT count(*) AS n FROM raw_aws_identity_center_users") == [
-        {"n": FILLERS + 2}]
+    assert days["configured"].query("SELECT count(*) AS n FROM raw_aws_identity_center_users") == [{"n": FILLERS + 2}]
 
 
 def test_not_configured_identity_center_is_out_of_scope_not_unknown(days) -> None:
@@ -129,7 +164,10 @@ def test_not_configured_identity_center_is_out_of_scope_not_unknown(days) -> Non
     owners = judge(warehouse, "cc6_2_accounts_have_owner")
     # every other system is judged, and Identity Center stands in no unknown row: the control passes
     assert {r["resource_id"]: r["status"] for r in owners.rows} == {
-        f"aws:{MANAGEMENT_ACCOUNT}/fay@corp.example": "pass"}
+        f"aws:{MANAGEMENT_ACCOUNT}/fay@corp.example": "pass"
+    }
     assert owners.verdict == "pass", owners.reason
-    assert ("aws.identity_center_users: optional and not configured: its system is out of scope, none of its "
-            "accounts judged") in owners.reconciliation
+    assert (
+        "aws.identity_center_users: optional and not configured: its system is out of scope, none of its "
+        "accounts judged"
+    ) in owners.reconciliation

@@ -201,7 +201,8 @@ def test_each_role_is_assumed_once_per_source_run_and_provenance_shows_it(day) -
     assert len(roles) == 3 and sorted(assumed) == sorted(roles)  # 9 datasets, 3 accounts: 3 calls, not 27
     # collected datasets (Identity Center, not configured here, is logged as such and reads nothing)
     logs = warehouse.query(
-        "SELECT dataset, provenance FROM collection_log WHERE source = 'aws' AND status = 'succeeded'")
+        "SELECT dataset, provenance FROM collection_log WHERE source = 'aws' AND status = 'succeeded'"
+    )
     assert len(logs) == 9
     request_ids = set()
     for log in logs:

@@ -5,7 +5,6 @@ daily-partitioned asset that runs the control's SQL and a check that carries the
 verdict, severity, counts and failing rows. Nothing here talks to an API.
 """
 
-
 from collections.abc import Iterator
 from datetime import date
 
@@ -37,9 +36,11 @@ def source_key(dataset: str) -> dg.AssetKey:
 def describe(control: Control) -> str:
     claims = "\n".join(f"> {c.quote}\n>\n> — `{c.seed}`" for c in control.claims)
     fixes = "\n".join(f"- **{kind}**: {text}" for kind, text in control.remediation.items())
-    return (f"**{control.title}** ({', '.join(control.criteria)}; {control.frequency}; severity {control.severity})"
-            f"\n\n{control.description}\n\nClaim evidenced:\n\n{claims}\n\nPopulation: {control.scope}.\n\n"
-            f"Remediation:\n\n{fixes}\n")
+    return (
+        f"**{control.title}** ({', '.join(control.criteria)}; {control.frequency}; severity {control.severity})"
+        f"\n\n{control.description}\n\nClaim evidenced:\n\n{claims}\n\nPopulation: {control.scope}.\n\n"
+        f"Remediation:\n\n{fixes}\n"
+    )
 
 
 def failing_rows_table(outcome: ControlOutcome) -> str:
@@ -100,8 +101,10 @@ def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
     @dg.multi_asset(
         name="evaluate_controls_step",
         specs=[control_spec(control) for control in catalogue.controls],
-        check_specs=[dg.AssetCheckSpec("verdict", asset=control_key(c.id), description=f"{c.title}: the day's verdict")
-                     for c in catalogue.controls],
+        check_specs=[
+            dg.AssetCheckSpec("verdict", asset=control_key(c.id), description=f"{c.title}: the day's verdict")
+            for c in catalogue.controls
+        ],
         partitions_def=daily_partitions,
         pool="duckdb_writer",
         can_subset=True,
@@ -122,8 +125,16 @@ def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
                 if control_key(control.id) not in context.selected_asset_keys:
                     continue
                 try:
-                    outcome = evaluate_control(warehouse, catalogue, control, day, context.run.run_id, waivers=waivers,
-                                               freshness_hours=freshness, keep_rows=False)
+                    outcome = evaluate_control(
+                        warehouse,
+                        catalogue,
+                        control,
+                        day,
+                        context.run.run_id,
+                        waivers=waivers,
+                        freshness_hours=freshness,
+                        keep_rows=False,
+                    )
                 except Exception as exc:  # its SQL's errors are its verdict; this is the warehouse failing to store it
                     context.log.error(f"{control.id}: evaluation failed: {exc}")
                     failed.append(f"{control.id}: {exc}")
@@ -142,9 +153,13 @@ def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
             yield dg.MaterializeResult(asset_key=key, metadata=metadata)
             if dg.AssetCheckKey(key, "verdict") in context.selected_asset_check_keys:
                 yield dg.AssetCheckResult(
-                    asset_key=key, check_name="verdict", passed=outcome.verdict == "pass" and not outcome.error,
-                    severity=SEVERITY[control.severity], description=outcome.error or outcome.reason,
-                    metadata=metadata)
+                    asset_key=key,
+                    check_name="verdict",
+                    passed=outcome.verdict == "pass" and not outcome.error,
+                    severity=SEVERITY[control.severity],
+                    description=outcome.error or outcome.reason,
+                    metadata=metadata,
+                )
         if failed:  # nothing could be stored for these: the warehouse itself failed
             raise dg.Failure(description=f"{len(failed)} control(s) could not be evaluated: " + "; ".join(failed))
 

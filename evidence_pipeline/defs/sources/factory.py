@@ -9,7 +9,6 @@ the source's step) with the cause, after logging it so dependent controls report
 A source that is not configured is recorded as such, not as a failure.
 """
 
-
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -73,8 +72,9 @@ def merge_provenance(source: str, dataset: str, streams: list[Stream]) -> Proven
     """One dataset read through several streams (accounts, regions) is one provenance record."""
     if len(streams) == 1:
         return streams[0].provenance
-    merged = Provenance(source=source, dataset=dataset,
-                        parameters={"streams": [s.provenance.parameters for s in streams]})
+    merged = Provenance(
+        source=source, dataset=dataset, parameters={"streams": [s.provenance.parameters for s in streams]}
+    )
     merged.started_at = min((s.provenance.started_at for s in streams), default=utc_now())
     merged.finished_at = max((s.provenance.finished_at or "" for s in streams), default=utc_now())
     merged.requests = [r for s in streams for r in s.provenance.requests]
@@ -102,8 +102,9 @@ def dataset_spec(spec: SourceDataset) -> dg.AssetSpec:
         owners=OWNERS,
         description=spec.description,
         partitions_def=daily_partitions,
-        freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=spec.fresh_hours),
-                                                        warn_window=timedelta(hours=max(1, spec.fresh_hours - 2))),
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(hours=spec.fresh_hours), warn_window=timedelta(hours=max(1, spec.fresh_hours - 2))
+        ),
         tags={"evidence/layer": "source"},
     )
 
@@ -117,8 +118,15 @@ class Collected:
     failure: str | None = None
 
 
-def collect_dataset(spec: SourceDataset, resource: SourceResource, warehouse: Warehouse, staging: Path,
-                    day: date, run_id: str, landing: threading.Lock) -> Collected:
+def collect_dataset(
+    spec: SourceDataset,
+    resource: SourceResource,
+    warehouse: Warehouse,
+    staging: Path,
+    day: date,
+    run_id: str,
+    landing: threading.Lock,
+) -> Collected:
     """Fetch one dataset to a staged file (no DuckDB held), then land it in one short transaction. Failures are
     logged against the day (so dependent controls say *unknown*) and returned, never raised: the source's other
     datasets go on."""
@@ -136,40 +144,63 @@ def collect_dataset(spec: SourceDataset, resource: SourceResource, warehouse: Wa
         with landing:  # one writer per step: the landings are short, the fetches above run side by side
             landed = warehouse.land(spec.source, spec.dataset, day, run_id, staged, provenance)
     except Exception as exc:  # fetching or landing: the landing transaction rolled back, earlier rows stay
-        provenance = merge_provenance(spec.source, spec.dataset, streams) if streams else Provenance(
-            source=spec.source, dataset=spec.dataset, parameters={}, finished_at=utc_now())
+        provenance = (
+            merge_provenance(spec.source, spec.dataset, streams)
+            if streams
+            else Provenance(source=spec.source, dataset=spec.dataset, parameters={}, finished_at=utc_now())
+        )
         # a client's or the warehouse's message may quote a URL with its credentials
         error = redact_text(str(exc))
         provenance.status, provenance.error = "failed", error
         with landing:
             warehouse.log_failure(day, run_id, provenance)
-        return Collected(spec, {"requests": provenance.request_count, "retries": provenance.retry_count,
-                                "earlier evidence": "kept: the day's previous rows are untouched"},
-                         failure=f"{spec.name} collection failed: {error}")
+        return Collected(
+            spec,
+            {
+                "requests": provenance.request_count,
+                "retries": provenance.retry_count,
+                "earlier evidence": "kept: the day's previous rows are untouched",
+            },
+            failure=f"{spec.name} collection failed: {error}",
+        )
     finally:
         staged.unlink(missing_ok=True)
-    return Collected(spec, {
-        "status": "collected",
-        "records": landed,
-        "requests": provenance.request_count,
-        "retries": provenance.retry_count,
-        "payload sha256": provenance.payload_sha256,
-        "source timestamp": provenance.source_timestamp or "",
-        "endpoints": ", ".join(sorted({r.endpoint for r in provenance.requests})),
-    })
+    return Collected(
+        spec,
+        {
+            "status": "collected",
+            "records": landed,
+            "requests": provenance.request_count,
+            "retries": provenance.retry_count,
+            "payload sha256": provenance.payload_sha256,
+            "source timestamp": provenance.source_timestamp or "",
+            "endpoints": ", ".join(sorted({r.endpoint for r in provenance.requests})),
+        },
+    )
 
 
-def log_optional_not_configured(spec: SourceDataset, resource: SourceResource, warehouse: Warehouse, day: date,
-                                run_id: str) -> str | None:
+def log_optional_not_configured(
+    spec: SourceDataset, resource: SourceResource, warehouse: Warehouse, day: date, run_id: str
+) -> str | None:
     """An optional dataset whose switch is unset is logged as OPTIONAL_NOT_CONFIGURED, not collected: returns the
     settings to set (None: collect it)."""
     missing = resource.missing_dataset_settings(spec.dataset)
     if not missing:
         return None
     unset = ", ".join(missing)
-    warehouse.log_failure(day, run_id, Provenance(
-        source=spec.source, dataset=spec.dataset, parameters={}, status=OPTIONAL_NOT_CONFIGURED, finished_at=utc_now(),
-        error=f"optional, not configured: set {unset} to collect it"), status=OPTIONAL_NOT_CONFIGURED)
+    warehouse.log_failure(
+        day,
+        run_id,
+        Provenance(
+            source=spec.source,
+            dataset=spec.dataset,
+            parameters={},
+            status=OPTIONAL_NOT_CONFIGURED,
+            finished_at=utc_now(),
+            error=f"optional, not configured: set {unset} to collect it",
+        ),
+        status=OPTIONAL_NOT_CONFIGURED,
+    )
     return unset
 
 
@@ -191,32 +222,43 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
         resource: SourceResource = getattr(context.resources, resource_key)
         warehouse = context.resources.warehouse.get()
         day, run_id = partition_date(context), context.run.run_id
-        selected = sorted((by_key[key] for key in context.selected_asset_keys if key in by_key),
-                          key=lambda spec: -spec.priority)
+        selected = sorted(
+            (by_key[key] for key in context.selected_asset_keys if key in by_key), key=lambda spec: -spec.priority
+        )
         missing = resource.missing_settings()
         if missing:
             for spec in selected:
-                provenance = Provenance(source=spec.source, dataset=spec.dataset, parameters={},
-                                        status="not_configured", error=f"not configured: set {', '.join(missing)}",
-                                        finished_at=utc_now())
+                provenance = Provenance(
+                    source=spec.source,
+                    dataset=spec.dataset,
+                    parameters={},
+                    status="not_configured",
+                    error=f"not configured: set {', '.join(missing)}",
+                    finished_at=utc_now(),
+                )
                 warehouse.log_failure(day, run_id, provenance, status="not_configured")
-                yield dg.MaterializeResult(asset_key=spec.key, metadata={
-                    "status": "not configured", "missing settings": ", ".join(missing)})
-            context.log.warning(f"{source} is not configured (set {', '.join(missing)}); "
-                                "controls that need it report unknown")
+                yield dg.MaterializeResult(
+                    asset_key=spec.key, metadata={"status": "not configured", "missing settings": ", ".join(missing)}
+                )
+            context.log.warning(
+                f"{source} is not configured (set {', '.join(missing)}); controls that need it report unknown"
+            )
             return
         for spec in list(selected):
             unset = log_optional_not_configured(spec, resource, warehouse, day, run_id)
             if unset:
                 selected.remove(spec)
-                yield dg.MaterializeResult(asset_key=spec.key, metadata={"status": "optional, not configured",
-                                                                         "missing settings": unset})
+                yield dg.MaterializeResult(
+                    asset_key=spec.key, metadata={"status": "optional, not configured", "missing settings": unset}
+                )
         staging = context.resources.warehouse.paths.staging / run_id
         landing = threading.Lock()
         failures: list[Collected] = []
         with ThreadPoolExecutor(max(1, min(len(selected), DATASETS_AT_ONCE))) as pool:
-            running = [pool.submit(collect_dataset, spec, resource, warehouse, staging, day, run_id, landing)
-                       for spec in selected]
+            running = [
+                pool.submit(collect_dataset, spec, resource, warehouse, staging, day, run_id, landing)
+                for spec in selected
+            ]
             for done in as_completed(running):
                 collected = done.result()
                 if collected.failure:
@@ -225,15 +267,15 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
                 else:
                     yield dg.MaterializeResult(asset_key=collected.spec.key, metadata=collected.metadata)
         if failures:  # the datasets above stay materialized; these fail, with their cause
-            raise dg.Failure(description="; ".join(f.failure or "" for f in failures),
-                             metadata={f"{f.spec.name} {name}": value for f in failures
-                                       for name, value in f.metadata.items()})
+            raise dg.Failure(
+                description="; ".join(f.failure or "" for f in failures),
+                metadata={f"{f.spec.name} {name}": value for f in failures for name, value in f.metadata.items()},
+            )
 
     return collect
 
 
-def source_definitions(datasets: list[SourceDataset], resource_key: str, resource: SourceResource
-                       ) -> dg.Definitions:
+def source_definitions(datasets: list[SourceDataset], resource_key: str, resource: SourceResource) -> dg.Definitions:
     return dg.Definitions(
         assets=[source_step(datasets, resource_key)],
         resources={resource_key: resource},

@@ -69,8 +69,14 @@ class AwsResource(SourceResource):
     identity_center_region: str | None = None
 
     def missing_settings(self) -> list[str]:
-        return [] if _split(self.regions) else ["AWS_REGIONS (and AWS credentials: AWS_ROLE_ARNS to assume, "
-                                                "base credentials from the standard AWS chain)"]
+        return (
+            []
+            if _split(self.regions)
+            else [
+                "AWS_REGIONS (and AWS credentials: AWS_ROLE_ARNS to assume, "
+                "base credentials from the standard AWS chain)"
+            ]
+        )
 
     def missing_dataset_settings(self, dataset: str) -> list[str]:
         if dataset == IdentityCenterUsers.dataset and not self.identity_store_id:
@@ -78,9 +84,13 @@ class AwsResource(SourceResource):
         return []
 
     def config(self) -> AwsConfig:
-        return AwsConfig(role_arns=_split(self.role_arns), regions=_split(self.regions),
-                         endpoint_url=self.endpoint_url or None, profile=self.profile or None,
-                         external_id=self.external_id or None)
+        return AwsConfig(
+            role_arns=_split(self.role_arns),
+            regions=_split(self.regions),
+            endpoint_url=self.endpoint_url or None,
+            profile=self.profile or None,
+            external_id=self.external_id or None,
+        )
 
     @cached_property
     def _shared(self) -> SharedAccounts:
@@ -119,45 +129,55 @@ def _identity_center_streams(resource: AwsResource, day: date) -> Iterable[Strea
 
 DESCRIPTIONS = {
     "credential_report": "The IAM credential report of every account (generate, poll until COMPLETE, get): each "
-                         "IAM user's password, MFA and access keys with last use, and the <root_account> row. "
-                         "GeneratedTime is the source timestamp.",
+    "IAM user's password, MFA and access keys with last use, and the <root_account> row. "
+    "GeneratedTime is the source timestamp.",
     "account_summary": "GetAccountSummary per account: whether the root user has MFA and access keys.",
     "authorization_details": "GetAccountAuthorizationDetails per account (1,000 items a page): users with groups, "
-                             "attached and inline policies and tags (the AWS_IDENTITY_TAG tag, default `email`, "
-                             "names the owner; so does a user name that is an e-mail address), groups, roles and "
-                             "managed policies.",
+    "attached and inline policies and tags (the AWS_IDENTITY_TAG tag, default `email`, "
+    "names the owner; so does a user name that is an e-mail address), groups, roles and "
+    "managed policies.",
     "password_policy": "GetAccountPasswordPolicy per account; an account without a policy is recorded as such.",
     "backup_jobs": "AWS Backup ListBackupJobs per account and region: the jobs created since midnight UTC "
-                   "AWS_BACKUP_JOB_DAYS (default 4) days before the partition day (ByCreatedAfter, in provenance), "
-                   "which covers the backup controls' one-day look-back with a margin.",
+    "AWS_BACKUP_JOB_DAYS (default 4) days before the partition day (ByCreatedAfter, in provenance), "
+    "which covers the backup controls' one-day look-back with a margin.",
     "restore_jobs": "AWS Backup ListRestoreJobs per account and region: the restore tests.",
     "protected_resources": "AWS Backup ListProtectedResources per account and region: the RPO population.",
     "backup_plans": "AWS Backup ListBackupPlans per account and region.",
     "rds_instances": "RDS DescribeDBInstances per account and region (100 a page): backup retention, storage "
-                     "encryption and public accessibility.",
+    "encryption and public accessibility.",
     "identity_center_users": "IAM Identity Center identitystore ListUsers (100 a page) of the AWS_IDENTITY_STORE_ID "
-                             "identity store, through the first configured account: each user's name, every e-mail "
-                             "(primary flagged) and UserStatus. Optional: without AWS_IDENTITY_STORE_ID it is recorded "
-                             "as not configured and Identity Center is out of the cross-system controls' scope.",
+    "identity store, through the first configured account: each user's name, every e-mail "
+    "(primary flagged) and UserStatus. Optional: without AWS_IDENTITY_STORE_ID it is recorded "
+    "as not configured and Identity Center is out of the cross-system controls' scope.",
 }
 
 DATASETS = [
     SourceDataset(source="aws", dataset=name, description=DESCRIPTIONS[name], streams=_streams(name), kinds=("aws",))
     for name in STREAMS
-] + [SourceDataset(source="aws", dataset=IdentityCenterUsers.dataset,
-                   description=DESCRIPTIONS[IdentityCenterUsers.dataset], streams=_identity_center_streams,
-                   kinds=("aws",))]
+] + [
+    SourceDataset(
+        source="aws",
+        dataset=IdentityCenterUsers.dataset,
+        description=DESCRIPTIONS[IdentityCenterUsers.dataset],
+        streams=_identity_center_streams,
+        kinds=("aws",),
+    )
+]
 
 
 def aws_resource() -> AwsResource:
-    return AwsResource(role_arns=env_value("AWS_ROLE_ARNS"), regions=env_value("AWS_REGIONS"),
-                       endpoint_url=env_value("AWS_ENDPOINT_URL"), profile=env_value("AWS_PROFILE"),
-                       external_id=env_value("AWS_EXTERNAL_ID"),
-                       # not a secret: read the value itself
-                       backup_job_days=int(os.environ.get("AWS_BACKUP_JOB_DAYS") or BACKUP_JOB_DAYS),
-                       identity_tag=(os.environ.get("AWS_IDENTITY_TAG") or "").strip() or IDENTITY_TAG,
-                       identity_store_id=(os.environ.get("AWS_IDENTITY_STORE_ID") or "").strip() or None,
-                       identity_center_region=(os.environ.get("AWS_IDENTITY_CENTER_REGION") or "").strip() or None)
+    return AwsResource(
+        role_arns=env_value("AWS_ROLE_ARNS"),
+        regions=env_value("AWS_REGIONS"),
+        endpoint_url=env_value("AWS_ENDPOINT_URL"),
+        profile=env_value("AWS_PROFILE"),
+        external_id=env_value("AWS_EXTERNAL_ID"),
+        # not a secret: read the value itself
+        backup_job_days=int(os.environ.get("AWS_BACKUP_JOB_DAYS") or BACKUP_JOB_DAYS),
+        identity_tag=(os.environ.get("AWS_IDENTITY_TAG") or "").strip() or IDENTITY_TAG,
+        identity_store_id=(os.environ.get("AWS_IDENTITY_STORE_ID") or "").strip() or None,
+        identity_center_region=(os.environ.get("AWS_IDENTITY_CENTER_REGION") or "").strip() or None,
+    )
 
 
 def defs() -> dg.Definitions:

@@ -47,7 +47,10 @@ class GitHubResource(SourceResource):
 
     def config(self) -> GitHubConfig:
         return GitHubConfig(
-            org=self.org or "", base_url=self.api_url, token=self.token, app_id=self.app_id,
+            org=self.org or "",
+            base_url=self.api_url,
+            token=self.token,
+            app_id=self.app_id,
             app_private_key=self.app_private_key,
             app_installation_id=int(self.app_installation_id) if self.app_installation_id else None,
         )
@@ -77,8 +80,9 @@ def merge_window(day: date, days: int) -> tuple[datetime, datetime]:
 
 
 def merged_pull_request_streams(resource: GitHubResource, day: date) -> Iterable[Stream]:
-    yield MergedPullRequests(make_github(resource.config()), resource.org or "",
-                             *merge_window(day, resource.pull_request_days))
+    yield MergedPullRequests(
+        make_github(resource.config()), resource.org or "", *merge_window(day, resource.pull_request_days)
+    )
 
 
 DATASETS = [
@@ -86,8 +90,8 @@ DATASETS = [
         source="github",
         dataset="repositories",
         description="Every repository of the organisation with its default branch's review rules: classic branch "
-                    "protection and active rulesets (GraphQL, 100 repositories a request). Archived repositories are "
-                    "recorded but out of scope.",
+        "protection and active rulesets (GraphQL, 100 repositories a request). Archived repositories are "
+        "recorded but out of scope.",
         streams=repository_streams,
         kinds=("github",),
     ),
@@ -95,7 +99,7 @@ DATASETS = [
         source="github",
         dataset="organization",
         description="The organisation and whether it requires two-factor authentication (REST GET /orgs/{org}; "
-                    "the setting is shown to owners only, otherwise NULL = unknown). 1 request.",
+        "the setting is shown to owners only, otherwise NULL = unknown). 1 request.",
         streams=organization_streams,
         kinds=("github",),
     ),
@@ -103,8 +107,8 @@ DATASETS = [
         source="github",
         dataset="members",
         description="Every organisation member with role (ADMIN = owner), verified company-domain emails and 2FA "
-                    "state: REST members?filter=2fa_disabled (owners only; otherwise 2FA is NULL = unknown) then "
-                    "GraphQL membersWithRole, 100 a request.",
+        "state: REST members?filter=2fa_disabled (owners only; otherwise 2FA is NULL = unknown) then "
+        "GraphQL membersWithRole, 100 a request.",
         streams=member_streams,
         kinds=("github",),
     ),
@@ -112,7 +116,7 @@ DATASETS = [
         source="github",
         dataset="outside_collaborators",
         description="Every outside collaborator on every repository with the permission held (GraphQL, 100 "
-                    "repositories a request with their first 100 outside collaborators).",
+        "repositories a request with their first 100 outside collaborators).",
         streams=outside_collaborator_streams,
         kinds=("github",),
     ),
@@ -120,8 +124,8 @@ DATASETS = [
         source="github",
         dataset="merged_pull_requests",
         description="Pull requests merged in the full UTC day(s) before the partition day (GITHUB_PULL_REQUEST_DAYS, "
-                    "default 1) with their approvals, change requests and dismissed reviews (GraphQL search, 100 a "
-                    "request; windows over the search API's 1,000-result cap are split).",
+        "default 1) with their approvals, change requests and dismissed reviews (GraphQL search, 100 a "
+        "request; windows over the search API's 1,000-result cap are split).",
         streams=merged_pull_request_streams,
         kinds=("github",),
     ),

@@ -35,9 +35,9 @@ DATASETS = [
         source="hr",
         dataset="roster",
         description="The HR roster (email, name, status, start and end dates, manager, department) read from a CSV "
-                    "export in one pass; every row is validated and one bad row fails the dataset (listing each row, "
-                    "column and problem) so no person silently drops out of a population. The file's SHA-256 is the "
-                    "provenance payload hash.",
+        "export in one pass; every row is validated and one bad row fails the dataset (listing each row, "
+        "column and problem) so no person silently drops out of a population. The file's SHA-256 is the "
+        "provenance payload hash.",
         streams=roster_streams,
         kinds=("csv",),
     ),

@@ -32,7 +32,7 @@ DATASETS = [
         source="identity",
         dataset="map",
         description="The company's identity map: aliases joining accounts to HR people where the system shows no "
-                    "(or another) email, and the approved service and break-glass accounts with their owners.",
+        "(or another) email, and the approved service and break-glass accounts with their owners.",
         streams=identity_streams,
         fresh_hours=24 * 366,  # edited by people, not generated: a year-old map is still the map
         kinds=("yaml",),

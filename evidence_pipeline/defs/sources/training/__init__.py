@@ -65,9 +65,9 @@ DATASETS = [
         source="training",
         dataset="enrollments",
         description="Every training enrollment with its status and completion date, from the KnowBe4 Reporting API "
-                    "(GET /v1/training/enrollments, 500 a page, paced to 4 requests a second) or a CSV training "
-                    "roster. Each is flagged security_awareness when its course or campaign matches the configured "
-                    "course pattern (recorded in provenance).",
+        "(GET /v1/training/enrollments, 500 a page, paced to 4 requests a second) or a CSV training "
+        "roster. Each is flagged security_awareness when its course or campaign matches the configured "
+        "course pattern (recorded in provenance).",
         streams=enrollment_streams,
         kinds=("knowbe4",),
         priority=10,  # 4 requests a second: 40,000 enrollments take 20 s whatever else runs
