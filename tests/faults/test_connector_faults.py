@@ -4,7 +4,8 @@ Each fault has one of two acceptable outcomes, declared here per case, never inf
 - retried and recovered: every record, the page-size minimum of requests, the retries (with their reason)
   in provenance;
 - failed: a SourceError whose message names the source.dataset, the endpoint and the cause, and a provenance
-  marked failed (the asset then fails alone; tests/faults/test_pipeline_faults.py shows what follows).
+  marked failed (the asset then fails alone; what follows is in tests/test_pipeline.py,
+  test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows).
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def test_every_paginated_case_is_in_the_matrix() -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_empty_organisation_is_an_empty_success(case: ConnectorCase, sandboxes) -> None:
     """An empty organisation is not a failure at the connector: zero records, one request, succeeded. The
-    controls then say *unknown* ("empty evidence is not proof"), see test_pipeline_faults."""
+    controls then say *unknown* ("empty evidence is not proof"), see tests/test_pipeline.py."""
     sandbox = sandboxes(0, case.systems)
     stream = case.make_stream(sandbox)
     records = list(stream.records())
