@@ -226,7 +226,8 @@ def test_judging_reaches_no_file_even_past_the_catalogue_and_landing_still_reads
     the signing key's file into the warehouse; afterwards, in the same process, a connection reads staged files again
     (landing's read_json): the judging settings ended with the judging connection."""
     key = tmp_path / "evidence-signing.pem"
-    key.write_text("-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n")
+    canary = "KEY-FILE-CANARY-3f9c"  # stands in for the key's text; a real-looking PEM would trip secret scanners
+    key.write_text(canary + "\n")
     catalogue = CATALOGUE
     control = catalogue.by_id[CONTROL].model_copy(
         update={"sql": f"SELECT 'key' AS resource_id, 'pass' AS status, content AS reason FROM read_text('{key}')"}
@@ -234,7 +235,7 @@ def test_judging_reaches_no_file_even_past_the_catalogue_and_landing_still_reads
     outcome = evaluate_control(warehouse, catalogue, control, DAY, "attack")
     assert outcome.verdict == "unknown" and "disabled by configuration" in (outcome.error or "")
     stored = warehouse.query("SELECT reason FROM control_results UNION ALL SELECT reason FROM control_verdicts")
-    assert stored and not any("PRIVATE KEY" in r["reason"] for r in stored)
+    assert stored and not any(canary in r["reason"] for r in stored)
 
     assert _repositories(warehouse) == 1
 
