@@ -1,4 +1,5 @@
-"""python -m bench [--size 20000] [--latency-ms 20]: see bench/run.py."""
+"""python -m bench [--size 20000 | --sizes 5000,20000,district:100000] [--profile district] [--latency-ms 20]:
+see bench/run.py."""
 
 from bench.run import main
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import time
 from abc import ABC, abstractmethod
@@ -26,8 +27,15 @@ from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.provenance import PayloadHasher, Provenance, RequestLog, utc_now
-from connectors.redact import redact_params
+from provenance import PayloadHasher, Provenance, RequestLog, utc_now
+from provenance.redact import redact_params
+
+
+def pages(records: int, page_size: int) -> int:
+    """The fewest requests that list `records` records at `page_size` a page: an empty collection still takes one.
+    Each connector's `minimum.py` builds its datasets' request minimum on it (the contract tests and the bench hold
+    the connectors to that minimum)."""
+    return max(1, math.ceil(records / page_size))
 
 
 class SourceError(Exception):

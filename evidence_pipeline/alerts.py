@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from warehouse import Warehouse
+from warehouse import Warehouse, results
 
 WEBHOOK_ENV = "EVIDENCE_ALERT_WEBHOOK_URL"
 log = logging.getLogger(__name__)
@@ -35,36 +35,8 @@ class NewlyFailing:
 
 
 def newly_failing(warehouse: Warehouse, day: date) -> list[NewlyFailing]:
-    rows = warehouse.query(
-        """
-        SELECT today.control_id, today.reason, today.failed, today.population,
-               coalesce((SELECT verdict FROM control_verdicts before
-                         WHERE before.control_id = today.control_id AND before.snapshot_date < today.snapshot_date
-                         ORDER BY before.snapshot_date DESC LIMIT 1), 'none') AS previous
-        FROM control_verdicts today
-        WHERE today.snapshot_date = ? AND today.verdict = 'fail'
-          AND NOT EXISTS (SELECT 1 FROM control_alerts a
-                          WHERE a.snapshot_date = today.snapshot_date AND a.control_id = today.control_id)
-        ORDER BY today.control_id
-        """,
-        [day],
-    )
+    rows = results.unalerted_failures(warehouse, day)
     return [NewlyFailing(**row) for row in rows if row["previous"] != "fail"]
-
-
-def failing_since(warehouse: Warehouse, control_id: str, day: date) -> date | None:
-    """The first day of the control's current run of failing verdicts, or None if it does not fail."""
-    rows = warehouse.query(
-        "SELECT snapshot_date, verdict FROM control_verdicts WHERE control_id = ? AND snapshot_date <= ? "
-        "ORDER BY snapshot_date DESC",
-        [control_id, day],
-    )
-    since = None
-    for row in rows:
-        if row["verdict"] != "fail":
-            break
-        since = row["snapshot_date"]
-    return since
 
 
 def report_newly_failing(
@@ -93,10 +65,5 @@ def report_newly_failing(
             delivered = "log+webhook"
         except OSError as exc:  # the alert channel failing must not fail the evidence; it is logged instead
             logger.error(f"alert webhook failed ({type(exc).__name__}); the alerts are in the log only")
-    with warehouse.connect() as con:
-        con.executemany(
-            "INSERT OR IGNORE INTO control_alerts (snapshot_date, control_id, verdict, delivered_to) "
-            "VALUES (?, ?, 'fail', ?)",
-            [[day, item.control_id, delivered] for item in found],
-        )
+    results.record_alerts(warehouse, day, [item.control_id for item in found], delivered)
     return found

@@ -1,6 +1,11 @@
-"""The control catalogue (controls_map.yaml): schema, validation, loading.
+"""The control catalogue: schema, validation, loading.
 
-A malformed catalogue fails before any run, and the error names the control and
+controls_map.yaml is the entry point: the defaults, the families, the shared dataset groups, and the files it
+includes (`include:`, globs allowed: `controls/*.yaml`, one file per family, so a new source's controls come in a
+file of their own). A control's SQL may stand in a file beside its family file (`sql_file:`); a catalogue may also
+be one file with its controls inline.
+
+A malformed catalogue fails before any run, and the error names the file, the control and
 the field. Validation goes as far as compiling every control's SQL against the
 migrated (empty) warehouse schema and checking the columns it returns.
 
@@ -15,16 +20,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import duckdb
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from warehouse import raw_table, schema_connection
 
@@ -63,22 +69,10 @@ SOC2_CRITERIA: frozenset[str] = frozenset(
         "P8.1",
     ]
 )
-#: Criterion family -> Dagster group of the control assets.
-FAMILIES = {
-    "CC1": "control_environment",
-    "CC2": "communication",
-    "CC3": "risk_assessment",
-    "CC4": "monitoring",
-    "CC5": "control_activities",
-    "CC6": "logical_access",
-    "CC7": "system_operations",
-    "CC8": "change_management",
-    "CC9": "risk_mitigation",
-    "A1": "availability",
-    "C1": "confidentiality",
-    "PI1": "processing_integrity",
-    "P": "privacy",
-}
+Model = TypeVar("Model", bound=BaseModel)
+#: a family's or a dataset group's name; a dataset is "<source>.<dataset>"
+NAME = re.compile(r"[a-z][a-z0-9_]*")
+DATASET = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 REQUIRED_COLUMNS = ("resource_id", "status", "reason")
 OPTIONAL_COLUMNS = ("resource_name", "resource_url", "failure", "dataset")
 SQL_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -122,7 +116,14 @@ PROVENANCE_VIEW = "source_status"
 
 
 class CatalogueError(ValueError):
-    """controls_map.yaml is malformed; the message names the control and the field."""
+    """The catalogue is malformed; the message names the file, the control and the field."""
+
+
+def _dataset_names(value: list[str]) -> list[str]:
+    bad = [s for s in value if not DATASET.fullmatch(s)]
+    if bad:
+        raise ValueError(f"sources must be '<source>.<dataset>', got {', '.join(bad)}")
+    return value
 
 
 class Claim(BaseModel):
@@ -164,19 +165,18 @@ class Control(BaseModel):
             raise ValueError(f"unknown SOC 2 criterion {', '.join(unknown)}")
         return value
 
+    #: the catalogue's family of its first criterion (controls_map.yaml `families`), set when the catalogue loads
+    _family: str = PrivateAttr(default="controls")
+
     @field_validator("sources", "system_sources")
     @classmethod
     def source_names(cls, value: list[str]) -> list[str]:
-        bad = [s for s in value if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*", s)]
-        if bad:
-            raise ValueError(f"sources must be '<source>.<dataset>', got {', '.join(bad)}")
-        return value
+        return _dataset_names(value)
 
     @property
     def family(self) -> str:
-        first = self.criteria[0]
-        prefix = first.split(".")[0]
-        return FAMILIES.get(prefix, FAMILIES["P"] if prefix.startswith("P") and prefix != "PI1" else "controls")
+        """The Dagster group of the control's assets, and the name of its family file (controls/<family>.yaml)."""
+        return self._family
 
     @property
     def datasets(self) -> list[str]:
@@ -215,48 +215,303 @@ class Control(BaseModel):
         return {name: available[name] for name in wanted}
 
 
+class EntryPoint(BaseModel):
+    """controls_map.yaml's own keys."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: Literal[1]
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    #: SOC 2 criterion family (`CC6`; `P` for every privacy criterion) -> the control family of its controls: the
+    #: Dagster group of their assets and the name of their file, controls/<family>.yaml
+    families: dict[str, str] = Field(min_length=1)
+    #: named lists of datasets, declared once: a control's `sources` or `system_sources` may be
+    #: `{group: <name>, except: [<dataset>, ...]}`, which loading expands to the group's datasets, in its order
+    dataset_groups: dict[str, list[str]] = Field(default_factory=dict)
+    #: files of controls, relative to this file's folder; a glob takes every file it matches, in name order
+    include: list[str] = Field(default_factory=list)
+    #: the order controls are judged and listed in; controls it does not name follow, in the order they were read
+    order: list[str] = Field(default_factory=list)
+    #: controls may stand here too (a one-file catalogue), before the included ones
+    controls: list[Any] = Field(default_factory=list)
+
+    @field_validator("families")
+    @classmethod
+    def family_names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name in value.values() if not NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"a family is a lower-case name (its file is controls/<family>.yaml), got {bad[0]!r}")
+        return value
+
+    @field_validator("dataset_groups")
+    @classmethod
+    def group_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        bad = [name for name in value if not NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"a dataset group's name is lower-case without a dot, got {bad[0]!r}")
+        for datasets in value.values():
+            _dataset_names(datasets)
+        return value
+
+
+class ControlsFile(BaseModel):
+    """An included file (controls/<family>.yaml): its controls only."""
+
+    model_config = ConfigDict(extra="forbid")
+    controls: list[Any] = Field(min_length=1)
+
+
 class Catalogue(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: Literal[1]
     defaults: dict[str, Any] = Field(default_factory=dict)
+    families: dict[str, str] = Field(default_factory=dict)
     controls: list[Control] = Field(min_length=1)
+    #: every file the catalogue was read from, with the SHA-256 of the bytes read: the entry point first, then each
+    #: included file followed by the SQL files its controls name
+    files: dict[Path, str] = Field(default_factory=dict)
 
     @cached_property
     def by_id(self) -> dict[str, Control]:
         return {c.id: c for c in self.controls}
 
+    def relative_name(self, file: Path) -> str:
+        """`file`'s name relative to the entry point's folder (`controls/logical_access.yaml`)."""
+        return file.relative_to(next(iter(self.files)).parent).as_posix()
+
+    def catalogue_sha256(self) -> str:
+        """One hash of every file the catalogue was read from: the SHA-256 of `sha256sum`'s listing of `files`, in
+        order, named relative to the entry point's folder (`sha256sum controls_map.yaml controls/... | sha256sum`
+        there gives the same)."""
+        listing = "".join(f"{digest}  {self.relative_name(file)}\n" for file, digest in self.files.items())
+        return hashlib.sha256(listing.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One control as written, and where: its file and its position in that file's `controls`."""
+
+    file: Path
+    index: int
+    #: the control's mapping (its `sql_file` read into `sql`), or whatever else the file holds there
+    raw: Any
+
+    @property
+    def id(self) -> Any:
+        return self.raw.get("id") if isinstance(self.raw, dict) else None
+
+    @property
+    def name(self) -> str:
+        return f"control {self.id if isinstance(self.id, str) else f'#{self.index + 1}'!r}"
+
+
+@dataclass(frozen=True)
+class _Read:
+    entry_point: EntryPoint
+    entries: list[_Entry]
+    files: dict[Path, str]
+
 
 def load_catalogue(path: Path, warehouse_schema: duckdb.DuckDBPyConnection | None = None) -> Catalogue:
-    """Parse and validate the catalogue, then check (`check_sql`) and compile every control's SQL against the warehouse
-    schema (`warehouse_schema`, else an in-memory one made here). Nothing in the catalogue is ever executed."""
+    """Read the catalogue from its entry point (`path`, controls_map.yaml) and the files it includes, validate it, then
+    check (`check_sql`) and compile every control's SQL against the warehouse schema (`warehouse_schema`, else an
+    in-memory one made here). Nothing in the catalogue is ever executed."""
+    path = Path(path)
+    read = _read(path)
+    families = read.entry_point.families
     try:
-        raw = yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise CatalogueError(f"{path}: expected a mapping with 'version' and 'controls'")
-    try:
-        catalogue = Catalogue.model_validate(raw)
+        catalogue = Catalogue.model_validate(
+            {
+                "version": read.entry_point.version,
+                "defaults": read.entry_point.defaults,
+                "families": families,
+                "controls": [_expand_groups(entry, read.entry_point.dataset_groups, path) for entry in read.entries],
+                "files": read.files,
+            }
+        )
     except ValidationError as exc:
-        raise CatalogueError(_describe(path, raw, exc)) from None
-    seen: set[str] = set()
-    for control in catalogue.controls:
-        if control.id in seen:
-            raise CatalogueError(f"{path}: control {control.id!r}: field 'id': duplicate id")
-        seen.add(control.id)
+        raise CatalogueError(_describe(exc, path, read.entries)) from None
+    origin: dict[str, Path] = {}
+    for entry, control in zip(read.entries, catalogue.controls, strict=True):
+        if control.id in origin:
+            first = f" (first in {origin[control.id]})" if origin[control.id] != entry.file else ""
+            raise CatalogueError(f"{entry.file}: control {control.id!r}: field 'id': duplicate id{first}")
+        origin[control.id] = entry.file
+        control._family = _family(control, entry.file, families, path)
     if warehouse_schema is None:
         with schema_connection() as con:
-            _compile_all(catalogue, con, path)
+            _compile_all(catalogue, con, origin)
     else:
-        _compile_all(catalogue, warehouse_schema, path)
+        _compile_all(catalogue, warehouse_schema, origin)
     return catalogue
 
 
-def _compile_all(catalogue: Catalogue, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def catalogue_document(path: Path) -> dict[str, Any]:
+    """The catalogue at `path` as the content of one file: the entry point's keys with every control inline (its SQL
+    file read in), in catalogue order; e.g. for a test to change and write as a one-file catalogue. Not validated
+    beyond reading: load_catalogue validates."""
+    read = _read(Path(path))
+    document = read.entry_point.model_dump(include={"version", "defaults", "families", "dataset_groups"})
+    return {**document, "controls": [entry.raw for entry in read.entries]}
+
+
+def _compile_all(catalogue: Catalogue, con: duckdb.DuckDBPyConnection, origin: dict[str, Path]) -> None:
     schema = SqlSchema.of(con)
     for control in catalogue.controls:
+        path = origin[control.id]  # the file the control is written in
         check_sql(control, con, path, schema)  # parsed only: nothing of the SQL runs or binds before it passes
         compile_sql(control, catalogue.defaults, con, path)
+
+
+def _read(path: Path) -> _Read:
+    """The entry point, then each file it includes, each checked for its own keys, with every control's SQL file
+    read; the controls in catalogue order (`order`, then as read)."""
+    files: dict[Path, str] = {}
+    entry_point = _validated(EntryPoint, _read_mapping(path, files, "'version' and 'controls'"), path)
+    entries = _entries(path, entry_point.controls, path.parent, files)
+    for included in _included(path, entry_point.include):
+        controls_file = _validated(ControlsFile, _read_mapping(included, files, "'controls'"), included)
+        entries += _entries(included, controls_file.controls, path.parent, files)
+    return _Read(entry_point, _ordered(entries, entry_point.order, path), files)
+
+
+def _read_mapping(path: Path, files: dict[Path, str], expected: str) -> dict[str, Any]:
+    content = path.read_bytes()
+    files[path] = hashlib.sha256(content).hexdigest()
+    try:
+        raw = yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{path}: expected a mapping with {expected}")
+    return raw
+
+
+def _validated(model: type[Model], raw: dict[str, Any], path: Path) -> Model:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogueError(_describe(exc, path, [])) from None
+
+
+def _included(path: Path, patterns: list[str]) -> list[Path]:
+    """The files `include` names, relative to the entry point's folder: a glob's matches in name order, each file once,
+    never the entry point itself."""
+    folder = path.parent
+    where = f"{path}: catalogue: field 'include'"
+    found: list[Path] = []
+    for pattern in patterns:
+        if Path(pattern).is_absolute():
+            raise CatalogueError(f"{where}: {pattern!r} must be relative to {folder}")
+        if any(char in pattern for char in "*?["):
+            matches = sorted((match for match in folder.glob(pattern) if match.is_file()), key=Path.as_posix)
+            if not matches:
+                raise CatalogueError(f"{where}: {pattern!r} matches no file in {folder}")
+        else:
+            matches = [folder / pattern]
+            if not matches[0].is_file():
+                raise CatalogueError(f"{where}: {matches[0]} does not exist")
+        for match in matches:
+            _inside(match, folder, where)
+            if match.resolve() != path.resolve() and all(match.resolve() != seen.resolve() for seen in found):
+                found.append(match)
+    return found
+
+
+def _inside(file: Path, folder: Path, where: str) -> None:
+    """Every file of the catalogue lies in the entry point's folder, so each has a name relative to it."""
+    if not file.resolve().is_relative_to(folder.resolve()):
+        raise CatalogueError(f"{where}: {file} is outside the catalogue's folder {folder}")
+
+
+def _entries(file: Path, controls: list[Any], folder: Path, files: dict[Path, str]) -> list[_Entry]:
+    entries = []
+    for index, raw in enumerate(controls):
+        entry = _Entry(file, index, raw)
+        if isinstance(raw, dict) and "sql_file" in raw:
+            sql = _read_sql_file(entry, folder, files)
+            entry = _Entry(
+                file,
+                index,
+                {("sql" if k == "sql_file" else k): (sql if k == "sql_file" else v) for k, v in raw.items()},
+            )
+        entries.append(entry)
+    return entries
+
+
+def _read_sql_file(entry: _Entry, folder: Path, files: dict[Path, str]) -> str:
+    """The text of the control's `sql_file`, a .sql file named relative to the folder of the file the control is in."""
+    where = f"{entry.file}: {entry.name}: field 'sql_file'"
+    name = entry.raw["sql_file"]
+    if "sql" in entry.raw:
+        raise CatalogueError(f"{where}: give the SQL inline ('sql') or in a file ('sql_file'), not both")
+    if not isinstance(name, str) or not name.endswith(".sql") or Path(name).is_absolute():
+        raise CatalogueError(f"{where}: expected a .sql file's path relative to {entry.file.parent}, got {name!r}")
+    sql_file = entry.file.parent / name
+    _inside(sql_file, folder, where)
+    if not sql_file.is_file():
+        raise CatalogueError(f"{where}: {sql_file} does not exist")
+    content = sql_file.read_bytes()
+    files[sql_file] = hashlib.sha256(content).hexdigest()
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CatalogueError(f"{where}: {sql_file} is not UTF-8 text") from None
+
+
+def _ordered(entries: list[_Entry], order: list[str], path: Path) -> list[_Entry]:
+    where = f"{path}: catalogue: field 'order'"
+    twice = [control_id for control_id, count in Counter(order).items() if count > 1]
+    if twice:
+        raise CatalogueError(f"{where}: {twice[0]!r} is named twice")
+    ids = {entry.id for entry in entries}
+    unknown = [control_id for control_id in order if control_id not in ids]
+    if unknown:
+        raise CatalogueError(f"{where}: no control {unknown[0]!r} in the catalogue's files")
+    rank = {control_id: position for position, control_id in enumerate(order)}
+    return sorted(entries, key=lambda entry: rank.get(entry.id, len(order)))  # stable: the rest as read
+
+
+def _expand_groups(entry: _Entry, groups: dict[str, list[str]], path: Path) -> Any:
+    """The control with each `{group: <name>, except: [...]}` in `sources` or `system_sources` replaced by the group's
+    datasets (controls_map.yaml `dataset_groups`) less those excepted, in the group's order."""
+    if not isinstance(entry.raw, dict):
+        return entry.raw
+    control = dict(entry.raw)
+    for field in ("sources", "system_sources"):
+        reference = control.get(field)
+        if not isinstance(reference, dict):
+            continue
+        where = f"{entry.file}: {entry.name}: field {field!r}"
+        if "group" not in reference or set(reference) - {"group", "except"}:
+            raise CatalogueError(f"{where}: a dataset group is written {{group: <name>, except: [<dataset>, ...]}}")
+        group, excepted = reference["group"], reference.get("except", [])
+        if group not in groups:
+            defined = ", ".join(groups) or "none"
+            raise CatalogueError(f"{where}: unknown dataset group {group!r} ({path.name} 'dataset_groups': {defined})")
+        if not isinstance(excepted, list):
+            raise CatalogueError(f"{where}: 'except' must be a list of datasets of group {group!r}")
+        strays = [dataset for dataset in excepted if dataset not in groups[group]]
+        if strays:
+            raise CatalogueError(f"{where}: 'except' names {strays[0]!r}, which is not in dataset group {group!r}")
+        control[field] = [dataset for dataset in groups[group] if dataset not in excepted]
+    return control
+
+
+def _family(control: Control, file: Path, families: dict[str, str], path: Path) -> str:
+    """The family of the control's first criterion (`CC6.1` -> `CC6`; `P4.1` -> `P` unless `P4` is named); a control
+    in a family's file (controls/<family>.yaml) must be of that family."""
+    prefix = control.criteria[0].split(".")[0]
+    family = families.get(prefix) or families.get(prefix.rstrip("0123456789"))
+    if family is None:
+        raise CatalogueError(
+            f"{file}: control {control.id!r}: field 'criteria': no family for {prefix} in {path.name} 'families'"
+        )
+    if file != path and file.stem in families.values() and file.stem != family:
+        raise CatalogueError(
+            f"{file}: control {control.id!r}: field 'criteria': {control.criteria[0]} makes it a control of family "
+            f"{family!r}, whose file is {family}.yaml, not {file.name}"
+        )
+    return family
 
 
 @dataclass(frozen=True)
@@ -468,15 +723,14 @@ def _references(node: Any, ctes: frozenset[str]) -> Iterator[tuple[str, str]]:
         yield from _references(value, ctes)
 
 
-def _describe(path: Path, raw: dict[str, Any], exc: ValidationError) -> str:
-    """Turn pydantic's error into 'control <id>: field <name>: <problem>'."""
+def _describe(exc: ValidationError, path: Path, entries: list[_Entry]) -> str:
+    """Turn pydantic's error into '<file>: control <id>: field <name>: <problem>', naming the file the control is in."""
     error = exc.errors()[0]
     loc = list(error["loc"])
     where = "catalogue"
-    if len(loc) >= 2 and loc[0] == "controls" and isinstance(loc[1], int):
-        controls = raw.get("controls") or []
-        entry = controls[loc[1]] if loc[1] < len(controls) and isinstance(controls[loc[1]], dict) else {}
-        where = f"control {entry.get('id', f'#{loc[1] + 1}')!r}"
+    if len(loc) >= 2 and loc[0] == "controls" and isinstance(loc[1], int) and loc[1] < len(entries):
+        entry = entries[loc[1]]
+        path, where = entry.file, entry.name
         loc = loc[2:]
     field = ".".join(str(p) for p in loc) or "(entry)"
     message = error["msg"]

@@ -24,6 +24,13 @@ def main(argv: list[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="collect, evaluate and snapshot a day against the configured systems")
     run.add_argument("--date", type=date.fromisoformat, default=date.today(), help="partition (default today)")
+    run.add_argument(
+        "--asset",
+        action="append",
+        default=None,
+        metavar="KEY",
+        help="only this asset of the day (repeatable; e.g. sources/github/repositories to re-collect one dataset)",
+    )
 
     ui = commands.add_parser("ui", help="start the sandbox and open the Dagster UI on it (dagster dev)")
     _sandbox_options(ui)
@@ -142,6 +149,14 @@ def _sandbox_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _start_sandbox(args: argparse.Namespace, paths: Paths, day: date):
+    from sandbox import missing_modules
+
+    if missing := missing_modules():  # the fakes are an extra, not a runtime dependency: one line, no traceback
+        print(
+            f"error: the sandbox is not installed (no {', '.join(missing)}): pip install 'evidence-pipeline[sandbox]'",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     from sandbox.launch import start_sandbox
 
     sandbox = start_sandbox(paths.home / "sandbox", seed=args.seed, size=args.size, today=day)
@@ -149,37 +164,35 @@ def _start_sandbox(args: argparse.Namespace, paths: Paths, day: date):
     return sandbox
 
 
-def _run_and_report(day: date, paths: Paths) -> int:
-    from evidence_pipeline.evaluate import errored_controls
-    from evidence_pipeline.evidence.chain import latest_bundle
-    from evidence_pipeline.runner import nothing_collected, run_day
-    from warehouse import Warehouse
+def _run_and_report(day: date, paths: Paths, assets: list[str] | None = None) -> int:
+    import dagster as dg
 
-    outcomes = run_day(day, paths)
-    for outcome in outcomes:
-        state = (
-            "succeeded"
-            if outcome.success
-            else (
-                f"failed steps: {', '.join(outcome.failed_steps)}"
-                + (f" (assets not materialized: {', '.join(outcome.failed_assets)})" if outcome.failed_assets else "")
-            )
-        )
-        print(f"{outcome.job}: {state} (run {outcome.run_id})")
-    bundle = latest_bundle(paths.evidence)
-    evaluated = outcomes[-1].success
-    if bundle is None or not evaluated or bundle.parent.name != day.isoformat():
-        print("no evidence bundle was written; see the failed steps above", file=sys.stderr)
-        return 1
-    print(f"evidence bundle: {bundle}")
+    from evidence_pipeline.defs.evidence import SNAPSHOT_KEY
+    from evidence_pipeline.evidence.chain import latest_bundle
+    from evidence_pipeline.launch import DAILY_JOB, nothing_collected, run_day
+    from warehouse import Warehouse
+    from warehouse.results import errored_controls
+
+    selection = [dg.AssetKey.from_user_string(key) for key in assets] if assets else None
+    outcome = run_day(day, paths, selection)
+    state = "succeeded" if outcome.success else f"failed steps: {', '.join(outcome.failed_steps)}"
+    print(f"{DAILY_JOB} {day}: {state} (run {outcome.run_id})")
+    for dataset, why in sorted(outcome.uncollected.items()):  # its controls are unknown, with this as the reason
+        print(f"not collected: {dataset}: {why}", file=sys.stderr)
+    if selection is None or SNAPSHOT_KEY in selection:
+        bundle = latest_bundle(paths.evidence)
+        if bundle is None or not outcome.success or bundle.parent.name != day.isoformat():
+            print("no evidence bundle was written; see the failed steps above", file=sys.stderr)
+            return 1
+        print(f"evidence bundle: {bundle}")
     errored = errored_controls(Warehouse(paths.warehouse), day)
     for control_id, error in errored.items():  # unknown in the bundle, with the error; the exit status says it too
         print(f"error: control {control_id}: {error}", file=sys.stderr)
-    nothing = nothing_collected(paths, day)
+    nothing = nothing_collected(paths, day) if selection is None else None
     if nothing:  # the bundle says every control is unknown; the exit status must say it too
         print(f"error: {nothing}", file=sys.stderr)
         return 1
-    return 1 if errored else 0
+    return 1 if errored or not outcome.success else 0
 
 
 def _use_data_folder_key(paths: Paths) -> None:
@@ -204,11 +217,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return _run_and_report(args.date, Paths.from_env())
+    return _run_and_report(args.date, Paths.from_env(), args.asset)
 
 
 def _ui(args: argparse.Namespace) -> int:
-    from evidence_pipeline.runner import prepare_dagster_home
+    from evidence_pipeline.launch import prepare_dagster_home
 
     paths = Paths.from_env()
     _use_data_folder_key(paths)  # `dagster dev` inherits it: the UI's snapshots are signed too

@@ -11,22 +11,19 @@ The SQL runs in `judging_session`, which can reach no file, network or setting.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from evidence_pipeline.catalogue import Catalogue, Control
+from evidence_pipeline.evidence.model import EXCEPTIONS_IN_SUMMARY, STATUSES, ControlOutcome
 from evidence_pipeline.waivers import Waivers, apply_waivers
-from warehouse import Warehouse
+from warehouse import Warehouse, results
 
-STATUSES = ("pass", "fail", "unknown", "waived")
 ROW_COLUMNS = ("resource_id", "resource_name", "resource_url", "status", "reason", "failure")
 
 
@@ -60,81 +57,12 @@ def sql_error(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-#: exceptions a summary (`load_summary`) holds, as many as the report shows; the bundle's exceptions.csv has all
-EXCEPTIONS_IN_SUMMARY = 100
-
-
-@dataclass
-class ControlOutcome:
-    control: Control
-    snapshot_date: date
-    verdict: str
-    reason: str
-    #: the population, one row per resource; empty in a summary (`load_summary`): its rows stay in the warehouse
-    rows: list[dict[str, Any]]
-    parameters: dict[str, Any]
-    sources: list[dict[str, Any]]
-    reconciliation: list[str] = field(default_factory=list)
-    #: the population's size and count per status (from `rows` unless given)
-    counts: dict[str, int] = field(default_factory=dict)
-    #: the rows that did not pass: every one when `rows` holds the population, else the first EXCEPTIONS_IN_SUMMARY
-    exceptions: list[dict[str, Any]] = field(default_factory=list)
-    #: why the control's SQL could not be judged (it failed, or returned rows without a valid status or reason)
-    error: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.counts:
-            tally = Counter(r["status"] for r in self.rows)
-            self.counts = {"population": len(self.rows), **{s: tally.get(s, 0) for s in STATUSES}}
-        if not self.exceptions:
-            self.exceptions = [r for r in self.rows if r["status"] != "pass"]
-
-    def count(self, status: str) -> int:
-        return self.counts[status]
-
-    @property
-    def exception_count(self) -> int:
-        return self.counts["population"] - self.counts["pass"]
-
-    def remediation_for(self, row: dict[str, Any]) -> str:
-        return self.control.remediation.get(row.get("failure") or "", self.control.remediation.get("default", ""))
-
-    def summary(self) -> dict[str, Any]:
-        """The control's result.json: what was checked, how, and what came out."""
-        control = self.control
-        return {
-            "control_id": control.id,
-            "title": control.title,
-            "criteria": control.criteria,
-            "claims": [c.model_dump() for c in control.claims],
-            "owner": control.owner,
-            "frequency": control.frequency,
-            "severity": control.severity,
-            "snapshot_date": self.snapshot_date.isoformat(),
-            "verdict": self.verdict,
-            "reason": self.reason,
-            "error": self.error,
-            **self.counts,
-            "sql_sha256": control.sql_sha256,
-            "parameters": {k: str(v) if isinstance(v, date) else v for k, v in self.parameters.items()},
-            "scope": control.scope,
-            "sources": self.sources,
-            "reconciliation": self.reconciliation,
-            "remediation": control.remediation,
-        }
-
-
 def source_states(
     warehouse: Warehouse, datasets: list[str], snapshot_date: date, freshness_hours: dict[str, int] | None = None
 ) -> list[dict[str, Any]]:
     """The latest collection attempt of each dataset that day (or 'not_collected'), marked 'stale' when
     the source's own timestamp was older than the dataset's freshness window when it was collected."""
-    rows = warehouse.query(
-        "SELECT source || '.' || dataset AS name, status, error, record_count, finished_at, source_timestamp "
-        "FROM source_status WHERE snapshot_date = ?",
-        [snapshot_date],
-    )
-    latest = {r["name"]: r for r in rows}
+    latest = {r["name"]: r for r in results.source_status_of_day(warehouse, snapshot_date)}
     states = []
     for name in datasets:
         row = dict(
@@ -207,7 +135,7 @@ def evaluate_control(
         if blocking:
             why = "; ".join(_why_unusable(s) for s in blocking)
             return _store_day(
-                con,
+                warehouse,
                 control,
                 snapshot_date,
                 run_id,
@@ -230,7 +158,7 @@ def evaluate_control(
                 exceptions += [r for r in rows if r["status"] != "pass"][:room]
                 if keep_rows:
                     kept += rows
-                _insert_results(con, snapshot_date, control.id, run_id, rows)
+                results.insert_rows(warehouse, snapshot_date, control.id, run_id, rows)
             counts = {"population": sum(tally.values()), **{status: tally[status] for status in STATUSES}}
             # with the rows held, the outcome finds every exception among them
             outcome = ControlOutcome(
@@ -251,11 +179,11 @@ def evaluate_control(
             return outcome
 
         try:
-            return _store_day(con, control, snapshot_date, run_id, judged)
+            return _store_day(warehouse, control, snapshot_date, run_id, judged)
         except Exception as exc:  # the SQL failed on this day's data: this control is unknown, the others go on
             error = f"the control's SQL failed: {sql_error(exc)}"
         return _store_day(
-            con,
+            warehouse,
             control,
             snapshot_date,
             run_id,
@@ -264,24 +192,30 @@ def evaluate_control(
 
 
 def _store_day(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     control: Control,
     snapshot_date: date,
     run_id: str,
     judge: Callable[[], ControlOutcome],
 ) -> ControlOutcome:
     """In one transaction: the day's earlier results of the control go, `judge()` stores its rows, then its verdict."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for table in ("control_results", "control_verdicts"):
-            con.execute(f"DELETE FROM {table} WHERE snapshot_date = ? AND control_id = ?", [snapshot_date, control.id])
+    with results.replacing_day(warehouse, snapshot_date, control.id):
         outcome = judge()
         outcome.reconciliation = _reconciliation(outcome)
-        _insert_verdict(con, outcome, run_id)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        results.insert_verdict(
+            warehouse,
+            snapshot_date,
+            control.id,
+            run_id,
+            results.StoredVerdict(
+                outcome.verdict,
+                outcome.reason,
+                outcome.counts,
+                control.sql_sha256,
+                outcome.parameters,
+                outcome.error,
+            ),
+        )
     return outcome
 
 
@@ -409,73 +343,14 @@ def verdict_from_counts(control: Control, counts: Mapping[str, int]) -> tuple[st
     return "pass", f"all {population} {control.scope} pass"
 
 
-def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows as control_results stores them (the failure kept in `details`), for one bulk insert or copy."""
-    return pd.DataFrame(
-        {
-            "resource_id": [r["resource_id"] for r in rows],
-            "resource_name": [r["resource_name"] for r in rows],
-            "resource_url": [r["resource_url"] for r in rows],
-            "status": [r["status"] for r in rows],
-            "reason": [r["reason"] for r in rows],
-            "details": [json.dumps({**r["details"], "failure": r["failure"]}, default=str) for r in rows],
-        },
-        dtype="object",
-    )
-
-
-def _insert_results(
-    con: duckdb.DuckDBPyConnection, day: date, control_id: str, run_id: str, rows: list[dict[str, Any]]
-) -> None:
-    if rows:  # one bulk insert: executemany goes row by row (minutes at 20,000 rows)
-        con.register("results_frame", results_frame(rows))
-        con.execute(
-            "INSERT INTO control_results SELECT ?::DATE, ?, ?, resource_id, resource_name, resource_url, "
-            "status, reason, details::JSON FROM results_frame",
-            [day, control_id, run_id],
-        )
-        con.unregister("results_frame")
-
-
-def _insert_verdict(con: duckdb.DuckDBPyConnection, outcome: ControlOutcome, run_id: str) -> None:
-    control, counts = outcome.control, outcome.counts
-    con.execute(
-        "INSERT INTO control_verdicts (snapshot_date, control_id, run_id, verdict, reason, population, passed, "
-        "failed, unknown, waived, sql_sha256, parameters, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            outcome.snapshot_date,
-            control.id,
-            run_id,
-            outcome.verdict,
-            outcome.reason,
-            counts["population"],
-            counts["pass"],
-            counts["fail"],
-            counts["unknown"],
-            counts["waived"],
-            control.sql_sha256,
-            json.dumps(outcome.parameters, default=str),
-            outcome.error,
-        ],
-    )
-
-
-RESULT_COLUMNS = "resource_id, resource_name, resource_url, status, reason, details"
-
-
 def load_summary(warehouse: Warehouse, control: Control, snapshot_date: date) -> ControlOutcome:
     """The stored result of a day's evaluation without its population: verdict, counts and the first exceptions
     (the snapshot re-reads, it never re-evaluates; the bundle copies the population from `control_results`)."""
-    verdicts = warehouse.query(
-        "SELECT verdict, reason, parameters, sql_sha256, population, passed, failed, unknown, "
-        "waived, error FROM control_verdicts WHERE snapshot_date = ? AND control_id = ?",
-        [snapshot_date, control.id],
-    )
+    stored = results.load_verdict(warehouse, snapshot_date, control.id)
     sources = source_states(warehouse, control.datasets, snapshot_date)
-    if not verdicts:
+    if stored is None:
         return ControlOutcome(control, snapshot_date, "unknown", "not evaluated for this day", [], {}, sources)
-    stored = verdicts[0]
-    if stored["sql_sha256"] != control.sql_sha256:
+    if stored.sql_sha256 != control.sql_sha256:
         return ControlOutcome(
             control,
             snapshot_date,
@@ -485,55 +360,20 @@ def load_summary(warehouse: Warehouse, control: Control, snapshot_date: date) ->
             {},
             sources,
         )
-    exceptions = [
-        _stored_row(row)
-        for row in warehouse.query(
-            f"SELECT {RESULT_COLUMNS} FROM control_results "
-            "WHERE snapshot_date = ? AND control_id = ? AND status <> 'pass' "
-            f"ORDER BY resource_id LIMIT {EXCEPTIONS_IN_SUMMARY}",
-            [snapshot_date, control.id],
-        )
-    ]
-    counts = {
-        "population": stored["population"],
-        "pass": stored["passed"],
-        "fail": stored["failed"],
-        "unknown": stored["unknown"],
-        "waived": stored["waived"],
-    }
     outcome = ControlOutcome(
         control,
         snapshot_date,
-        stored["verdict"],
-        stored["reason"],
+        stored.verdict,
+        stored.reason,
         [],
-        json.loads(stored["parameters"] or "{}"),
+        stored.parameters,
         sources,
-        counts=counts,
-        exceptions=exceptions,
-        error=stored["error"],
+        counts=stored.counts,
+        exceptions=results.load_exceptions(warehouse, snapshot_date, control.id, EXCEPTIONS_IN_SUMMARY),
+        error=stored.error,
     )
     outcome.reconciliation = _reconciliation(outcome)
     return outcome
-
-
-def errored_controls(warehouse: Warehouse, snapshot_date: date) -> dict[str, str]:
-    """The day's controls whose SQL could not be judged (stored `error`), by id: what `evidence-pipeline run` names."""
-    return {
-        row["control_id"]: row["error"]
-        for row in warehouse.query(
-            "SELECT control_id, error FROM control_verdicts WHERE snapshot_date = ? AND error IS NOT NULL "
-            "ORDER BY control_id",
-            [snapshot_date],
-        )
-    }
-
-
-def _stored_row(row: dict[str, Any]) -> dict[str, Any]:
-    details = json.loads(row["details"]) if row["details"] else {}
-    row["failure"] = details.pop("failure", None)
-    row["details"] = details
-    return row
 
 
 def _reconciliation(outcome: ControlOutcome) -> list[str]:

@@ -21,15 +21,10 @@ from typing import Literal
 import duckdb
 
 from evidence_pipeline.catalogue import Catalogue, Control
-from evidence_pipeline.evaluate import (
-    OPTIONAL_NOT_CONFIGURED,
-    STATUSES,
-    judging_session,
-    sql_error,
-    verdict_from_counts,
-)
+from evidence_pipeline.evaluate import OPTIONAL_NOT_CONFIGURED, judging_session, sql_error, verdict_from_counts
+from evidence_pipeline.evidence.model import STATUSES
 from evidence_pipeline.waivers import Waivers
-from warehouse import Warehouse
+from warehouse import Warehouse, results
 
 #: stored: the verdict stored that day; re-judged: judged now from the day's raw rows (its SQL changed, or the day was
 #: collected but never evaluated); not evaluated: no verdict stored and the day's data is not usable
@@ -55,44 +50,16 @@ def verdict_history(
         return []
     first, last = min(days), max(days)
     with judging_session(warehouse) as con:
-        stored = {
-            (control_id, day): (verdict, reason, sha, counts)
-            for control_id, day, verdict, reason, sha, *counts in con.execute(
-                "SELECT control_id, snapshot_date, verdict, reason, sql_sha256, population, passed, "
-                "failed, unknown, waived FROM control_verdicts "
-                "WHERE snapshot_date BETWEEN ? AND ?",
-                [first, last],
-            ).fetchall()
-        }
-        collected = {
-            (f"{source}.{dataset}", day): status
-            for source, dataset, day, status in con.execute(
-                "SELECT source, dataset, snapshot_date, status FROM source_status WHERE snapshot_date BETWEEN ? AND ?",
-                [first, last],
-            ).fetchall()
-        }
+        stored = results.verdicts_between(warehouse, first, last)
+        collected = results.collection_statuses_between(warehouse, first, last)
         history: list[DayVerdict] = []
         for control in catalogue.controls:
             by_day: dict[date, DayVerdict] = {}
             to_judge: list[date] = []
             for day in days:
                 found = stored.get((control.id, day))
-                if found and found[2] == control.sql_sha256:
-                    verdict, reason, _, (population, passed, failed, unknown, waived) = found
-                    by_day[day] = DayVerdict(
-                        control.id,
-                        day,
-                        verdict,
-                        reason,
-                        {
-                            "population": population,
-                            "pass": passed,
-                            "fail": failed,
-                            "unknown": unknown,
-                            "waived": waived,
-                        },
-                        "stored",
-                    )
+                if found and found.sql_sha256 == control.sql_sha256:
+                    by_day[day] = DayVerdict(control.id, day, found.verdict, found.reason, found.counts, "stored")
                     continue
                 unusable = [
                     f"{name} {collected.get((name, day), 'not collected').replace('_', ' ')}"

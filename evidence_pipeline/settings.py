@@ -8,12 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from connectors.redact import redact_text
+from provenance.redact import redact_text
 
 DEFAULT_HOME = "evidence-data"
-#: what every Dagster step process needs imported, preloaded once by the forkserver the steps fork from
-#: (definitions.STEP_EXECUTOR; run_worker.py starts that server early)
-STEP_PRELOAD_MODULES = ["dagster._core.executor.multiprocess", "evidence_pipeline.definitions"]
 #: the data folder holds personal data (rosters, accounts) and the demo's signing key: owner-only, files 0600 and
 #: folders 0700, whatever the user's umask
 PRIVATE_UMASK = 0o077
@@ -116,6 +113,8 @@ def project_file(name: str) -> Path:
         "controls_map.yaml": "EVIDENCE_CONTROLS_MAP",
         "waivers.yaml": "EVIDENCE_WAIVERS",
         "identity_map.yaml": "EVIDENCE_IDENTITY_MAP",
+        # the Dagster instance's settings: e.g. deploy/dagster.yaml, PostgreSQL storage
+        "dagster.yaml": "EVIDENCE_DAGSTER_YAML",
     }.get(name)
     if env and os.environ.get(env):
         return Path(os.environ[env]).resolve()

@@ -8,16 +8,35 @@ The parameters mirror the catalogue's defaults; a test asserts they agree.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import pkgutil
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 
-from sandbox.org import Account, SandboxOrg
+import sandbox
+from sandbox.company import Account, SandboxOrg
 
 OFFBOARDING_DAYS = 1
 DORMANT_DAYS = 90
-#: systems that report when an account was last used (GitHub does not, to organisation owners)
-ACTIVITY_SYSTEMS = {"aws", "google_workspace", "entra"}
-ADMIN_BOUNDS = {"google_workspace": (2, 4), "entra": (2, 5), "github": (2, 6), "aws": (1, 5)}
+
+
+def system_truths() -> list[ModuleType]:
+    """Each sandbox system's own facts for these controls, sandbox/<system>/expected.py, beside its model."""
+    return [
+        importlib.import_module(f"sandbox.{m.name}.expected")
+        for m in sorted(pkgutil.iter_modules(sandbox.__path__), key=lambda m: m.name)
+        if m.ispkg and importlib.util.find_spec(f"sandbox.{m.name}.expected") is not None
+    ]
+
+
+#: account systems that report when an account was last used (GitHub does not, to organisation owners)
+ACTIVITY_SYSTEMS: frozenset[str] = frozenset().union(*(truth.ACTIVITY_SYSTEMS for truth in system_truths()))
+#: account system -> (fewest, most) active privileged accounts
+ADMIN_BOUNDS: dict[str, tuple[int, int]] = {
+    system: bounds for truth in system_truths() for system, bounds in truth.ADMIN_BOUNDS.items()
+}
 
 
 def account_key(account: Account) -> str:

@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from sandbox import expected
-from sandbox.org import SandboxOrg, build_org, sandbox_systems
+from sandbox.company import SandboxOrg
+from sandbox.org import build_org, sandbox_systems
 from sandbox.server import FakeServer
 
 
@@ -41,11 +42,13 @@ def start_sandbox(
     today: date | None = None,
     latency: float = 0.0,
     systems: tuple[str, ...] | None = None,
+    profile: str = "company",
 ) -> Sandbox:
-    """`systems` defaults to every sandbox system; each one's `serve.start` runs its fakes (or writes its files)."""
+    """`systems` defaults to every sandbox system; each one's `serve.start` runs its fakes (or writes its files).
+    `profile` and `size`: see `build_org`."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     workdir.mkdir(parents=True, exist_ok=True)
-    sandbox = Sandbox(org=build_org(seed=seed, size=size, today=today), workdir=workdir)
+    sandbox = Sandbox(org=build_org(seed=seed, size=size, today=today, profile=profile), workdir=workdir)
     try:
         for system in systems if systems is not None else sandbox_systems():
             serve = importlib.import_module(f"sandbox.{system}.serve")

@@ -12,9 +12,10 @@ import importlib
 import importlib.util
 import pkgutil
 import random
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
+
+from sandbox import expected
+from sandbox.company import DOMAIN, Person, SandboxOrg
 
 FIRST = [
     "ada",
@@ -71,39 +72,10 @@ LAST = [
     "yilmaz",
 ]
 DEPARTMENTS = ["Engineering", "Sales", "Support", "Finance", "People", "Operations"]
-DOMAIN = "example-corp.test"
-
-
-@dataclass(frozen=True)
-class Person:
-    email: str
-    name: str
-    status: str  # active | terminated
-    start_date: date
-    end_date: date | None
-    manager: str | None
-    department: str
-
-
-@dataclass(frozen=True)
-class Account:
-    """The truth about one account in one system, for the cross-system access controls.
-
-    The pipeline never sees this: it sees what the fake API serves. Tests derive the
-    expected exceptions of the leaver, orphan, dormant and privileged-access controls
-    from these records (sandbox/expected.py), independently of the controls' SQL.
-    """
-
-    system: str  # aws | aws_identity_center | google_workspace | entra | github
-    account_id: str  # unique within the system; the pipeline's accounts view reports the same id
-    email: str | None  # the email the system itself shows (None when it shows none)
-    owner: str | None  # the HR person's email it belongs to; None for service, break-glass and orphan accounts
-    kind: str  # person | service | break_glass | orphan
-    active: bool  # can sign in / use credentials today
-    privileged: bool  # holds an admin role in that system
-    mfa: bool | None  # None when the system does not say
-    last_activity: datetime | None  # last sign-in or credential use; None when never
-    created: datetime
+#: how an organisation of `size` people is made up: a company (everyone staff, on the HR roster and in every
+#: system) or a school district (5% staff; the students have Google accounts in an excluded unit, nothing else)
+PROFILES = ("company", "district")
+DISTRICT_STAFF_SHARE = 0.05
 
 
 def sandbox_systems() -> tuple[str, ...]:
@@ -120,41 +92,20 @@ def sandbox_systems() -> tuple[str, ...]:
     )
 
 
-@dataclass
-class SandboxOrg:
-    seed: int
-    size: int
-    today: date
-    org_login: str = "example-corp"
-    domain: str = DOMAIN
-    #: The HR roster: every person the company has, joiners and leavers included.
-    people: list[Person] = field(default_factory=list)
-    #: system name -> that system's data (see sandbox/<system>/model.py)
-    systems: dict[str, Any] = field(default_factory=dict)
-    #: control id -> resource ids the control must report as exceptions (single-system controls;
-    #: the cross-system access controls are derived from `accounts` in sandbox/expected.py)
-    expected: dict[str, set[str]] = field(default_factory=dict)
-    #: every account in every system (each system's model.build appends its own)
-    accounts: list[Account] = field(default_factory=list)
-    #: control id -> resource ids the control must judge *unknown* on correct data (an empty repository)
-    unknown: dict[str, set[str]] = field(default_factory=dict)
-    #: control id -> resource ids with an active waiver in the sandbox's waivers.yaml (sandbox/expected.py)
-    waived: dict[str, set[str]] = field(default_factory=dict)
-
-    @property
-    def github(self) -> Any:
-        return self.systems["github"]
-
-
-def build_org(seed: int = 7, size: int = 50, today: date | None = None) -> SandboxOrg:
+def build_org(seed: int = 7, size: int = 50, today: date | None = None, profile: str = "company") -> SandboxOrg:
+    """`size` people in all; a district's are DISTRICT_STAFF_SHARE staff and the rest students."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown sandbox profile {profile!r}; choose from {PROFILES}")
     today = today or date.today()
-    org = SandboxOrg(seed=seed, size=size, today=today)
-    org.people = _people(random.Random(f"{seed}:people"), size, today)
+    staff, students = size, None
+    if profile == "district":
+        staff = round(size * DISTRICT_STAFF_SHARE)
+        students = size - staff
+    org = SandboxOrg(seed=seed, size=staff, today=today, profile=profile, students=students)
+    org.people = _people(random.Random(f"{seed}:people"), staff, today)
     for system in sandbox_systems():
         model = importlib.import_module(f"sandbox.{system}.model")
         org.systems[system] = model.build(org, random.Random(f"{seed}:{system}"))
-    from sandbox import expected
-
     expected.derive(org)
     return org
 

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from evidence_pipeline.launch import RunOutcome
 from evidence_pipeline.settings import Paths
 from sandbox.launch import Sandbox, start_sandbox
+from tests.runs import CliRun, run_daily_job
 
 DAY = date(2026, 11, 20)
 
@@ -22,7 +24,12 @@ class PipelineDay:
     sandbox: Sandbox
     paths: Paths
     day: date
-    outcomes: list
+    #: the day's one run of the daily job, as `evidence-pipeline run` made it
+    run: CliRun
+
+    @property
+    def outcomes(self) -> list[RunOutcome]:
+        return [self.run.outcome]
 
 
 @contextmanager
@@ -44,7 +51,6 @@ def sandbox_home(home: Path, size: int) -> Iterator[tuple[Sandbox, Paths]]:
 def pipeline_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineDay]:
     """The demo's path once per session: sandbox, collect (multiprocess), evaluate, snapshot."""
     from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
-    from evidence_pipeline.runner import run_day
 
     home = tmp_path_factory.mktemp("evidence-home")
     with sandbox_home(home, size=50) as (sandbox, paths):
@@ -53,7 +59,7 @@ def pipeline_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineD
         from tests.test_secrets import add_url_canaries  # credentials inside URLs must stay out of every record too
 
         os.environ.update(add_url_canaries(sandbox.env))
-        yield PipelineDay(sandbox, paths, DAY, run_day(DAY, paths))
+        yield PipelineDay(sandbox, paths, DAY, run_daily_job(DAY, paths))
 
 
 def bundles_of(paths: Paths, day: date) -> list[Path]:

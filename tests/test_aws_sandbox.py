@@ -26,8 +26,9 @@ from connectors.stream import SourceError
 from evidence_pipeline.defs.sources.aws import AwsResource, _streams, aws_resource
 from sandbox.aws.model import REGION, build
 from sandbox.aws.server import AwsApp
+from sandbox.company import SandboxOrg
 from sandbox.launch import start_sandbox
-from sandbox.org import SandboxOrg, _people
+from sandbox.org import _people
 from sandbox.server import RecordedRequest
 from tests.connectors.cases_aws import aws_config, backup_jobs_in_window
 

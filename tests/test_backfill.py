@@ -14,9 +14,10 @@ import pytest
 
 from evidence_pipeline.catalogue import load_catalogue
 from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
-from evidence_pipeline.runner import JobOutcome, prepare_dagster_home, run_job
+from evidence_pipeline.launch import RunOutcome, prepare_dagster_home
 from evidence_pipeline.settings import Paths, project_file
 from tests.conftest import DAY, bundles_of, sandbox_home
+from tests.runs import run_daily_job
 from warehouse import Warehouse
 
 DAYS = [DAY - timedelta(days=offset) for offset in range(13, -1, -1)]
@@ -27,15 +28,15 @@ RUNS_AT_ONCE = 3
 SYSTEMS = ("hr", "identity")
 
 
-def backfill_assets() -> list[dg.AssetKey]:
+def backfill_assets() -> list[str]:
     from evidence_pipeline.definitions import defs
 
     keys = defs.resolve_asset_graph().get_all_asset_keys()
-    return [k for k in keys if k.path[0] != "sources" or k.path[1] in SYSTEMS]
+    return [k.to_user_string() for k in keys if k.path[0] != "sources" or k.path[1] in SYSTEMS]
 
 
 @pytest.fixture(scope="module")
-def backfill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, list[JobOutcome]]]:
+def backfill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, list[RunOutcome]]]:
     home = tmp_path_factory.mktemp("backfill-home")
     with sandbox_home(home, size=10) as (_, paths):
         # snapshots are never written unsigned: sign as the demo does, with the data folder's key
@@ -43,11 +44,11 @@ def backfill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, 
         prepare_dagster_home(paths)
         with ThreadPoolExecutor(RUNS_AT_ONCE) as pool:
             assets = backfill_assets()
-            outcomes = list(pool.map(lambda day: run_job("daily_evidence", day, assets=assets), DAYS))
+            outcomes = list(pool.map(lambda day: run_daily_job(day, paths, assets).outcome, DAYS))
         yield paths, outcomes
 
 
-def test_every_partition_run_succeeds_without_a_lock_error(backfill: tuple[Paths, list[JobOutcome]]) -> None:
+def test_every_partition_run_succeeds_without_a_lock_error(backfill: tuple[Paths, list[RunOutcome]]) -> None:
     paths, outcomes = backfill
     assert [o.success for o in outcomes] == [True] * len(DAYS), [o for o in outcomes if not o.success]
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
@@ -60,7 +61,7 @@ def test_every_partition_run_succeeds_without_a_lock_error(backfill: tuple[Paths
             assert run.tags["dagster/partition"] in {d.isoformat() for d in DAYS}
 
 
-def test_every_day_is_complete_in_the_warehouse_and_the_evidence(backfill: tuple[Paths, list[JobOutcome]]) -> None:
+def test_every_day_is_complete_in_the_warehouse_and_the_evidence(backfill: tuple[Paths, list[RunOutcome]]) -> None:
     paths, _ = backfill
     warehouse = Warehouse(paths.warehouse)
     controls = load_catalogue(project_file("controls_map.yaml")).by_id
@@ -71,7 +72,7 @@ def test_every_day_is_complete_in_the_warehouse_and_the_evidence(backfill: tuple
         "FROM source_status GROUP BY 1 ORDER BY 1"
     )
     assert [r["snapshot_date"] for r in datasets] == DAYS
-    collected = {k.to_user_string() for k in backfill_assets() if k.path[0] == "sources"}
+    collected = {k for k in backfill_assets() if k.startswith("sources/")}
     assert all(r["n"] == r["ok"] == len(collected) for r in datasets), datasets
     for day in DAYS:
         assert len(bundles_of(paths, day)) == 1

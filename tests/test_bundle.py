@@ -6,13 +6,12 @@ import hashlib
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from evidence_pipeline.cli import main
 from evidence_pipeline.evidence.verify import VerificationError, verify_bundle
-from evidence_pipeline.runner import run_job
 from tests.conftest import PipelineDay, bundles_of
+from tests.runs import judging_assets, run_daily_job
 
 
 @pytest.fixture
@@ -75,8 +74,7 @@ def _tree_digest(folder: Path) -> dict[str, str]:
 def test_rerunning_a_day_adds_a_version_and_keeps_the_first_byte_identical(pipeline_day: PipelineDay) -> None:
     first = bundles_of(pipeline_day.paths, pipeline_day.day)[0]
     before = _tree_digest(first)
-    with dg.DagsterInstance.get() as instance:
-        assert run_job("evaluate_controls", pipeline_day.day, instance).success
+    assert run_daily_job(pipeline_day.day, pipeline_day.paths, judging_assets()).outcome.success
     versions = bundles_of(pipeline_day.paths, pipeline_day.day)
     assert len(versions) >= 2 and versions[0] == first
     assert _tree_digest(first) == before

@@ -1,8 +1,8 @@
 """Crash safety (issue 6): a run SIGKILLed while landing a dataset and while writing a bundle; the re-run completes,
 DuckDB opens, the day's rows are the last complete landing or none, and no half-written bundle looks complete.
 
-Each run goes through the real run worker (`python -m evidence_pipeline.run_worker`) started in a session of its own, so
-one `killpg` reaches it, its forkserver, the forked step processes and their children (Chromium). The kill points
+Each run is `evidence-pipeline run --asset ...` started in a session of its own, so one `killpg` reaches it, its
+forkserver, the forked step processes and their children (Chromium). The kill points
 are found from outside, without hooks in production code: the sandbox's fake GitHub is slowed (server latency) so
 staging lasts long enough to be seen, and the test holds DuckDB's write lock while the step finishes staging, then
 steps the frozen process group until a step has the warehouse open: the kill lands inside `Warehouse.land`.
@@ -10,8 +10,6 @@ steps the frozen process group until a step has the warehouse open: the kill lan
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import signal
 import subprocess
@@ -19,7 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
@@ -27,13 +25,16 @@ from typing import TypeVar
 import dagster as dg
 import duckdb
 import pytest
+from dagster._core.events import EngineEventData
 
 from evidence_pipeline.evidence.chain import MANIFEST, daily_bundles, latest_bundle
 from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
 from evidence_pipeline.evidence.verify import VerificationError, verify_bundle, verify_series
-from evidence_pipeline.runner import WORKER_LOCK_TAG, JobOutcome, prepare_dagster_home, reclaim_dead_runs
+from evidence_pipeline.launch import DAILY_JOB, RunOutcome, prepare_dagster_home, run_outcome
+from evidence_pipeline.launcher import HOST_TAG, free_dead_runs, this_host
 from evidence_pipeline.settings import Paths
 from sandbox.launch import Sandbox
+from tests import runs
 from tests.conftest import sandbox_home
 from warehouse import Warehouse
 
@@ -45,7 +46,7 @@ SNAPSHOT = ["evidence/daily_snapshot"]
 #: generous: a run worker needs ~10 s on two cores; a run that waits for ever on a leaked pool slot must fail, not hang
 RUN_TIMEOUT = 120.0
 T = TypeVar("T")
-WRITER_POOL = "duckdb_writer"
+WRITER_POOL = "writers"
 
 
 @dataclass
@@ -73,32 +74,19 @@ def crash_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashDay]:
 
 
 class Worker:
-    """`python -m evidence_pipeline.run_worker JOB DATE ASSET...` as `run_job` starts it (without waiting to be told),
-    in a session of its own."""
+    """`evidence-pipeline run --date DAY --asset KEY...`, the CLI's launch of the daily job, in a session of its own."""
 
-    def __init__(self, job: str, assets: list[str], log: Path) -> None:
+    def __init__(self, assets: list[str], log: Path) -> None:
         self.log = log
-        read_end, write_end = os.pipe()  # the outcome's channel, as RunWorker passes it
-        with log.open("w") as stderr:
+        with log.open("w") as output:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "evidence_pipeline.run_worker",
-                    "--outcome-fd",
-                    str(write_end),
-                    job,
-                    DAY.isoformat(),
-                    *assets,
-                ],
+                [sys.executable, "-m", "evidence_pipeline.cli", "run", "--date", DAY.isoformat()]
+                + [f"--asset={key}" for key in assets],
                 env=dict(os.environ),
-                stdout=stderr,
-                stderr=stderr,
-                pass_fds=(write_end,),
+                stdout=output,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        os.close(write_end)
-        self.outcome = os.fdopen(read_end, encoding="utf-8")
         self.session = self.process.pid
 
     def processes(self) -> list[int]:
@@ -133,33 +121,27 @@ class Worker:
         """SIGKILL the whole process group; nothing of the run may survive it."""
         self.signal(signal.SIGKILL)
         self.process.wait(timeout=30)
-        self.outcome.close()
         deadline = time.monotonic() + 10
         while self.processes() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert self.processes() == [], "a process of the killed run survived the SIGKILL of its group"
 
-    def finish(self) -> JobOutcome:
+    def finish(self) -> RunOutcome:
         try:
             self.process.wait(timeout=RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.kill()
             blocked = [line for line in self.log.read_text().splitlines() if "blocked" in line.lower()]
             pytest.fail(f"the re-run did not finish in {RUN_TIMEOUT:.0f} s: {blocked[-1:] or 'see ' + str(self.log)}")
-        with self.outcome:
-            text = self.outcome.read()
-        assert self.process.returncode == 0 and text, f"run worker exited {self.process.returncode}: see {self.log}"
-        return JobOutcome(**json.loads(text))
+        found = runs.RUN_ID.search(self.log.read_text())
+        assert self.process.returncode == 0 and found, f"the run exited {self.process.returncode}: see {self.log}"
+        with dg.DagsterInstance.get() as instance:
+            return run_outcome(instance, found.group(1))
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 90.0, every: float = 0.005) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}")
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 90.0) -> T:
+    """Kill points are brief: look often."""
+    return runs.wait_for(what, probe, timeout, every=0.005)
 
 
 def new_staging_folder(paths: Paths, before: set[Path]) -> Path | None:
@@ -171,9 +153,9 @@ def run_status(run_id: str) -> dg.DagsterRunStatus:
         return instance.get_run_by_id(run_id).status
 
 
-def latest_run_id(job: str) -> str:
+def latest_run_id() -> str:
     with dg.DagsterInstance.get() as instance:
-        return instance.get_runs(dg.RunsFilter(job_name=job), limit=1)[0].run_id
+        return instance.get_runs(dg.RunsFilter(job_name=DAILY_JOB), limit=1)[0].run_id
 
 
 def claimed_pool_slots(instance: dg.DagsterInstance) -> set[str]:
@@ -210,7 +192,7 @@ def assert_whole_or_nothing(warehouse: Warehouse) -> None:
         assert rows == {succeeded["run_id"]: succeeded["record_count"]}, (rows, succeeded)
 
 
-def assert_landed_truth(crash_day: CrashDay, outcome: JobOutcome) -> None:
+def assert_landed_truth(crash_day: CrashDay, outcome: RunOutcome) -> None:
     truth = len(crash_day.sandbox.org.github.repositories)
     rows, succeeded = landed_state(crash_day.warehouse)
     assert outcome.success and outcome.failed_steps == [], outcome
@@ -227,7 +209,7 @@ def test_killed_while_landing_then_rerun_completes(crash_day: CrashDay, tmp_path
     # 1. killed mid-collection: the staged file is still being written (the slowed fake answers in 1.5 s)
     github.latency = 1.5
     before = set(paths.staging.glob("*")) if paths.staging.exists() else set()
-    worker = Worker("collect_sources", [REPOSITORIES], tmp_path / "staging-kill.log")
+    worker = Worker([REPOSITORIES], tmp_path / "staging-kill.log")
     try:
         part = wait_for(
             "the staged .part file",
@@ -238,20 +220,20 @@ def test_killed_while_landing_then_rerun_completes(crash_day: CrashDay, tmp_path
     assert part.exists() and not part.with_suffix("").exists(), "killed before staging finished"
     rows, succeeded = landed_state(crash_day.warehouse)
     assert rows == {} and succeeded is None  # nothing of the killed run landed
-    killed_run = latest_run_id("collect_sources")
+    killed_run = latest_run_id()
     assert run_status(killed_run) == dg.DagsterRunStatus.STARTED  # Dagster never learns the worker died
 
     github.latency = 0.0
-    first = Worker("collect_sources", [REPOSITORIES], tmp_path / "rerun-1.log").finish()
+    first = Worker([REPOSITORIES], tmp_path / "rerun-1.log").finish()
     assert_landed_truth(crash_day, first)
-    assert run_status(killed_run) == dg.DagsterRunStatus.FAILURE  # the re-run's worker reclaimed the dead run
+    assert run_status(killed_run) == dg.DagsterRunStatus.FAILURE  # the re-run found its worker dead and failed it
 
     # 2. killed inside Warehouse.land, over the day's earlier complete rows: the test holds DuckDB's write lock
     # while the step stages, so the step waits at land()'s connect; then the frozen group is stepped until a step
     # has the warehouse file open (only land() opens it after staging) and killed there
     github.latency = 1.0
     before = set(paths.staging.glob("*"))
-    worker = Worker("collect_sources", [REPOSITORIES], tmp_path / "land-kill.log")
+    worker = Worker([REPOSITORIES], tmp_path / "land-kill.log")
     killed_inside_land = False
     try:
         folder = wait_for(
@@ -286,7 +268,7 @@ def test_killed_while_landing_then_rerun_completes(crash_day: CrashDay, tmp_path
     print(f"killed inside land(): the day's rows are those of {landed_by}")
 
     github.latency = 0.0
-    second = Worker("collect_sources", [REPOSITORIES], tmp_path / "rerun-2.log").finish()
+    second = Worker([REPOSITORIES], tmp_path / "rerun-2.log").finish()
     assert_landed_truth(crash_day, second)
 
 
@@ -296,7 +278,7 @@ def test_killed_while_writing_a_bundle_leaves_nothing_that_looks_complete(crash_
     finished_before = set(daily_bundles(evidence))
     head_before = latest_bundle(evidence)
 
-    worker = Worker("evaluate_controls", SNAPSHOT, tmp_path / "bundle-kill.log")
+    worker = Worker(SNAPSHOT, tmp_path / "bundle-kill.log")
     try:
         # the first file in the aside folder: the bundle is being written (Chromium's PDF, the workbook follow)
         aside = wait_for(
@@ -310,7 +292,7 @@ def test_killed_while_writing_a_bundle_leaves_nothing_that_looks_complete(crash_
         written = sorted(f.relative_to(aside).as_posix() for f in aside.rglob("*") if f.is_file())
     finally:
         worker.kill()
-    killed_run = latest_run_id("evaluate_controls")
+    killed_run = latest_run_id()
 
     assert written and MANIFEST not in written, "killed mid-write: files written, no manifest yet"
     assert aside.is_dir()  # SIGKILL skips seal_bundle's cleanup: the aside folder stays, hidden
@@ -323,9 +305,9 @@ def test_killed_while_writing_a_bundle_leaves_nothing_that_looks_complete(crash_
     with pytest.raises(VerificationError, match="no manifest.json"):
         verify_bundle(aside)
 
-    rerun = Worker("evaluate_controls", SNAPSHOT, tmp_path / "bundle-rerun.log").finish()
+    rerun = Worker(SNAPSHOT, tmp_path / "bundle-rerun.log").finish()
     assert rerun.success and rerun.failed_steps == [], rerun
-    assert run_status(killed_run) == dg.DagsterRunStatus.FAILURE  # the re-run's worker reclaimed the dead run
+    assert run_status(killed_run) == dg.DagsterRunStatus.FAILURE  # the re-run found its worker dead and failed it
     # and removed the dead run's aside folder: its raw personal data would otherwise stay for ever
     assert not aside.exists() and not list(day_folder.glob(".incomplete-*"))
     new = set(daily_bundles(evidence)) - finished_before
@@ -341,68 +323,36 @@ def test_killed_while_writing_a_bundle_leaves_nothing_that_looks_complete(crash_
     assert recorded == [{"run_id": rerun.run_id}]
 
 
-def test_a_dead_workers_run_is_failed_and_its_writer_slot_freed(crash_day: CrashDay, tmp_path: Path) -> None:
-    """A step killed while it held the `duckdb_writer` slot (the controls' evaluation) would block every later
-    evaluation for ever: the next run worker finds the dead worker's lock free, fails its run and frees the slot.
-    A live worker's run (its lock held) and a run launched elsewhere (no lock tag) are left alone."""
+def test_a_dead_workers_run_is_failed_and_its_writer_slot_freed(crash_day: CrashDay) -> None:
+    """A run whose worker was killed would look started for ever, and keep any pool slot its step held: the
+    launcher's health check finds the run's worker process gone, and the run is failed and its slot freed. A run
+    whose worker lives, and one whose worker is on another machine, are left alone."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process id that no longer runs
     with dg.DagsterInstance.get() as instance:
 
-        def started_run(tags: dict[str, str]) -> str:
+        def started_run(host: str, pid: int) -> str:
             run = instance.add_run(
                 dg.DagsterRun(
-                    job_name="evaluate_controls", run_id=uuid.uuid4().hex, status=dg.DagsterRunStatus.STARTED, tags=tags
+                    job_name=DAILY_JOB,
+                    run_id=uuid.uuid4().hex,
+                    status=dg.DagsterRunStatus.STARTED,
+                    tags={HOST_TAG: host},
                 )
             )
+            # what a run worker reports first (Dagster's code server, or the executor run in-process)
+            instance.report_engine_event(f"Started process for run (pid: {pid}).", run, EngineEventData.in_process(pid))
             return run.run_id
 
-        dead = started_run({WORKER_LOCK_TAG: uuid.uuid4().hex})
-        live_token = uuid.uuid4().hex
-        live = started_run({WORKER_LOCK_TAG: live_token})
-        from_ui = started_run({})
-        instance.event_log_storage.initialize_concurrency_limit_to_default(WRITER_POOL)
-        assert instance.event_log_storage.claim_concurrency_slot(WRITER_POOL, dead, "evaluate_controls_step").is_claimed
-        locks = Path(instance.root_directory) / "run_workers"  # where run workers keep their lock files
-        locks.mkdir(exist_ok=True)
-        with (locks / f"{live_token}.lock").open("w") as held:
-            fcntl.flock(held, fcntl.LOCK_EX)
-            assert reclaim_dead_runs(instance) == [dead]
+        dead = started_run(this_host(), gone.pid)
+        live = started_run(this_host(), os.getpid())
+        elsewhere = started_run("another-machine", gone.pid)
+        # a pool of the deployment's own (the pipeline's steps take turns at DuckDB's file lock, not a pool)
+        instance.event_log_storage.set_concurrency_slots(WRITER_POOL, 1)
+        assert instance.event_log_storage.claim_concurrency_slot(WRITER_POOL, dead, "judge_github").is_claimed
+        assert free_dead_runs(instance) == [dead]
         assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
         assert dead not in claimed_pool_slots(instance)
-        assert instance.get_run_by_id(live).status == dg.DagsterRunStatus.STARTED
-        assert instance.get_run_by_id(from_ui).status == dg.DagsterRunStatus.STARTED
-        for run_id in (live, from_ui):  # leave the module's instance with no run that looks alive
-            instance.report_run_failed(instance.get_run_by_id(run_id), "test cleanup")
-
-
-def test_the_outcome_comes_back_apart_from_the_stdout_the_steps_share(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Back-to-back runs once failed on `JSONDecodeError: Extra data`: the worker's outcome was read from the stdout
-    it shares with its step processes. Here every Python process of the run prints, as it exits, JSON shaped like an
-    outcome (no newline) to that stdout; the real outcome still comes back whole."""
-    from evidence_pipeline.runner import run_job
-
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    printed = tmp_path / "printed"
-    chatter = json.dumps(asdict(JobOutcome("collect_sources", "printed", False, [], [])))
-    (hook / "sitecustomize.py").write_text(
-        "import atexit, os\n"
-        "def _chatter():\n"
-        f"    open({str(printed)!r}, 'a').write(str(os.getpid()) + '\\n')\n"
-        f"    print({chatter!r}, end='', flush=True)\n"
-        "atexit.register(_chatter)\n"
-    )
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(hook), os.environ.get("PYTHONPATH")) if p))
-    paths = Paths(tmp_path / "home")
-    monkeypatch.setenv("EVIDENCE_HOME", str(paths.home))  # prepare_dagster_home sets both; monkeypatch restores them
-    monkeypatch.setenv("DAGSTER_HOME", str(paths.dagster_home))
-    monkeypatch.delenv("HR_ROSTER_PATH", raising=False)  # not configured: the step has nothing to wait for
-    prepare_dagster_home(paths)
-
-    outcome = run_job("collect_sources", DAY, assets=[dg.AssetKey.from_user_string("sources/hr/roster")])
-
-    assert printed.is_file(), "the worker printed its chatter"
-    with dg.DagsterInstance.get() as instance:
-        [run] = instance.get_runs(dg.RunsFilter(job_name="collect_sources"))
-    assert outcome == JobOutcome("collect_sources", run.run_id, True, [], [])
+        for run_id in (live, elsewhere):
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+            instance.report_run_failed(instance.get_run_by_id(run_id), "test cleanup")  # nothing left looking alive

@@ -9,9 +9,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 from graphql import DocumentNode, OperationDefinitionNode
 
-from evidence_pipeline.catalogue import Catalogue, load_catalogue
+from evidence_pipeline.catalogue import Catalogue, catalogue_document, load_catalogue
 from evidence_pipeline.defs.sources.github import DATASETS, GitHubResource
 from evidence_pipeline.evaluate import ControlOutcome, evaluate_control
 from sandbox.github.model import Repository, long_list_repositories, period, set_expected
@@ -139,11 +140,12 @@ def test_a_window_shorter_than_the_period_is_unknown(sandbox, fake, tmp_path) ->
     outcome = collect_and_evaluate(sandbox, tmp_path / "day")["cc8_1_pull_requests_peer_approved"]
     assert not [r for r in outcome.rows if r["status"] == "unknown"]
     # the control asks for a week while only the last day was collected
-    text = CATALOGUE.read_text()
-    marker = "    parameters:\n      period_days: 1\n"
-    assert text.count(marker) == 1
+    document = catalogue_document(CATALOGUE)  # as one file, every control inline
+    [control] = [c for c in document["controls"] if c["id"] == "cc8_1_pull_requests_peer_approved"]
+    assert control["parameters"]["period_days"] == 1
+    control["parameters"]["period_days"] = 7
     week = tmp_path / "controls_map.yaml"
-    week.write_text(text.replace(marker, "    parameters:\n      period_days: 7\n"))
+    week.write_text(yaml.safe_dump(document, sort_keys=False))
     outcome = collect_and_evaluate(sandbox, tmp_path / "week", catalogue_path=week)["cc8_1_pull_requests_peer_approved"]
     unknown = [r for r in outcome.rows if r["status"] == "unknown"]
     assert len(unknown) == 1 and "do not cover the period" in unknown[0]["reason"]

@@ -27,11 +27,12 @@ from connectors.stream import SourceError
 from evidence_pipeline.catalogue import load_catalogue
 from evidence_pipeline.evaluate import evaluate_control
 from evidence_pipeline.settings import project_file
+from sandbox.company import SandboxOrg
 from sandbox.google.model import CONTROL_2SV_ENROLLED, CONTROL_ADMINS_2SV_ENFORCED, STUDENTS_OU, build
 from sandbox.google.serve import service_account_key
 from sandbox.google.server import TOKEN_AUDIENCE, GoogleApp, IssuedToken, ServiceAccount
 from sandbox.launch import start_sandbox
-from sandbox.org import SandboxOrg, _people
+from sandbox.org import _people
 from sandbox.server import FakeServer
 from tests.connectors.cases_google_workspace import google_config
 from warehouse import Warehouse, stage_records

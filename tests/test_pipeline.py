@@ -9,41 +9,45 @@ from pathlib import Path
 import dagster as dg
 
 from evidence_pipeline.evidence.verify import verify_bundle
-from evidence_pipeline.runner import prepare_dagster_home, run_job
+from evidence_pipeline.launch import prepare_dagster_home
 from evidence_pipeline.settings import Paths
 from sandbox.github.model import REPO_KINDS
 from tests.conftest import PipelineDay, bundles_of
+from tests.runs import run_daily_job
 from warehouse import Warehouse
 
 
-def test_every_definition_materializes_without_duckdb_lock_errors(pipeline_day: PipelineDay) -> None:
-    """The session's day ran collect_sources then evaluate_controls, each under the default multiprocess
-    executor with all its steps in parallel processes: together they materialize every asset."""
-    materialized: set[str] = set()
-    text = ""
+def test_one_run_materializes_every_definition_without_duckdb_lock_errors(pipeline_day: PipelineDay) -> None:
+    """The session's day is one run of the daily job, launched as `evidence-pipeline run` does, under Dagster's
+    multiprocess executor with its steps in parallel processes: it materializes every asset and runs every check,
+    and a control's step starts as soon as its own sources have landed (GitHub's controls before training lands)."""
+    [outcome] = pipeline_day.outcomes
+    assert outcome.success and outcome.failed_steps == [], outcome
     with dg.DagsterInstance.get() as instance:
-        for outcome in pipeline_day.outcomes:
-            assert outcome.success and outcome.failed_steps == [], outcome
-            assert instance.get_run_by_id(outcome.run_id).run_config.get("execution") is None  # the default
-            records = instance.get_records_for_run(outcome.run_id).records
-            text += "\n".join(str(r.event_log_entry.dagster_event or r.event_log_entry.user_message) for r in records)
-            materialized |= {
-                r.event_log_entry.dagster_event.asset_key.to_user_string()
-                for r in records
-                if r.event_log_entry.dagster_event and r.event_log_entry.dagster_event.is_step_materialization
-            }
-            processes = {
-                r.event_log_entry.dagster_event.pid
-                for r in records
-                if r.event_log_entry.dagster_event
-                and r.event_log_entry.dagster_event.event_type == dg.DagsterEventType.STEP_START
-            }
-            assert len(processes) > 1, "steps ran in separate processes"
+        run = instance.get_run_by_id(outcome.run_id)
+        assert run.job_name == "daily_evidence" and run.run_config.get("execution") is None  # the default
+        records = instance.get_records_for_run(outcome.run_id).records
+    events = [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
+    text = "\n".join(str(r.event_log_entry.dagster_event or r.event_log_entry.user_message) for r in records)
+    materialized = {e.asset_key.to_user_string() for e in events if e.is_step_materialization}
+    checked = {e.event_specific_data.asset_check_key for e in events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert len({e.pid for e in events if e.event_type == dg.DagsterEventType.STEP_START}) > 1, "separate processes"
     assert "Could not set lock" not in text
     from evidence_pipeline.definitions import defs
 
-    every_asset = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert materialized == every_asset
+    graph = defs.resolve_asset_graph()
+    assert materialized == {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert checked == set(graph.asset_check_keys)
+    # each judging step waits for its own sources only: GitHub's controls do not wait for training's paced API
+    with dg.DagsterInstance.get() as instance:
+        plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+    upstream = {
+        step.key: {handle.step_key for step_input in step.inputs for handle in step_input.upstream_output_handles}
+        for step in plan.steps
+    }
+    assert upstream["judge_github"] == {"collect_github"}
+    assert upstream["judge_hr_training"] == {"collect_hr", "collect_training"}
+    assert upstream["evidence__daily_snapshot"] == {key for key in upstream if key.startswith("judge_")}
 
 
 def test_review_rule_verdicts_equal_the_sandbox_known_states(pipeline_day: PipelineDay) -> None:
@@ -106,16 +110,14 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(
     from evidence_pipeline.definitions import defs
 
     github_sources = [
-        k
+        k.to_user_string()
         for k in defs.resolve_asset_graph().get_all_asset_keys()
         if k.path[:2] in (["sources", "github"], ["sources", "google_workspace"])
     ]
-    affected = [dg.AssetKey(["controls", c]) for c in ("cc8_1_branch_review_rules", "cc6_2_leavers_deprovisioned")]
-    affected.append(dg.AssetKey(["evidence", "daily_snapshot"]))
+    affected = [f"controls/{c}" for c in ("cc8_1_branch_review_rules", "cc6_2_leavers_deprovisioned")]
     try:
-        with dg.DagsterInstance.get() as instance:
-            collect = run_job("collect_sources", pipeline_day.day, instance, github_sources)
-            evaluate = run_job("evaluate_controls", pipeline_day.day, instance, affected)
+        # one run: the failed source is data plus a failed check, and its controls are judged in the same run
+        collect = run_daily_job(pipeline_day.day, paths, [*github_sources, *affected, "evidence/daily_snapshot"])
         verdict = warehouse.query(verdict_sql, [pipeline_day.day])[0]
         after = warehouse.query(count_sql, [pipeline_day.day])[0]["n"]
         statuses = {
@@ -146,20 +148,20 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    assert not collect.success and collect.failed_steps == ["collect_github"]
-    assert "sources/github/repositories" in collect.failed_assets
-    assert not any(key.startswith("sources/google_workspace/") for key in collect.failed_assets)
-    assert evaluate.success
+    assert collect.outcome.success and collect.outcome.failed_steps == [], collect
+    assert "401" in collect.outcome.uncollected["github.repositories"]
+    assert "not collected: github.repositories" in collect.stderr  # the user is told which source failed
+    assert not any(key.startswith("google_workspace.") for key in collect.outcome.uncollected)
     assert verdict["verdict"] == "unknown"
     assert "github.repositories failed" in verdict["reason"] and "401" in verdict["reason"]
     assert after == before  # earlier evidence intact
     # the failed dataset's latest attempt says failed: no partial day is marked complete
     assert statuses["github.repositories"]["status"] == "failed"
-    assert statuses["github.repositories"]["run_id"] == collect.run_id
+    assert statuses["github.repositories"]["run_id"] == collect.outcome.run_id
     # the other source of the same run completed, its retry in provenance
     users = statuses["google_workspace.users"]
-    assert users["status"] == "succeeded" and users["run_id"] == collect.run_id and users["retry_count"] == 1
-    assert collect.failed_assets and all(key.startswith("sources/github/") for key in collect.failed_assets)
+    assert users["status"] == "succeeded" and users["run_id"] == collect.outcome.run_id and users["retry_count"] == 1
+    assert all(key.startswith("github.") for key in collect.outcome.uncollected)
     # a cross-system control keeps judging the other systems; GitHub's accounts stand as one unknown row
     github_row = leavers["github.members"]
     assert github_row["status"] == "unknown" and "github.members failed" in github_row["reason"]

@@ -11,16 +11,12 @@ from urllib.parse import urlsplit
 
 import duckdb
 
+from evidence_pipeline.defs.sources import declarations
+from sandbox.launch import start_sandbox
 from tests.conftest import PipelineDay
 
-#: every variable whose value is a credential, across the sources the sandbox configures
-SECRET_ENV = (
-    "GITHUB_TOKEN",
-    "AWS_SECRET_ACCESS_KEY",
-    "GOOGLE_WORKSPACE_CREDENTIALS_JSON",
-    "ENTRA_CLIENT_SECRET",
-    "KNOWBE4_API_KEY",
-)
+#: every variable whose value is a credential, as each source declares it (SourceDeclaration.secret_env)
+SECRET_ENV = tuple(name for source in declarations() for name in source.secret_env)
 
 
 #: the credentials planted in the GitHub API URL (userinfo and query) by `add_url_canaries`
@@ -48,9 +44,21 @@ def canaries(env: dict[str, str]) -> dict[str, str]:
     return found
 
 
+def test_every_source_with_an_api_declares_its_credentials_and_the_sandbox_sets_one(tmp_path: Path) -> None:
+    """A source that talks to an API has credentials: it declares them, and its sandbox fake hands one out (so the
+    scans below look for it). One way of authenticating is enough (a GitHub token, or the App's private key)."""
+    with_api = [source for source in declarations() if source.faults is not None]
+    assert with_api and all(source.secret_env for source in with_api), [s.source for s in with_api]
+    systems = tuple(sorted({source.sandbox_system for source in with_api if source.sandbox_system}))
+    with start_sandbox(tmp_path, size=0, systems=systems) as sandbox:
+        unset = [source.source for source in with_api if not any(sandbox.env.get(n) for n in source.secret_env)]
+    assert not unset, f"the sandbox sets none of the declared credentials of {unset}"
+
+
 def test_canary_credentials_are_distinct_and_were_used(pipeline_day: PipelineDay) -> None:
     secrets = canaries(pipeline_day.sandbox.env)
-    assert set(SECRET_ENV) <= set(secrets), "every source's credential is a canary"
+    unset = [s.source for s in declarations() if s.secret_env and not set(s.secret_env) & set(secrets)]
+    assert not unset, f"every source's credential is a canary: none of {unset}'s"
     assert URL_USERINFO_CANARY in pipeline_day.sandbox.env["GITHUB_API_URL"], "the URL carried credentials"
     assert all(len(value) >= 16 for value in secrets.values())
     assert all(o.success for o in pipeline_day.outcomes[:1]), "the day was collected with them"

@@ -12,12 +12,13 @@ import pytest
 
 from connectors.identity_map import IdentityMap
 from connectors.stream import SourceError
-from evidence_pipeline.alerts import failing_since, report_newly_failing
+from evidence_pipeline.alerts import report_newly_failing
 from evidence_pipeline.catalogue import load_catalogue
 from evidence_pipeline.evaluate import evaluate_control, source_states
 from evidence_pipeline.settings import project_file
 from evidence_pipeline.waivers import WaiverError, apply_waivers, load_waivers
 from warehouse import Warehouse
+from warehouse.results import failing_since
 
 DAY = date(2026, 11, 20)
 

@@ -24,11 +24,12 @@ from connectors.knowbe4 import (
     resolve_base_url,
 )
 from connectors.stream import RequestPolicy, SourceError
+from sandbox.company import SandboxOrg
 from sandbox.hr.model import roster_row, write_roster
 from sandbox.knowbe4 import model as knowbe4_model
 from sandbox.knowbe4.serve import write_training_csv
 from sandbox.knowbe4.server import KnowBe4App
-from sandbox.org import SandboxOrg, _people
+from sandbox.org import _people
 from sandbox.server import FakeServer
 
 TODAY = date(2026, 11, 20)
@@ -350,6 +351,15 @@ def materialize(spec, resource_key: str, resource, home: Path):
     )
 
 
+def collected_checks(result) -> list[tuple[bool, str]]:
+    """The `collected` checks a source step ran: (passed, description) each."""
+    return [
+        (e.event_specific_data.passed, e.event_specific_data.description or "")
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.check_name == "collected"
+    ]
+
+
 def collection_log(home: Path) -> list[dict]:
     from evidence_pipeline.settings import Paths
     from warehouse import Warehouse
@@ -396,10 +406,15 @@ def test_unconfigured_or_doubly_configured_training_is_reported(tmp_path: Path) 
         "KNOWBE4_REGION (us, eu, ca, uk, de) or KNOWBE4_API_URL"
     ]
     assert training.TrainingResource(csv_path="/x.csv").missing_settings() == []
-    assert materialize(training.DATASETS[0], "training", training.TrainingResource(), home).success
+    unconfigured = materialize(training.DATASETS[0], "training", training.TrainingResource(), home)
+    assert unconfigured.success and [passed for passed, _ in collected_checks(unconfigured)] == [False]
     assert materialize(hr.DATASETS[0], "hr", hr.HrResource(), home).success
     both = training.TrainingResource(api_key="k", region="us", csv_path=str(tmp_path / "t.csv"))
-    assert not materialize(training.DATASETS[0], "training", both, home).success
+    refused = materialize(training.DATASETS[0], "training", both, home)
+    # the step goes on (its controls are judged unknown in the same run); the dataset's check fails with the cause
+    assert refused.success
+    [(passed, description)] = collected_checks(refused)
+    assert not passed and "configure one provider" in description
     statuses = [(r["source"], r["status"], r["error"]) for r in collection_log(home)]
     assert statuses[0][:2] == ("training", "not_configured") and "TRAINING_CSV_PATH" in statuses[0][2]
     assert statuses[1][:2] == ("hr", "not_configured") and "HR_ROSTER_PATH" in statuses[1][2]

@@ -4,7 +4,7 @@ DuckDB lets one process hold a file for writing, and Dagster's default executor
 runs steps in separate processes. So nothing holds a connection while talking to
 an API: records are staged to a newline-delimited JSON file first, then one short
 transaction replaces the day's rows. `connect()` waits out another process's lock
-instead of failing, and the Dagster assets that touch DuckDB share one pool.
+instead of failing: that is how the steps that write (landings, judging, the snapshot's record) take turns.
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ from typing import Any
 
 import duckdb
 
-from connectors.provenance import Provenance
+from provenance import Provenance
 
 LOCK_WAIT_SECONDS = 300.0
 MIGRATIONS = files("warehouse").joinpath("migrations")
+#: folders of sources kept outside this repository (os.pathsep-separated): each is a source folder with its own
+#: `migrations/*.sql`, applied after the built-in ones (evidence_pipeline/defs/sources, CONTRIBUTING.md)
+EXTRA_SOURCES_ENV = "EVIDENCE_EXTRA_SOURCES"
 VIEWS = files("warehouse").joinpath("views")
 #: Each identity system's migration declares `accounts_<source>` with these columns, in this order, and types.
 #: `email` is the account's primary e-mail; `emails` every e-mail-shaped identifier the system shows (primary
@@ -142,6 +145,18 @@ class Warehouse:
                 raise
         return landed
 
+    def export_day(self, source: str, dataset: str, snapshot_date: date, target: Path) -> int:
+        """One day's landed rows of a dataset as JSON lines (without the landing columns), in a stable order.
+        Returns how many rows were written."""
+        table = raw_table(source, dataset)
+        path = str(target).replace("'", "''")
+        with self.connect() as con:
+            return con.execute(
+                f"COPY (SELECT * EXCLUDE (snapshot_date, run_id) FROM {table} WHERE snapshot_date = ? "
+                f"ORDER BY ALL) TO '{path}' (FORMAT JSON)",
+                [snapshot_date],
+            ).fetchone()[0]
+
     def log_failure(self, snapshot_date: date, run_id: str, provenance: Provenance, status: str = "failed") -> None:
         """Record a failed (or not configured) collection; the day's earlier rows stay untouched."""
         with self.connect() as con:
@@ -199,7 +214,8 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
         "applied_at TIMESTAMPTZ DEFAULT current_timestamp)"
     )
     done = {row[0] for row in con.execute("SELECT name FROM schema_migrations").fetchall()}
-    for migration in sorted(MIGRATIONS.iterdir(), key=lambda m: m.name):
+    extra = [sorted((folder / "migrations").glob("*.sql")) for folder in extra_source_folders()]
+    for migration in [*sorted(MIGRATIONS.iterdir(), key=lambda m: m.name), *(m for found in extra for m in found)]:
         if not migration.name.endswith(".sql") or migration.name in done:
             continue
         con.execute("BEGIN TRANSACTION")
@@ -214,6 +230,15 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     if applied or not con.execute("SELECT 1 FROM duckdb_views() WHERE view_name = 'accounts'").fetchone():
         refresh_views(con)
     return applied
+
+
+def extra_source_folders() -> list[Path]:
+    """The folders named by EVIDENCE_EXTRA_SOURCES, in order; a name that is not a folder is refused, naming it."""
+    folders = [Path(part).resolve() for part in os.environ.get(EXTRA_SOURCES_ENV, "").split(os.pathsep) if part]
+    for folder in folders:
+        if not folder.is_dir():
+            raise ValueError(f"{EXTRA_SOURCES_ENV}: {folder} is not a folder")
+    return folders
 
 
 def refresh_views(con: duckdb.DuckDBPyConnection) -> None:

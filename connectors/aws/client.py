@@ -21,7 +21,7 @@ import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
 
-from connectors.provenance import utc_now
+from provenance import utc_now
 
 DEFAULT_REGION = "us-east-1"
 #: IAM is global; its API lives in us-east-1 (aws partition)

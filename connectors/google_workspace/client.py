@@ -41,7 +41,7 @@ from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
 from googleapiclient.discovery import Resource, build
 
-from connectors.provenance import RequestLog, utc_now
+from provenance import RequestLog, utc_now
 
 DEFAULT_API_ENDPOINT = "https://admin.googleapis.com/"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -4,22 +4,27 @@ Signed with EVIDENCE_SIGNING_KEY; without it the snapshot fails (nothing written
 and then its metadata says UNSIGNED. `evidence-pipeline ui` and the demo set a data-folder key."""
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from evidence_pipeline.alerts import report_newly_failing
 from evidence_pipeline.catalogue import Catalogue
 from evidence_pipeline.defs.controls import control_key
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.resources import OWNERS
 from evidence_pipeline.evaluate import load_summary
-from evidence_pipeline.evidence.bundle import BundleInputs, write_bundle
 from evidence_pipeline.evidence.chain import MANIFEST, remove_abandoned_bundles
+from evidence_pipeline.evidence.daily import BundleInputs, write_bundle
 from evidence_pipeline.evidence.signing import SigningKeyError, signing_key_for_writing, signing_note
 from evidence_pipeline.settings import project_file
+from warehouse.results import record_snapshot
 
 SNAPSHOT_KEY = dg.AssetKey(["evidence", "daily_snapshot"])
+#: the alert: run in every launch path (schedule, UI, CLI), because it is part of the run, not a sensor
+NEWLY_FAILING_CHECK = "no_newly_failing_controls"
 
 
 def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
@@ -33,12 +38,20 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         "and result; per source the raw records and provenance; a manifest with the SHA-256 of every "
         "file. A re-run writes a new version beside the old one, never over it.",
         partitions_def=daily_partitions,
-        # no writer pool: the bundle is file work (PDF, workbook, hashes); its few short reads and one insert wait
-        # for DuckDB's lock in `Warehouse.connect`, so a backfill's snapshots write side by side
-        required_resource_keys={"warehouse"},
+        # the bundle is file work (PDF, workbook, hashes); its few short reads and one insert wait for DuckDB's lock
+        # in `Warehouse.connect`, so a backfill's snapshots write side by side
+        required_resource_keys={"warehouse", "alerts"},
         tags={"evidence/layer": "snapshot"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                NEWLY_FAILING_CHECK,
+                asset=SNAPSHOT_KEY,
+                description="No control fails today that did not fail on its previous evaluated day; newly failing "
+                "ones are logged and posted to EVIDENCE_ALERT_WEBHOOK_URL once",
+            )
+        ],
     )
-    def daily_snapshot(context: AssetExecutionContext) -> dg.MaterializeResult:
+    def daily_snapshot(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         try:
             # first: a missing or unreadable key fails the snapshot before any work, and unsigned needs a yes
             signing_key = signing_key_for_writing("daily evidence bundle")
@@ -57,7 +70,7 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
             run_id=context.run.run_id,
             outcomes=outcomes,
             datasets=datasets,
-            controls_map=project_file("controls_map.yaml"),
+            catalogue=catalogue,
             waivers_file=_waivers_file(),
             stored_results=True,
         )
@@ -70,15 +83,10 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
         except SigningKeyError as exc:  # e.g. a new key the chain's signer never handed over to
             raise dg.Failure(description=str(exc)) from None
         manifest_sha256 = hashlib.sha256((bundle / MANIFEST).read_bytes()).hexdigest()
-        with warehouse.connect() as con:
-            con.execute(
-                "INSERT INTO evidence_snapshots (snapshot_date, snapshot_id, path, manifest_sha256, run_id) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [day, f"{day}/{bundle.name}", str(bundle), manifest_sha256, context.run.run_id],
-            )
+        record_snapshot(warehouse, day, f"{day}/{bundle.name}", str(bundle), manifest_sha256, context.run.run_id)
         context.log.info(f"evidence bundle written: {bundle}")
         verdicts = {o.control.id: o.verdict for o in outcomes}
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata={
                 "bundle": dg.MetadataValue.path(str(bundle)),
                 "manifest sha256": manifest_sha256,
@@ -88,6 +96,14 @@ def snapshot_asset(catalogue: Catalogue) -> dg.AssetsDefinition:
                 "unknown": sum(v == "unknown" for v in verdicts.values()),
                 "verdicts": dg.MetadataValue.json(verdicts),
             }
+        )
+        newly = report_newly_failing(warehouse, day, context.resources.alerts.webhook_url, context.log)
+        yield dg.AssetCheckResult(
+            check_name=NEWLY_FAILING_CHECK,
+            passed=not newly,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="\n".join(item.line() for item in newly) or "no newly failing control",
+            metadata={"newly failing": len(newly)},
         )
 
     return daily_snapshot

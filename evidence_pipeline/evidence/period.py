@@ -12,84 +12,30 @@ and how long it stayed open.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from evidence_pipeline.evidence.bundle import POPULATION_COLUMNS
 from evidence_pipeline.evidence.chain import MANIFEST, daily_bundles, seal_bundle, sha256_file
 from evidence_pipeline.evidence.csv_cells import read_csv, write_csv
+from evidence_pipeline.evidence.model import (
+    DAILY_COLUMNS,
+    EXCEPTION_COLUMNS,
+    POPULATION_COLUMNS,
+    PeriodControl,
+    PeriodEvidence,
+)
 from evidence_pipeline.evidence.pseudonymize import Pseudonymizer
+from evidence_pipeline.evidence.render import renderings
 from evidence_pipeline.evidence.signing import SigningKey, SigningKeyError, fingerprint, load_public_key
 from evidence_pipeline.evidence.verify import Verification, VerificationError, verify_series
 
 EXPORTS = "exports"
-EXCEPTION_COLUMNS = [
-    "resource_id",
-    "resource_name",
-    "first_seen",
-    "last_seen",
-    "resolved_on",
-    "resolution",
-    "days_open",
-    "days_failing",
-    "last_status",
-    "last_reason",
-]
-DAILY_COLUMNS = [
-    "date",
-    "verdict",
-    "population",
-    "pass",
-    "fail",
-    "unknown",
-    "waived",
-    "pass_rate",
-    "reason",
-    "sql_sha256",
-]
 
 
 class PeriodError(ValueError):
     """The period cannot be exported (bad range, no snapshot at all, a bundle that does not verify)."""
-
-
-@dataclass(frozen=True)
-class PeriodControl:
-    id: str
-    title: str
-    criteria: list[str]
-    frequency: str
-    scope: str
-
-
-@dataclass
-class PeriodEvidence:
-    start: date
-    end: date
-    days: list[date]
-    missing_days: list[date]
-    controls: list[PeriodControl]
-    #: control id -> one entry per day of the period (verdict "missing" on days without it)
-    daily: dict[str, list[dict[str, Any]]]
-    #: control id -> every population row of every day, with its snapshot_date
-    population: dict[str, list[dict[str, Any]]]
-    #: control id -> exception episodes (first seen .. resolved)
-    exceptions: dict[str, list[dict[str, Any]]]
-    control_stats: dict[str, dict[str, Any]]
-    #: one entry per day and dataset: collection status, counts, hashes, the bundle it came from
-    provenance: list[dict[str, Any]]
-    #: the daily bundles the period was built from
-    snapshots: list[dict[str, Any]]
-    pseudonymization_note: str = "not pseudonymized"
-    pseudonymization: dict[str, Any] | None = None
-    controls_map_sha256: list[str] = field(default_factory=list)
-    #: the verified daily chain the period was read from: its signers, whether the key was pinned, its head
-    daily_chain: dict[str, Any] = field(default_factory=dict)
-    #: unsigned daily bundles read (only with require_signature=False, i.e. --allow-unsigned)
-    unsigned_inputs: list[str] = field(default_factory=list)
-    allow_unsigned: bool = False
 
 
 def period_days(start: date, end: date) -> list[date]:
@@ -341,8 +287,6 @@ def write_export(evidence_root: Path, period: PeriodEvidence, signing_key: Signi
     """The period's bundle under <evidence>/exports/<from>--<to>/v<NNN>-<stamp>/ (its own chain)."""
 
     def write(work: Path) -> dict[str, Any]:
-        from evidence_pipeline.evidence import oscal, report, workbook
-
         for control in period.controls:
             folder = work / "controls" / control.id
             folder.mkdir(parents=True)
@@ -372,25 +316,14 @@ def write_export(evidence_root: Path, period: PeriodEvidence, signing_key: Signi
             "controls": {c.id: period.control_stats[c.id] for c in period.controls},
         }
         (work / "period.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        (work / "report.html").write_text(report.render_period(period))
-        pdf_note = report.print_pdf(work / "report.html", work / "report.pdf")
-        workbook.write_period(period, work / "evidence.xlsx")
-        (work / "oscal").mkdir()
-        (work / "oscal" / "assessment-results.json").write_text(
-            json.dumps(oscal.period_assessment_results(period), indent=2) + "\n"
-        )
+        written = renderings.write_period(work, period)
         return {
             "kind": "period_export",
             "data_window": {"from": period.start.isoformat(), "to": period.end.isoformat()},
             "missing_days": summary["missing_days"],
             "snapshots": period.snapshots,
             "controls_map_sha256": period.controls_map_sha256,
-            "renderings": {
-                "report.html": "written",
-                "report.pdf": pdf_note,
-                "evidence.xlsx": "written",
-                "oscal/assessment-results.json": "written",
-            },
+            "renderings": written,
             "pseudonymization": period.pseudonymization,
             # what the export trusted: the daily chain's signers and head, and any unsigned day it was allowed to read
             "daily_chain": period.daily_chain,

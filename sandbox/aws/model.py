@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import overload
 
-from sandbox.org import Account, Person, SandboxOrg
+from sandbox.company import Account, Person, SandboxOrg
 
 REGION = "us-east-1"
 ROLE_NAME = "evidence-collector"
@@ -42,7 +42,7 @@ JOB_LOOKBACK_DAYS = 1
 FAILED_JOB_STATES = ("FAILED", "EXPIRED", "ABORTED")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccessKey:
     key_id: str
     active: bool
@@ -51,7 +51,7 @@ class AccessKey:
     last_used_service: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IamUser:
     account_id: str
     name: str
@@ -93,7 +93,7 @@ class IamUser:
         return max(uses, default=None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IdentityCenterUser:
     """One user of the IAM Identity Center identity store, as ListUsers documents it."""
 
@@ -289,10 +289,11 @@ class AwsData:
 
 
 def account_ids(org: SandboxOrg) -> tuple[str, str]:
-    """Production and development account ids, distinct per (seed, size) so that several sandboxes
+    """Production and development account ids, distinct per (seed, size, profile) so that several sandboxes
     in one process never share moto's per-account state."""
     tail = f"{org.seed % 1000:03d}{org.size % 10**8:08d}"
-    return f"1{tail}", f"2{tail}"
+    production, development = (1, 2) if org.profile == "company" else (3, 4)
+    return f"{production}{tail}", f"{development}{tail}"
 
 
 def build(org: SandboxOrg, rng: random.Random) -> AwsData:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from connectors.aws import AwsConfig
 from sandbox.aws.model import REGION, AwsAccount, AwsData
 from sandbox.aws.server import AwsApp
-from sandbox.org import SandboxOrg
+from sandbox.company import SandboxOrg
 from sandbox.server import FakeServer
 
 #: the base credentials the pipeline starts from; it assumes each account's role with them
@@ -38,6 +39,18 @@ def serve(data: AwsData, latency: float = 0.0) -> tuple[FakeServer, dict[str, st
     if store:  # Identity Center is read through the first account, which holds the store (the management account)
         env["AWS_IDENTITY_STORE_ID"] = store
     return server, env
+
+
+def aws_config(env: dict[str, str]) -> AwsConfig:
+    """The connector's configuration for the accounts `serve` put in `env` (the pipeline reads the same variables
+    through its resource): every account's role, assumed with the sandbox's base credentials."""
+    return AwsConfig(
+        role_arns=tuple(env["AWS_ROLE_ARNS"].split(",")),
+        regions=tuple(env["AWS_REGIONS"].split(",")),
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        access_key_id=env["AWS_ACCESS_KEY_ID"],
+        secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 def seed_moto(account: AwsAccount) -> None:
@@ -81,3 +94,6 @@ def seed_moto(account: AwsAccount) -> None:
                 "tags": [{"Key": "team", "Value": "platform"}],
             }
         )
+        # moto takes an automated snapshot of every new instance, and refuses the 1,001st (SnapshotQuotaExceeded
+        # at 40,000 people); the pipeline reads no snapshot, so the sandbox keeps none
+        rds.database_snapshots.clear()

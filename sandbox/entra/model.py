@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sandbox.org import Account, SandboxOrg
+from sandbox.company import Account, SandboxOrg
 
 SYSTEM = "entra"
 DORMANT_DAYS = 90
@@ -77,7 +77,7 @@ PLANTED_CASES: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class EntraUser:
     id: str
     user_principal_name: str

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from sandbox.company import SandboxOrg
 from sandbox.entra.model import guid
 from sandbox.entra.server import AppRegistration, GraphApp, LoginApp, TokenStore
-from sandbox.org import SandboxOrg
 from sandbox.server import FakeServer
 
 #: The sandbox app registration's client id (a fixed GUID, like one copied from the portal).

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sandbox.org import Account as OrgAccount
-from sandbox.org import Person, SandboxOrg
+from sandbox.company import Account as OrgAccount
+from sandbox.company import Person, SandboxOrg
 
 #: The repository states the sandbox plants, with the CC8.1 review-rule verdict each must get.
 REPO_KINDS: dict[str, str] = {
@@ -28,7 +28,7 @@ REPO_KINDS: dict[str, str] = {
 CYCLED_REPO_KINDS = [kind for kind in REPO_KINDS if kind != "empty"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Repository:
     name: str
     kind: str  # a key of REPO_KINDS
@@ -77,7 +77,7 @@ PULL_REQUEST_HISTORY_DAYS = 60
 PERIOD_DAYS = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Account:
     """A GitHub user account."""
 
@@ -89,7 +89,7 @@ class Account:
     created_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Membership:
     account: Account
     role: str  # ADMIN | MEMBER
@@ -97,7 +97,7 @@ class Membership:
     kind: str  # person | service | orphan (the org.accounts truth)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Collaboration:
     """An outside collaborator's access to one repository."""
 
@@ -106,7 +106,7 @@ class Collaboration:
     permission: str  # READ | TRIAGE | WRITE | MAINTAIN | ADMIN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Review:
     author: str
     author_type: str  # User | Bot
@@ -114,7 +114,7 @@ class Review:
     submitted_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PullRequest:
     id: str  # "<org>/<repo>#<number>"
     repository: str

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sandbox.company import SandboxOrg
 from sandbox.github.server import GitHubApp
-from sandbox.org import SandboxOrg
 from sandbox.server import FakeServer
 
 SANDBOX_TOKEN = "sandbox-github-token"

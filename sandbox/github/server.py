@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox.org import SandboxOrg
+from sandbox.company import SandboxOrg
 from sandbox.server import FakeServer, RecordedRequest, json_response
 
 SUBSET_SCHEMA = Path(__file__).with_name("schema.graphql")

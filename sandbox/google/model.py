@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sandbox.org import Account, SandboxOrg
+from sandbox.company import Account, SandboxOrg
 
 #: The source name the pipeline uses (the sandbox package stays `sandbox/google`).
 SYSTEM = "google_workspace"
@@ -69,7 +69,7 @@ CUSTOM_ROLES: list[tuple[str, str, list[str]]] = [
 EVIDENCE_ACCOUNT = "svc-evidence-reader"
 
 
-@dataclass
+@dataclass(slots=True)
 class GoogleUser:
     id: str
     primary_email: str
@@ -277,7 +277,8 @@ def build(
         enrolled=False,
         last_login=today - timedelta(days=3),
     )
-    for i in range(max(3, org.size // 10)):  # students: outside staff controls, mostly not enrolled
+    students = max(3, org.size // 10) if org.students is None else org.students
+    for i in range(students):  # students: outside staff controls, mostly not enrolled
         account(
             f"student{i:05d}@{org.domain}",
             "Student",

@@ -15,8 +15,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from connectors.google_workspace import GoogleWorkspaceConfig
+from sandbox.company import SandboxOrg
 from sandbox.google.server import GoogleApp, ServiceAccount
-from sandbox.org import SandboxOrg
 from sandbox.server import FakeServer
 
 SERVICE_ACCOUNT_EMAIL = "evidence-pipeline@sandbox-project.iam.gserviceaccount.com"
@@ -68,3 +69,15 @@ def start(org: SandboxOrg, workdir: Path, latency: float = 0.0) -> tuple[list[Fa
         "GOOGLE_WORKSPACE_API_URL": server.url,
     }
     return [server], env
+
+
+def google_config(env: dict[str, str]) -> GoogleWorkspaceConfig:
+    """The connector's configuration for the fake `start` put in `env` (the pipeline reads the same variables)."""
+    return GoogleWorkspaceConfig.from_settings(
+        admin_subject=env["GOOGLE_WORKSPACE_ADMIN_SUBJECT"],
+        credentials_json=env.get("GOOGLE_WORKSPACE_CREDENTIALS_JSON"),
+        credentials_file=env.get("GOOGLE_WORKSPACE_CREDENTIALS_FILE"),
+        customer_id=env.get("GOOGLE_WORKSPACE_CUSTOMER_ID"),
+        api_url=env.get("GOOGLE_WORKSPACE_API_URL"),
+        excluded_org_units=env.get("GOOGLE_WORKSPACE_EXCLUDED_OUS", ""),
+    )

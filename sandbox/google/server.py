@@ -241,7 +241,8 @@ class GoogleApp:
             rules.append(Rule(path, endpoint=method_id, methods=[method["httpMethod"]]))
         self.url_map = Map(rules)
         self.users_by_email = {u.primary_email: u for u in self.data.users}
-        self.users_json = [self._user_json(u) for u in sorted(self.data.users, key=lambda u: u.primary_email)]
+        # users are rendered a page at a time: a district's 100,000 resources held as JSON would double the fake
+        self.users_sorted = sorted(self.data.users, key=lambda u: u.primary_email)
         self.roles_json = [self._role_json(r) for r in self.data.roles]
         self.assignments_json = [self._assignment_json(a) for a in self.data.role_assignments]
 
@@ -431,16 +432,16 @@ class GoogleApp:
             self._customer(params["customer"])
         elif params.get("domain") != self.data.domain:
             raise GoogleApiError(400, "Bad Request", "badRequest")
-        users = self.users_json
+        users = self.users_sorted
         order = params.get("orderBy")
         if order:
-            key: Callable[[dict[str, Any]], str] = {
-                "email": lambda u: u["primaryEmail"],
-                "givenName": lambda u: u["name"]["givenName"],
-                "familyName": lambda u: u["name"]["familyName"],
+            key: Callable[[GoogleUser], str] = {
+                "email": lambda u: u.primary_email,
+                "givenName": lambda u: u.given_name,
+                "familyName": lambda u: u.family_name,
             }[order]
             users = sorted(users, key=key, reverse=params.get("sortOrder") == "DESCENDING")
-        return self._page("admin#directory#users", "users", users, params, default_size=100)
+        return self._page("admin#directory#users", "users", users, params, default_size=100, render=self._user_json)
 
     def list_role_assignments(self, params: dict[str, Any], customer: str) -> dict[str, Any]:
         self._customer(customer)
@@ -451,11 +452,20 @@ class GoogleApp:
         return self._page("admin#directory#roles", "items", self.roles_json, params, default_size=100)
 
     def _page(
-        self, kind: str, key: str, items: list[dict[str, Any]], params: dict[str, Any], default_size: int
+        self,
+        kind: str,
+        key: str,
+        items: list[Any],
+        params: dict[str, Any],
+        default_size: int,
+        render: Callable[[Any], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
+        """One page of `items` (resources, or model records that `render` turns into resources)."""
         size = params.get("maxResults", default_size)
         start = _decode_token(params["pageToken"]) if params.get("pageToken") else 0
         page = items[start : start + size]
+        if render is not None:
+            page = [render(item) for item in page]
         payload: dict[str, Any] = {"kind": kind, "etag": _etag(kind, start, len(items))}
         if page:  # Google omits an empty collection
             payload[key] = page

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.org import Person, SandboxOrg
+from sandbox.company import Person, SandboxOrg
 
 ROSTER_HEADER = ("email", "name", "status", "start_date", "end_date", "manager", "department")
 JOINER_WINDOW_DAYS = 30

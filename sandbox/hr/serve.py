@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sandbox.company import SandboxOrg
 from sandbox.hr.model import write_roster
-from sandbox.org import SandboxOrg
 from sandbox.server import FakeServer
 
 

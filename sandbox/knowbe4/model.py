@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sandbox.org import Person, SandboxOrg
+from sandbox.company import Person, SandboxOrg
 
 TRAINING_VALID_DAYS = 365
 NEW_HIRE_GRACE_DAYS = 30

@@ -11,9 +11,9 @@ import csv
 import secrets
 from pathlib import Path
 
+from sandbox.company import SandboxOrg
 from sandbox.knowbe4.model import KnowBe4Data
 from sandbox.knowbe4.server import KnowBe4App
-from sandbox.org import SandboxOrg
 from sandbox.server import FakeServer
 
 CSV_HEADER = ("email", "course", "campaign", "status", "enrollment_date", "completion_date")

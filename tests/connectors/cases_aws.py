@@ -1,8 +1,9 @@
 """AWS contract cases: every dataset for the sandbox's production account, through a role assumed with
-the sandbox's base credentials (the AssumeRole call is session setup, outside each dataset's count).
+the sandbox's base credentials (the AssumeRole call is session setup, outside each dataset's count). The fewest
+requests are connectors/aws/minimum.py's formulas over the account's counts (sandbox/minimum.py).
 
 Backup jobs are read as the pipeline reads them for the sandbox's today: ByCreatedAfter midnight UTC
-BACKUP_JOB_DAYS days before, so N is the jobs created strictly after that moment, counted here from the
+BACKUP_JOB_DAYS days before, so N is the jobs created strictly after that moment, counted from the
 model's jobs one by one (not with the fake's own slicing)."""
 
 import tempfile
@@ -22,8 +23,6 @@ from connectors.aws import (
     account_stream,
     backup_jobs_created_after,
 )
-from connectors.aws.streams import BACKUP_PAGE, IAM_PAGE, IDENTITY_STORE_PAGE, RDS_PAGE
-from connectors.provenance import Provenance, utc_now
 from evidence_pipeline.defs.sources.aws import DATASETS as AWS_SPECS
 from evidence_pipeline.defs.sources.aws import AwsResource
 from evidence_pipeline.defs.sources.factory import (
@@ -32,19 +31,14 @@ from evidence_pipeline.defs.sources.factory import (
     collect_dataset,
     log_optional_not_configured,
 )
+from provenance import Provenance, utc_now
 from sandbox.aws.model import REGION
-from tests.connectors.contract import ConnectorCase, pages
+from sandbox.aws.serve import aws_config
+from sandbox.minimum import aws_requests, backup_jobs_in_window
+from tests.connectors.contract import ConnectorCase
 from warehouse import Warehouse, stage_records
 
-
-def aws_config(env: dict[str, str]) -> AwsConfig:
-    return AwsConfig(
-        role_arns=tuple(env["AWS_ROLE_ARNS"].split(",")),
-        regions=tuple(env["AWS_REGIONS"].split(",")),
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        access_key_id=env["AWS_ACCESS_KEY_ID"],
-        secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
+__all__ = ["CASES", "aws_config", "backup_jobs_in_window", "collect_aws", "land_records"]
 
 
 def _stream(dataset: str):
@@ -71,19 +65,12 @@ def _identity_center(sandbox):
     )
 
 
-def identity_center_requests(account) -> int:
-    """ListUsers pages of the store the account holds; an account without one is not read."""
-    return pages(len(account.identity_center_users), IDENTITY_STORE_PAGE) if account.identity_store_id else 0
-
-
 def _prod(org):
     return org.systems["aws"].production
 
 
-def backup_jobs_in_window(account, today: date, days: int = BACKUP_JOB_DAYS) -> int:
-    """The jobs ListBackupJobs returns with ByCreatedAfter = midnight `days` days before `today`: created after it."""
-    since = backup_jobs_created_after(today, days)
-    return sum(1 for job in account.jobs() if job.created > since)
+def _minimum(dataset: str):
+    return lambda org: aws_requests(_prod(org), dataset, org.today)
 
 
 CASES = [
@@ -93,7 +80,7 @@ CASES = [
         ("aws",),
         _stream("credential_report"),
         expected_records=lambda org: len(_prod(org).users) + 1,
-        min_requests=lambda org: 3,
+        min_requests=_minimum("credential_report"),
         secret_env=("AWS_SECRET_ACCESS_KEY",),
     ),
     ConnectorCase(
@@ -101,7 +88,7 @@ CASES = [
         ("aws",),
         _stream("account_summary"),
         expected_records=lambda org: 1,
-        min_requests=lambda org: 1,
+        min_requests=_minimum("account_summary"),
         secret_env=("AWS_SECRET_ACCESS_KEY",),
     ),
     ConnectorCase(
@@ -109,7 +96,7 @@ CASES = [
         ("aws",),
         _stream("password_policy"),
         expected_records=lambda org: 1,
-        min_requests=lambda org: 1,
+        min_requests=_minimum("password_policy"),
         secret_env=("AWS_SECRET_ACCESS_KEY",),
     ),
     ConnectorCase(
@@ -117,7 +104,7 @@ CASES = [
         ("aws",),
         _stream("authorization_details"),
         expected_records=lambda org: _prod(org).authorization_entities(),
-        min_requests=lambda org: pages(_prod(org).authorization_entities(), IAM_PAGE),
+        min_requests=_minimum("authorization_details"),
         secret_env=("AWS_SECRET_ACCESS_KEY",),
     ),
     ConnectorCase(
@@ -125,7 +112,7 @@ CASES = [
         ("aws",),
         _stream("backup_jobs"),
         expected_records=lambda org: backup_jobs_in_window(_prod(org), org.today),
-        min_requests=lambda org: pages(backup_jobs_in_window(_prod(org), org.today), BACKUP_PAGE),
+        min_requests=_minimum("backup_jobs"),
         secret_env=("AWS_SECRET_ACCESS_KEY",),
     ),
     ConnectorCase(
@@ -133,7 +120,7 @@ CASES = [
         ("aws",),
         _stream("restore_jobs"),
         expected_records=lambda org: len(_prod(org).restore_jobs),
-        min_requests=lambda org: pages(len(_prod(org).restore_jobs), BACKUP_PAGE),
+        min_requests=_minimum("restore_jobs"),
         secret_env=("AWS_SECRET_ACCESS_KEY",),
     ),
     ConnectorCase(
@@ -141,7 +128,7 @@ CASES = [
         ("aws",),
         _stream("protected_resources"),
         expected_records=lambda org: len(_prod(org).protected),
-        min_requests=lambda org: pages(len(_prod(org).protected), BACKUP_PAGE),
+        min_requests=_minimum("protected_resources"),
         secret_env=("AWS_SECRET_ACCESS_KEY",),
     ),
     ConnectorCase(
@@ -149,7 +136,7 @@ CASES = [
         ("aws",),
         _stream("backup_plans"),
         expected_records=lambda org: len(_prod(org).plans),
-        min_requests=lambda org: pages(len(_prod(org).plans), BACKUP_PAGE),
+        min_requests=_minimum("backup_plans"),
         secret_env=("AWS_SECRET_ACCESS_KEY",),
     ),
     ConnectorCase(
@@ -157,7 +144,7 @@ CASES = [
         ("aws",),
         _stream("rds_instances"),
         expected_records=lambda org: len(_prod(org).db_instances),
-        min_requests=lambda org: pages(len(_prod(org).db_instances), RDS_PAGE),
+        min_requests=_minimum("rds_instances"),
         secret_env=("AWS_SECRET_ACCESS_KEY",),
     ),
     ConnectorCase(
@@ -165,7 +152,7 @@ CASES = [
         ("aws",),
         _identity_center,
         expected_records=lambda org: len(_prod(org).identity_center_users),
-        min_requests=lambda org: identity_center_requests(_prod(org)),
+        min_requests=_minimum("identity_center_users"),
         secret_env=("AWS_SECRET_ACCESS_KEY",),
     ),
 ]

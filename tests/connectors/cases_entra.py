@@ -1,6 +1,6 @@
 """Microsoft Entra ID datasets under the connector contract.
 
-Request counts (provenance, Graph pages only):
+Request counts (provenance, Graph pages only; connectors/entra/minimum.py):
 - users: ⌈N/500⌉ — $top=500 is Graph's documented maximum when signInActivity is selected.
 - user_registration_details: ⌈N/REPORT_PAGE_SIZE⌉ — the API documents no $top, so the page size is
   the server's (the fake's constant); the connector can only follow @odata.nextLink.
@@ -16,8 +16,8 @@ pages, and that the token POST is not counted as a write.
 from __future__ import annotations
 
 from connectors.entra import EntraConfig, RoleAssignments, UserRegistrationDetails, Users, make_graph
-from sandbox.entra.server import REPORT_PAGE_SIZE, ROLE_ASSIGNMENT_PAGE_SIZE
-from tests.connectors.contract import ConnectorCase, pages
+from sandbox.minimum import entra_requests
+from tests.connectors.contract import ConnectorCase
 
 SECRETS = ("ENTRA_CLIENT_SECRET",)
 
@@ -39,7 +39,7 @@ CASES = [
         systems=("entra",),
         make_stream=_stream(Users),
         expected_records=lambda org: len(_entra(org).users),
-        min_requests=lambda org: pages(len(_entra(org).users), 500),
+        min_requests=lambda org: entra_requests(org, "users"),
         secret_env=SECRETS,
     ),
     ConnectorCase(
@@ -47,7 +47,7 @@ CASES = [
         systems=("entra",),
         make_stream=_stream(UserRegistrationDetails),
         expected_records=lambda org: len(_entra(org).users),
-        min_requests=lambda org: pages(len(_entra(org).users), REPORT_PAGE_SIZE),
+        min_requests=lambda org: entra_requests(org, "user_registration_details"),
         secret_env=SECRETS,
     ),
     ConnectorCase(
@@ -55,7 +55,7 @@ CASES = [
         systems=("entra",),
         make_stream=_stream(RoleAssignments),
         expected_records=lambda org: len(_entra(org).role_assignments),
-        min_requests=lambda org: 1 + pages(len(_entra(org).role_assignments), ROLE_ASSIGNMENT_PAGE_SIZE),
+        min_requests=lambda org: entra_requests(org, "role_assignments"),
         secret_env=SECRETS,
     ),
 ]

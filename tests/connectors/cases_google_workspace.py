@@ -1,27 +1,20 @@
 """Google Workspace datasets under the connector contract.
 
 Request counts are the Directory API's page-size minimum at the discovery document's maxResults
-maximum (users 500, roleAssignments 200, roles 100). The fixed call of every client, the token
-exchange (one POST to token_uri), is not a dataset page and not in provenance; the discovery
-document is the one shipped in googleapiclient, so it is not fetched. tests/test_google_sandbox.py
-asserts the fake saw exactly those pages plus one token request.
+maximum (users 500, roleAssignments 200, roles 100; connectors/google_workspace/minimum.py). The fixed
+call of every client, the token exchange (one POST to token_uri), is not a dataset page and not in
+provenance; the discovery document is the one shipped in googleapiclient, so it is not fetched.
+tests/test_google_sandbox.py asserts the fake saw exactly those pages plus one token request.
 """
 
 from __future__ import annotations
 
-from connectors.google_workspace import GoogleWorkspaceConfig, RoleAssignments, Roles, Users, make_directory
-from tests.connectors.contract import ConnectorCase, pages
+from connectors.google_workspace import RoleAssignments, Roles, Users, make_directory
+from sandbox.google.serve import google_config
+from sandbox.minimum import google_requests
+from tests.connectors.contract import ConnectorCase
 
-
-def google_config(env: dict[str, str]) -> GoogleWorkspaceConfig:
-    return GoogleWorkspaceConfig.from_settings(
-        admin_subject=env["GOOGLE_WORKSPACE_ADMIN_SUBJECT"],
-        credentials_json=env.get("GOOGLE_WORKSPACE_CREDENTIALS_JSON"),
-        credentials_file=env.get("GOOGLE_WORKSPACE_CREDENTIALS_FILE"),
-        customer_id=env.get("GOOGLE_WORKSPACE_CUSTOMER_ID"),
-        api_url=env.get("GOOGLE_WORKSPACE_API_URL"),
-        excluded_org_units=env.get("GOOGLE_WORKSPACE_EXCLUDED_OUS", ""),
-    )
+__all__ = ["CASES", "google_config"]
 
 
 def _stream(kind):
@@ -38,7 +31,7 @@ CASES = [
         systems=("google",),
         make_stream=_stream(Users),
         expected_records=lambda org: len(org.systems["google"].users),
-        min_requests=lambda org: pages(len(org.systems["google"].users), 500),
+        min_requests=lambda org: google_requests(org, "users"),
         secret_env=("GOOGLE_WORKSPACE_CREDENTIALS_JSON",),
     ),
     ConnectorCase(
@@ -46,7 +39,7 @@ CASES = [
         systems=("google",),
         make_stream=_stream(RoleAssignments),
         expected_records=lambda org: len(org.systems["google"].role_assignments),
-        min_requests=lambda org: pages(len(org.systems["google"].role_assignments), 200),
+        min_requests=lambda org: google_requests(org, "role_assignments"),
         secret_env=("GOOGLE_WORKSPACE_CREDENTIALS_JSON",),
     ),
     ConnectorCase(
@@ -54,7 +47,7 @@ CASES = [
         systems=("google",),
         make_stream=_stream(Roles),
         expected_records=lambda org: len(org.systems["google"].roles),
-        min_requests=lambda org: pages(len(org.systems["google"].roles), 100),
+        min_requests=lambda org: google_requests(org, "roles"),
         secret_env=("GOOGLE_WORKSPACE_CREDENTIALS_JSON",),
     ),
 ]

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from connectors.hr import HrRoster
+from connectors.hr import HrRoster, minimum
 from tests.connectors.contract import ConnectorCase
 
 CASES = [
@@ -11,7 +11,7 @@ CASES = [
         systems=("hr",),
         make_stream=lambda sandbox: HrRoster(Path(sandbox.env["HR_ROSTER_PATH"])),
         expected_records=lambda org: len(org.people),
-        min_requests=lambda org: 1,
+        min_requests=lambda org: minimum.min_requests(),
         secret_env=(),
         credentials_free=True,
     ),

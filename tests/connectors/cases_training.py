@@ -1,7 +1,8 @@
 """training.enrollments through both providers: the KnowBe4 Reporting API and the CSV roster."""
 
-from connectors.knowbe4 import PAGE_SIZE, KnowBe4Config, KnowBe4Enrollments, TrainingCsvEnrollments, make_session
+from connectors.knowbe4 import KnowBe4Config, KnowBe4Enrollments, TrainingCsvEnrollments, make_session
 from sandbox.knowbe4.serve import write_training_csv
+from sandbox.minimum import training_requests
 from tests.connectors.contract import ConnectorCase
 
 
@@ -17,18 +18,13 @@ def csv_stream(sandbox) -> TrainingCsvEnrollments:
     return TrainingCsvEnrollments(path)
 
 
-def knowbe4_requests(org) -> int:
-    # plain JSON arrays without a total: the first page shorter than per_page is the last
-    return len(org.systems["knowbe4"].enrollments) // PAGE_SIZE + 1
-
-
 CASES = [
     ConnectorCase(
         name="training.enrollments[knowbe4]",
         systems=("knowbe4",),
         make_stream=knowbe4_stream,
         expected_records=lambda org: len(org.systems["knowbe4"].enrollments),
-        min_requests=knowbe4_requests,
+        min_requests=training_requests,
         secret_env=("KNOWBE4_API_KEY",),
     ),
     ConnectorCase(

@@ -3,13 +3,12 @@ here defining `CASES: list[ConnectorCase]`; `test_contract.py` runs them all."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connectors.stream import Stream
+from connectors.stream import Stream, pages
+from sandbox.company import SandboxOrg
 from sandbox.launch import Sandbox
-from sandbox.org import SandboxOrg
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,8 @@ class ConnectorCase:
     make_stream: Callable[[Sandbox], Stream]
     #: how many records the sandbox org holds for this dataset
     expected_records: Callable[[SandboxOrg], int]
-    #: the fewest requests that can fetch them (the page-size formula), fixed calls included
+    #: the fewest requests that can fetch them, fixed calls included: the connector's formula
+    #: (connectors/<system>/minimum.py) over the org's counts (sandbox/minimum.py)
     min_requests: Callable[[SandboxOrg], int]
     #: environment variables whose values are credentials
     secret_env: tuple[str, ...]
@@ -30,6 +30,4 @@ class ConnectorCase:
     credentials_free: bool = False
 
 
-def pages(count: int, page_size: int) -> int:
-    """Requests for `count` records at `page_size` a page: an empty collection still takes one."""
-    return max(1, math.ceil(count / page_size))
+__all__ = ["ConnectorCase", "pages"]

@@ -30,17 +30,13 @@ from connectors.github import (
     OutsideCollaborators,
     make_github,
 )
+from connectors.github.minimum import search_requests
+from connectors.stream import pages
 from sandbox.github.model import ELEVATED_PERMISSIONS, PULL_REQUEST_KINDS, period
 from sandbox.github.server import SUBSET_SCHEMA, load_schema, reference_schema_path
 from sandbox.launch import start_sandbox
-from tests.connectors.cases_github_people import (
-    decisive,
-    outside_collaborator_requests,
-    pull_request_requests,
-    search_requests,
-    window,
-)
-from tests.connectors.contract import pages
+from sandbox.minimum import decisive
+from tests.connectors.cases_github_people import outside_collaborator_requests, pull_request_requests, window
 
 QUERIES = Path(__file__).resolve().parents[2] / "connectors" / "github" / "queries"
 

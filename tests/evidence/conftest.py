@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from evidence_pipeline.catalogue import Control, load_catalogue
-from evidence_pipeline.evaluate import ControlOutcome
-from evidence_pipeline.evidence.bundle import BundleInputs, write_bundle
+from evidence_pipeline.evidence.daily import BundleInputs, write_bundle
+from evidence_pipeline.evidence.model import ControlOutcome
 from evidence_pipeline.evidence.signing import SigningKey, data_folder_key, generate_key, load_private_key
 from evidence_pipeline.settings import Paths, project_file
 from tests.conftest import PipelineDay, bundles_of
@@ -94,7 +94,7 @@ def write_day(
         run_id=f"synthetic-{day}",
         outcomes=[outcome(control, day, rows)],
         datasets=[],
-        controls_map=project_file("controls_map.yaml"),
+        catalogue=load_catalogue(project_file("controls_map.yaml")),
     )
     return write_bundle(warehouse, evidence, inputs, signing_key=key)
 
@@ -137,14 +137,14 @@ def synthetic_series(pipeline_day: PipelineDay, catalogue_control: Control, tmp_
 def two_days(pipeline_day: PipelineDay, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
     """The pipeline run for real on two days with one missing between them (DAY-2 and DAY; DAY-1 missing), in a
     home of its own, against the session's sandbox. DAGSTER_HOME/EVIDENCE_HOME are restored afterwards."""
-    from evidence_pipeline.runner import run_day
+    from tests.runs import run_daily_job
 
     paths = Paths(tmp_path_factory.mktemp("two-days-home"))
     saved = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "EVIDENCE_HOME")}
     try:
         for day in (pipeline_day.day - timedelta(days=2), pipeline_day.day):
-            outcomes = run_day(day, paths)
-            assert outcomes[-1].success, outcomes
+            run = run_daily_job(day, paths)
+            assert run.outcome.success, run
     finally:
         for name, value in saved.items():
             if value is None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from evidence_pipeline.evidence import report
-from evidence_pipeline.evidence.bundle import DailyEvidence
 from evidence_pipeline.evidence.csv_cells import read_csv
+from evidence_pipeline.evidence.model import DailyEvidence
+from evidence_pipeline.evidence.render import report
 from evidence_pipeline.evidence.signing import generate_key
 from tests.conftest import PipelineDay, bundles_of
 from tests.evidence.conftest import outcome, row, write_day
@@ -175,7 +175,7 @@ def test_oscal_assessment_results_validate_against_the_oscal_models(pipeline_day
 def test_oscal_never_calls_an_unknown_control_satisfied(catalogue_control) -> None:
     from trestle.oscal.assessment_results import Model
 
-    from evidence_pipeline.evidence.oscal import daily_assessment_results
+    from evidence_pipeline.evidence.render.oscal import daily_assessment_results
 
     day = date(2026, 1, 5)
     unknown = outcome(catalogue_control, day, [])
@@ -189,9 +189,9 @@ def test_oscal_never_calls_an_unknown_control_satisfied(catalogue_control) -> No
 def test_a_large_population_has_its_workbook_written_by_a_process_of_its_own(
     catalogue_control, tmp_path: Path, monkeypatch
 ) -> None:
-    from evidence_pipeline.evidence import bundle
+    from evidence_pipeline.evidence.render import renderings
 
-    monkeypatch.setattr(bundle, "WORKBOOK_PROCESS_ROWS", 1)  # a 50-person sandbox is far below the real threshold
+    monkeypatch.setattr(renderings, "WORKBOOK_PROCESS_ROWS", 1)  # a 50-person sandbox is far below the real threshold
     day = date(2026, 1, 6)
     rows = [row(f"repo-{n:02d}", "fail" if n % 3 else "pass") for n in range(12)]
     written = write_day(

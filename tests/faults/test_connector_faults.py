@@ -1,10 +1,12 @@
 """The fault matrix at the connector level: every connector case x every fault the sandbox injects.
 
-Each fault has one of two acceptable outcomes, declared here per case, never inferred from the run:
+The cases are the contract cases (tests/connectors/cases_<system>.py) of every declared dataset whose source has an
+API. Each fault has one of two acceptable outcomes, the same for every source or declared per case by its source
+(`SourceDeclaration.faults` in evidence_pipeline/defs/sources/<system>/), never inferred from the run:
 - retried and recovered: every record, the page-size minimum of requests, the retries (with their reason)
   in provenance;
 - failed: a SourceError whose message names the source.dataset, the endpoint and the cause, and a provenance
-  marked failed (the asset then fails alone; what follows is in tests/test_pipeline.py,
+  marked failed (the dataset's `collected` check then fails alone; what follows is in tests/test_pipeline.py,
   test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows).
 """
 
@@ -17,56 +19,41 @@ import re
 import pytest
 
 from connectors.stream import SourceError, Stream
+from evidence_pipeline.defs.sources import declarations, systems
+from evidence_pipeline.defs.sources.declaration import FaultExpectations, SourceDeclaration
 from sandbox.launch import Sandbox, start_sandbox
 from tests.connectors.contract import ConnectorCase
 from tests.connectors.test_contract import CASES
 
-#: where each system serves its dataset pages: (fake server name, path prefix). Faults go there, not to the
-#: token endpoints (a refused token is the 401 row of the same matrix).
-DATA_SERVER = {
-    "aws": ("aws", ""),
-    "google": ("google", "/admin"),
-    "entra": ("entra-graph", "/v1.0"),
-    "github": ("github", ""),
-    "knowbe4": ("knowbe4", "/v1"),
-}
-HTTP_CASES = [c for c in CASES if c.systems[0] in DATA_SERVER and not c.credentials_free]  # not the CSV files
+#: each source's facts, its fault expectations among them (evidence_pipeline/defs/sources/<system>/)
+SOURCES: dict[str, SourceDeclaration] = {source.source: source for source in declarations()}
+
+
+def source_of(case: ConnectorCase) -> SourceDeclaration:
+    """A contract case is named "<source>.<dataset>" (with "[<provider>]" when a source has several)."""
+    return SOURCES[case.name.split(".")[0]]
+
+
+def faults_of(case: ConnectorCase) -> FaultExpectations:
+    expectations = source_of(case).faults
+    assert expectations is not None, f"{case.name}: its source declares no API to fault"
+    return expectations
+
+
+#: the cases of every source with an API (a file export has none to fault)
+HTTP_CASES = [c for c in CASES if source_of(c).faults is not None and not c.credentials_free]
 
 #: fault -> (times injected, reason text the retry must record); transient faults must be recovered from
 TRANSIENT = {"429": (2, r"429|throttled"), "5xx": (3, r"503"), "reset": (1, r"transport error"), "timeout": (1, r"504")}
 #: persistent refusals must fail, naming the cause
 REFUSED = {"401": r"401|InvalidClientTokenId", "403": r"403|AccessDenied"}
-#: a truncated body: these connectors retry the page, the others fail on the parse error
-MALFORMED_RETRIED = {
-    "entra.users",
-    "entra.user_registration_details",
-    "entra.role_assignments",
-    "google_workspace.users",
-    "google_workspace.role_assignments",
-    "google_workspace.roles",
-    "training.enrollments[knowbe4]",
-    "aws.backup_jobs",
-    "aws.restore_jobs",
-    "aws.protected_resources",
-    "aws.backup_plans",
-    "aws.identity_center_users",
-}
-#: paginated datasets with a second page at org size 1000, and what stops the stream when the server answers a
-#: page with the previous page of the same call again: the shared loop refuses a page identical to the previous
-#: page of its call (KnowBe4 pages by number, so only the payload shows the repeat), or, where the connector drops
-#: records it has already seen (merged pull requests: search results shift while paging) and so yields nothing
-#: twice, the repeated cursor
-REPEATED_PAGE = r"page \d+ repeated page \d+ \(identical payload"
-REPEATED_CURSOR = r"returned cursor .* twice"
+#: a truncated body: the cases each source declares (FaultExpectations.malformed_retried) retry the page, the others
+#: fail on the parse error
+MALFORMED_RETRIED = {name for source in SOURCES.values() if source.faults for name in source.faults.malformed_retried}
+#: paginated cases with a second page at org size 1000 -> what stops the stream when the server answers a page with
+#: the previous page of the same call again (FaultExpectations.repeated_page)
 PAGINATED = {
-    "aws.backup_jobs": REPEATED_PAGE,
-    "entra.users": REPEATED_PAGE,
-    "github.repositories": REPEATED_PAGE,
-    "github.members": REPEATED_PAGE,
-    "github.outside_collaborators": REPEATED_PAGE,
-    "github.merged_pull_requests": REPEATED_CURSOR,
-    "google_workspace.users": REPEATED_PAGE,
-    "training.enrollments[knowbe4]": REPEATED_PAGE,
+    name: cause for source in SOURCES.values() if source.faults for name, cause in source.faults.repeated_page.items()
 }
 
 
@@ -92,8 +79,10 @@ def faulted_stream(case: ConnectorCase, sandbox: Sandbox, kind: str, times: int)
     stream = case.make_stream(sandbox)
     # the policy as shipped, with a short backoff so the matrix stays fast (Retry-After is honoured as sent)
     stream.policy = dataclasses.replace(stream.policy, backoff_base=0.01)
-    name, prefix = DATA_SERVER[case.systems[0]]
-    sandbox.servers[name].inject(kind, times=times, path_prefix=prefix, retry_after=0.05)
+    expectations = faults_of(case)
+    sandbox.servers[expectations.data_server].inject(
+        kind, times=times, path_prefix=expectations.path_prefix, retry_after=0.05
+    )
     return stream
 
 
@@ -107,8 +96,7 @@ def assert_recovered(case: ConnectorCase, sandbox: Sandbox, stream: Stream, time
     assert provenance.retry_count == times
     reasons = [r for log in provenance.requests for r in log.retry_reasons]
     assert len(reasons) == times and all(re.search(reason, r) for r in reasons), reasons
-    name, _ = DATA_SERVER[case.systems[0]]
-    assert all(f.times == 0 for f in sandbox.servers[name].faults), "the fault was never served"
+    assert all(f.times == 0 for f in sandbox.servers[faults_of(case).data_server].faults), "the fault was never served"
 
 
 def assert_failed(stream: Stream, cause: str, yielded: list[dict] | None = None) -> SourceError:
@@ -169,6 +157,18 @@ def test_repeated_page_is_refused(case: ConnectorCase, sandboxes) -> None:
 def test_every_paginated_case_is_in_the_matrix() -> None:
     assert set(PAGINATED) <= {c.name for c in HTTP_CASES}
     assert {c.name for c in HTTP_CASES} >= MALFORMED_RETRIED
+
+
+def test_every_declared_dataset_of_a_source_with_an_api_is_in_the_matrix() -> None:
+    """The matrix is the declared datasets: a dataset without a contract case would escape every fault."""
+    declared = {spec.name for module in systems() if module.SOURCE.faults for spec in module.DATASETS}
+    cased = {case.name.split("[")[0] for case in HTTP_CASES}
+    assert declared and declared == cased, (declared - cased, cased - declared)
+    for case in HTTP_CASES:
+        source = source_of(case)
+        # the case runs the fake the source declares, and names only credentials the source declares as secrets
+        assert case.systems[0] == source.sandbox_system, case.name
+        assert set(case.secret_env) <= set(source.secret_env), case.name
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

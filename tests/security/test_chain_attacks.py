@@ -376,7 +376,7 @@ def test_bundles_are_never_written_unsigned_unless_explicitly_allowed(
 def test_the_ui_signs_with_a_data_folder_key(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     import subprocess
 
-    import evidence_pipeline.runner as runner
+    import evidence_pipeline.launch as runner
     import sandbox.launch as launch
 
     monkeypatch.delenv(SIGNING_KEY_ENV)
@@ -406,6 +406,7 @@ def test_the_ui_signs_with_a_data_folder_key(home: Home, monkeypatch: pytest.Mon
 
 
 def _materialize_snapshot(home: Home, catalogue: Catalogue) -> dg.ExecuteInProcessResult:
+    from evidence_pipeline.defs.automation import AlertResource
     from evidence_pipeline.defs.evidence import snapshot_asset
     from evidence_pipeline.defs.resources import WarehouseResource
 
@@ -413,7 +414,7 @@ def _materialize_snapshot(home: Home, catalogue: Catalogue) -> dg.ExecuteInProce
         [snapshot_asset(catalogue)],
         partition_key=START.isoformat(),
         raise_on_error=False,
-        resources={"warehouse": WarehouseResource(home=str(home.paths.home))},
+        resources={"warehouse": WarehouseResource(home=str(home.paths.home)), "alerts": AlertResource()},
         instance=dg.DagsterInstance.ephemeral(),
     )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evidence_pipeline.catalogue import CatalogueError, SqlSchema, check_sql, load_catalogue
+from evidence_pipeline.catalogue import CatalogueError, SqlSchema, catalogue_document, check_sql, load_catalogue
 from evidence_pipeline.evaluate import evaluate_control
 from evidence_pipeline.settings import project_file
 from warehouse import Warehouse, schema_connection
@@ -28,7 +28,7 @@ def schema():
 
 
 def _catalogue_with_sql(tmp_path: Path, sql: str) -> Path:
-    data = yaml.safe_load(project_file("controls_map.yaml").read_text())
+    data = catalogue_document(project_file("controls_map.yaml"))  # as one file, every control inline
     control = next(c for c in data["controls"] if c["id"] == CONTROL)
     control["sql"] = sql
     path = tmp_path / "controls_map.yaml"
@@ -250,7 +250,7 @@ def test_judging_reaches_no_file_even_past_the_catalogue_and_landing_still_reads
 
 
 def test_every_control_of_the_real_catalogue_passes_the_sandbox(schema) -> None:
-    entries = yaml.safe_load(project_file("controls_map.yaml").read_text())["controls"]
+    entries = catalogue_document(project_file("controls_map.yaml"))["controls"]
     assert [c.id for c in CATALOGUE.controls] == [e["id"] for e in entries]
     for control in CATALOGUE.controls:
         check_sql(control, schema[0], Path("controls_map.yaml"), schema[1])  # raises naming a refused control

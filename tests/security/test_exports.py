@@ -18,8 +18,8 @@ from openpyxl import load_workbook
 
 from evidence_pipeline.catalogue import Control, load_catalogue
 from evidence_pipeline.cli import main
-from evidence_pipeline.evidence.bundle import BundleInputs, write_bundle
 from evidence_pipeline.evidence.csv_cells import neutralize_cell, restore_cell, sql_neutralize_cell
+from evidence_pipeline.evidence.daily import BundleInputs, write_bundle
 from evidence_pipeline.evidence.period import load_period, write_export
 from evidence_pipeline.evidence.pseudonymize import PSEUDONYM_KEY_ENV
 from evidence_pipeline.evidence.sampling import draw_sample, write_sample
@@ -116,7 +116,7 @@ def hostile_day(control: Control, tmp_path: Path) -> tuple[Path, Path, SigningKe
         run_id="hostile",
         outcomes=[outcome(control, day, rows)],
         datasets=[],
-        controls_map=project_file("controls_map.yaml"),
+        catalogue=load_catalogue(project_file("controls_map.yaml")),
         waivers_file=waivers,
     )
     evidence = tmp_path / "evidence"

@@ -17,14 +17,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import x25519
 
-from connectors.provenance import Provenance
 from evidence_pipeline import cli
 from evidence_pipeline.defs.controls import failing_rows_table
 from evidence_pipeline.evidence.chain import ABANDONED_AFTER_SECONDS, remove_abandoned_bundles
-from evidence_pipeline.evidence.report import _e
-from evidence_pipeline.runner import JobOutcome
+from evidence_pipeline.evidence.render.report import _e
+from evidence_pipeline.launch import RunOutcome
 from evidence_pipeline.settings import URL_SETTINGS, Paths, SettingsError, url_setting
 from evidence_pipeline.waivers import WaiverError, load_waivers
+from provenance import Provenance
 from tests.conftest import PipelineDay
 from warehouse import Warehouse
 
@@ -212,11 +212,8 @@ def test_a_run_where_every_source_failed_exits_non_zero(
     bundle = paths.evidence / DAY.isoformat() / "v001-20261120T000000Z"
     bundle.mkdir(parents=True)
     (bundle / "manifest.json").write_text('{"sequence": 1}')
-    outcomes = [
-        JobOutcome("collect_sources", "run-1", False, ["collect_github", "collect_aws"], []),
-        JobOutcome("evaluate_controls", "run-2", True, [], []),
-    ]
-    monkeypatch.setattr("evidence_pipeline.runner.run_day", lambda day, paths: outcomes)
+    outcome = RunOutcome("run-1", True, [], {"github.x": "boom", "aws.x": "boom"})
+    monkeypatch.setattr("evidence_pipeline.launch.run_day", lambda day, paths, assets: outcome)
     assert cli.main(["run", "--date", DAY.isoformat()]) == 1
     err = capsys.readouterr().err
     assert f"no source could be collected for {DAY}" in err and "github.x failed" in err, err

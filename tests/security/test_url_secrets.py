@@ -1,5 +1,5 @@
 """Credentials inside URLs (userinfo, signed or keyed query strings) never reach provenance, the warehouse, Dagster's
-event log or a log line: every URL a record takes passes connectors/redact.py. The session's pipeline day covers
+event log or a log line: every URL a record takes passes provenance/redact.py. The session's pipeline day covers
 the whole data folder with a GitHub URL carrying credentials (tests/test_secrets.py); these cover the shared stream
 loop and one source's Dagster step end to end."""
 
@@ -13,8 +13,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from connectors.redact import redact_text
 from connectors.stream import SourceError, Stream
+from provenance.redact import redact_text
 from tests.test_training_hr import API_KEY, knowbe4_1000, materialize  # noqa: F401 - knowbe4_1000: fixture
 
 CANARY = "canary-url-secret-4e8d21"
@@ -107,7 +107,9 @@ def test_knowbe4_url_credentials_reach_no_record_of_its_step(
         training.TrainingResource(api_key=API_KEY, api_url=url, course_pattern="security awareness"),
         tmp_path,
     )
-    assert not result.success  # the request went out with the credentials in its URL (and was refused)
+    # the request went out with the credentials in its URL (and was refused): the dataset's check fails
+    [check] = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert check.check_name == "collected" and not check.passed and "collection failed" in check.description
     events = [str(event) for event in result.all_events]
     assert any("collection failed" in e for e in events)
     assert all(CANARY not in e for e in events)

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from connectors.entra import EntraConfig, GraphClient, RoleAssignments, UserRegistrationDetails, Users
-from connectors.provenance import Provenance
 from evidence_pipeline.catalogue import load_catalogue
 from evidence_pipeline.evaluate import evaluate_control
 from evidence_pipeline.settings import project_file
+from provenance import Provenance
 from warehouse import Warehouse, stage_records
 
 DAY = date(2026, 11, 20)

@@ -37,11 +37,11 @@ from connectors.aws import (
     RestoreJobs,
 )
 from connectors.aws.streams import REPORT_COLUMNS, AwsStream
-from connectors.provenance import Provenance
 from connectors.stream import SourceError
 from evidence_pipeline.catalogue import Catalogue, load_catalogue
 from evidence_pipeline.evaluate import evaluate_control
 from evidence_pipeline.settings import project_file
+from provenance import Provenance
 from tests.connectors.cases_aws import land_records
 from warehouse import Warehouse
 

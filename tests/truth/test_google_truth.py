@@ -18,11 +18,11 @@ import pytest
 
 from connectors.google_workspace import GoogleWorkspaceConfig, RoleAssignments, Roles, Users, make_directory
 from connectors.google_workspace.streams import DirectoryStream
-from connectors.provenance import Provenance, utc_now
 from evidence_pipeline.catalogue import load_catalogue
 from evidence_pipeline.defs.sources.factory import SourceDataset, collect_dataset
 from evidence_pipeline.evaluate import ControlOutcome, evaluate_control
 from evidence_pipeline.settings import project_file
+from provenance import Provenance, utc_now
 from sandbox.google.serve import service_account_key
 from warehouse import Warehouse, stage_records
 

@@ -13,13 +13,14 @@ import dagster as dg
 import pytest
 import yaml
 
-from evidence_pipeline import cli
-from evidence_pipeline.catalogue import load_catalogue
-from evidence_pipeline.evaluate import errored_controls, evaluate_control
-from evidence_pipeline.runner import prepare_dagster_home, run_job
+from evidence_pipeline.catalogue import catalogue_document, load_catalogue
+from evidence_pipeline.evaluate import evaluate_control
+from evidence_pipeline.launch import prepare_dagster_home
 from evidence_pipeline.settings import Paths, project_file
 from tests.conftest import PipelineDay, bundles_of
+from tests.runs import run_daily_job
 from warehouse import Warehouse
+from warehouse.results import errored_controls
 
 #: fails on the day's data only (it binds): every repository's name is not a number
 FAILING = "cc8_1_branch_review_rules"
@@ -34,7 +35,7 @@ ROWS_GO_WRONG = "cc6_1_aws_console_users_mfa"
 
 
 def _variant_catalogue(tmp_path: Path) -> Path:
-    data = yaml.safe_load(project_file("controls_map.yaml").read_text())
+    data = catalogue_document(project_file("controls_map.yaml"))  # as one file, every control inline
     controls = {c["id"]: c for c in data["controls"]}
     controls[FAILING]["sql"] = FAILING_SQL
     original = controls[ROWS_GO_WRONG]["sql"].strip().rstrip(";")
@@ -66,8 +67,9 @@ def test_a_failing_control_is_unknown_with_its_error_and_the_day_is_still_eviden
 ) -> None:
     day = pipeline_day.day
     earlier = bundles_of(copied_day, day)
-    keys = [dg.AssetKey(["controls", c]) for c in (FAILING, ROWS_GO_WRONG, HEALTHY)]
-    evaluate = run_job("evaluate_controls", day, None, [*keys, dg.AssetKey(["evidence", "daily_snapshot"])])
+    keys = [f"controls/{c}" for c in (FAILING, ROWS_GO_WRONG, HEALTHY)]
+    cli_run = run_daily_job(day, copied_day, [*keys, "evidence/daily_snapshot"])
+    evaluate = cli_run.outcome
 
     # the step did not fail the run: the snapshot ran and wrote the day's bundle
     assert evaluate.success and evaluate.failed_steps == [], evaluate
@@ -126,13 +128,10 @@ def test_a_failing_control_is_unknown_with_its_error_and_the_day_is_still_eviden
     failing_check = next(c for c in checks if c.asset_key == dg.AssetKey(["controls", FAILING]))
     assert not failing_check.passed and "Conversion Error" in failing_check.description
 
-    # `evidence-pipeline run`: the bundle is reported, and the exit is non-zero naming the control (the day's runs
-    # are the ones above: run_day is not repeated)
-    monkeypatch.setattr("evidence_pipeline.runner.run_day", lambda *_: [evaluate])
+    # `evidence-pipeline run`: the bundle is reported, and the exit is non-zero naming the control
     assert errored_controls(warehouse, day).keys() == {FAILING, ROWS_GO_WRONG}
-    capsys.readouterr()
-    assert cli.main(["run", "--date", day.isoformat()]) != 0
-    out, err = capsys.readouterr()
+    assert cli_run.exit_code != 0
+    out, err = cli_run.stdout, cli_run.stderr
     assert f"evidence bundle: {newest}" in out
     assert f"control {FAILING}: the control's SQL failed: Conversion Error" in err
     assert f"control {ROWS_GO_WRONG}: 2 row(s)" in err

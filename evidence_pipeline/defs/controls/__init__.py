@@ -11,7 +11,6 @@ from datetime import date
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from evidence_pipeline.alerts import failing_since
 from evidence_pipeline.catalogue import Catalogue, Control
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.sources import freshness_hours
@@ -19,6 +18,7 @@ from evidence_pipeline.evaluate import ControlOutcome, evaluate_control, judging
 from evidence_pipeline.settings import optional_project_file
 from evidence_pipeline.text import escape_bidi
 from evidence_pipeline.waivers import WaiverError, load_waivers
+from warehouse.results import failing_since
 
 MAX_ROWS_IN_METADATA = 50
 SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
@@ -93,20 +93,34 @@ def control_spec(control: Control) -> dg.AssetSpec:
 
 
 def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
-    """Every control is its own asset with its own verdict check, but they are evaluated in one step:
-    each takes a fraction of a second, while a step of its own would wait its turn for the DuckDB
-    writer pool and pay a process each. Materializing one control evaluates only that one."""
+    """Every control is its own asset with its own verdict check; the controls that read the same sources are
+    judged in one step, which starts as soon as those sources have landed (a step per control would pay a process
+    each for a fraction of a second of SQL). Judging steps take turns at DuckDB's one writer through its file lock
+    (`Warehouse.connect` waits it out), like the landings: a Dagster pool would add a slot poll of a second or more
+    to every turn. Materializing one
+    control evaluates only that one."""
     freshness = freshness_hours()
+    by_sources: dict[tuple[str, ...], list[Control]] = {}
+    for control in catalogue.controls:
+        by_sources.setdefault(control_sources(control), []).append(control)
+    return [control_step(sources, controls, catalogue, freshness) for sources, controls in by_sources.items()]
 
+
+def control_sources(control: Control) -> tuple[str, ...]:
+    return tuple(sorted({dataset.split(".", 1)[0] for dataset in control.datasets}))
+
+
+def control_step(
+    sources: tuple[str, ...], controls: list[Control], catalogue: Catalogue, freshness: dict[str, int]
+) -> dg.AssetsDefinition:
     @dg.multi_asset(
-        name="evaluate_controls_step",
-        specs=[control_spec(control) for control in catalogue.controls],
+        name="judge_" + "_".join(sources),
+        specs=[control_spec(control) for control in controls],
         check_specs=[
             dg.AssetCheckSpec("verdict", asset=control_key(c.id), description=f"{c.title}: the day's verdict")
-            for c in catalogue.controls
+            for c in controls
         ],
         partitions_def=daily_partitions,
-        pool="duckdb_writer",
         can_subset=True,
         required_resource_keys={"warehouse"},
     )
@@ -121,7 +135,7 @@ def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
         evaluated: list[tuple[ControlOutcome, date | None]] = []
         # one connection for the step (opening the file costs more than a control), sandboxed for control SQL
         with judging_session(warehouse):
-            for control in catalogue.controls:
+            for control in controls:
                 if control_key(control.id) not in context.selected_asset_keys:
                     continue
                 try:
@@ -163,4 +177,4 @@ def control_definitions(catalogue: Catalogue) -> list[dg.AssetsDefinition]:
         if failed:  # nothing could be stored for these: the warehouse itself failed
             raise dg.Failure(description=f"{len(failed)} control(s) could not be evaluated: " + "; ".join(failed))
 
-    return [evaluate]
+    return evaluate

@@ -3,9 +3,10 @@ per source.
 
 Each dataset: asks its source resource for streams, stages their records to a file
 without holding DuckDB (the fetch can take minutes), then lands the day in one
-short transaction with the provenance. A failure fails that dataset's asset (and so
-the source's step) with the cause, after logging it so dependent controls report
-*unknown*; the source's other datasets still land, and the day's earlier rows stay.
+short transaction with the provenance. A failure is recorded as data (the day's
+source status, with the cause) and fails the dataset's non-blocking `collected`
+check; the asset still materializes, so its controls run in the same run and report
+*unknown*. The source's other datasets land, and the day's earlier rows stay.
 A source that is not configured is recorded as such, not as a failure.
 """
 
@@ -20,12 +21,12 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from connectors.provenance import Provenance, utc_now
-from connectors.redact import redact_text
 from connectors.stream import Stream
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.resources import OWNERS, WarehouseResource
 from evidence_pipeline.evaluate import OPTIONAL_NOT_CONFIGURED
+from provenance import Provenance, utc_now
+from provenance.redact import redact_text
 from warehouse import Warehouse, stage_records
 
 #: datasets of one source fetched at once: enough to overlap their APIs' latency, few enough to stay polite
@@ -94,6 +95,27 @@ def _combined_hash(hashes: list[str]) -> str:
     return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
 
 
+COLLECTED_CHECK = "collected"
+
+
+def collected_check_spec(spec: SourceDataset) -> dg.AssetCheckSpec:
+    # non-blocking: a failed source must not skip its controls, which then say *unknown* with the cause
+    return dg.AssetCheckSpec(
+        COLLECTED_CHECK,
+        asset=spec.key,
+        blocking=False,
+        description=f"{spec.name}: the day's data was read from the system to the end",
+    )
+
+
+def collected_check(
+    spec: SourceDataset, passed: bool, description: str, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=spec.key, check_name=COLLECTED_CHECK, passed=passed, severity=severity, description=description
+    )
+
+
 def dataset_spec(spec: SourceDataset) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=spec.key,
@@ -111,7 +133,7 @@ def dataset_spec(spec: SourceDataset) -> dg.AssetSpec:
 
 @dataclass(frozen=True)
 class Collected:
-    """What collecting one dataset came to: its asset's metadata, or the failure that fails its asset."""
+    """What collecting one dataset came to: its asset's metadata, and the failure that fails its `collected` check."""
 
     spec: SourceDataset
     metadata: dict[str, Any]
@@ -157,6 +179,8 @@ def collect_dataset(
         return Collected(
             spec,
             {
+                "status": "failed",
+                "error": error,
                 "requests": provenance.request_count,
                 "retries": provenance.retry_count,
                 "earlier evidence": "kept: the day's previous rows are untouched",
@@ -213,12 +237,13 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
     @dg.multi_asset(
         name=f"collect_{source}",
         specs=[dataset_spec(spec) for spec in datasets],
+        check_specs=[collected_check_spec(spec) for spec in datasets],
         partitions_def=daily_partitions,
         can_subset=True,
         required_resource_keys={resource_key, "warehouse"},
         op_tags={"dagster/priority": str(max(spec.priority for spec in datasets))},
     )
-    def collect(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+    def collect(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         resource: SourceResource = getattr(context.resources, resource_key)
         warehouse = context.resources.warehouse.get()
         day, run_id = partition_date(context), context.run.run_id
@@ -240,6 +265,9 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
                 yield dg.MaterializeResult(
                     asset_key=spec.key, metadata={"status": "not configured", "missing settings": ", ".join(missing)}
                 )
+                yield collected_check(
+                    spec, False, f"not configured: set {', '.join(missing)}", dg.AssetCheckSeverity.WARN
+                )
             context.log.warning(
                 f"{source} is not configured (set {', '.join(missing)}); controls that need it report unknown"
             )
@@ -251,9 +279,9 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
                 yield dg.MaterializeResult(
                     asset_key=spec.key, metadata={"status": "optional, not configured", "missing settings": unset}
                 )
+                yield collected_check(spec, True, f"optional, not configured: set {unset} to collect it")
         staging = context.resources.warehouse.paths.staging / run_id
         landing = threading.Lock()
-        failures: list[Collected] = []
         with ThreadPoolExecutor(max(1, min(len(selected), DATASETS_AT_ONCE))) as pool:
             running = [
                 pool.submit(collect_dataset, spec, resource, warehouse, staging, day, run_id, landing)
@@ -263,14 +291,12 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
                 collected = done.result()
                 if collected.failure:
                     context.log.error(collected.failure)
-                    failures.append(collected)
-                else:
-                    yield dg.MaterializeResult(asset_key=collected.spec.key, metadata=collected.metadata)
-        if failures:  # the datasets above stay materialized; these fail, with their cause
-            raise dg.Failure(
-                description="; ".join(f.failure or "" for f in failures),
-                metadata={f"{f.spec.name} {name}": value for f in failures for name, value in f.metadata.items()},
-            )
+                yield dg.MaterializeResult(asset_key=collected.spec.key, metadata=collected.metadata)
+                yield collected_check(
+                    collected.spec,
+                    collected.failure is None,
+                    collected.failure or f"{collected.metadata['records']} records collected",
+                )
 
     return collect
 

@@ -40,6 +40,7 @@ from connectors.aws import (
 from connectors.aws import DATASETS as STREAMS
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
+from evidence_pipeline.defs.sources.declaration import REPEATED_PAGE, AccountsView, FaultExpectations, SourceDeclaration
 from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
 
 #: guards the first creation of a resource's shared accounts (its datasets start in threads at once)
@@ -151,6 +152,26 @@ DESCRIPTIONS = {
     "as not configured and Identity Center is out of the cross-system controls' scope.",
 }
 
+SOURCE = SourceDeclaration(
+    source="aws",
+    resource_key="aws",
+    sandbox_system="aws",
+    # base credentials come from boto3's chain, never through Dagster; the sandbox sets them in the environment
+    secret_env=("AWS_SECRET_ACCESS_KEY",),
+    faults=FaultExpectations(
+        data_server="aws",
+        malformed_retried=frozenset(
+            {"aws.backup_jobs", "aws.restore_jobs", "aws.protected_resources", "aws.backup_plans"}
+            | {"aws.identity_center_users"}
+        ),
+        repeated_page={"aws.backup_jobs": REPEATED_PAGE},
+    ),
+    accounts=(
+        AccountsView("aws", ("aws.authorization_details", "aws.credential_report"), "<account id>/<user name>"),
+        AccountsView("aws_identity_center", ("aws.identity_center_users",), "<user name> (the user id when none)"),
+    ),
+)
+
 DATASETS = [
     SourceDataset(source="aws", dataset=name, description=DESCRIPTIONS[name], streams=_streams(name), kinds=("aws",))
     for name in STREAMS
@@ -181,7 +202,7 @@ def aws_resource() -> AwsResource:
 
 
 def defs() -> dg.Definitions:
-    return source_definitions(DATASETS, "aws", aws_resource())
+    return source_definitions(DATASETS, SOURCE.resource_key, aws_resource())
 
 
 __all__ = ["DATASETS", "AwsResource", "CredentialReport", "defs"]

@@ -25,6 +25,7 @@ from connectors.entra.client import DEFAULT_AUTHORITY_URL, DEFAULT_GRAPH_URL
 from connectors.entra.streams import GraphStream
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
+from evidence_pipeline.defs.sources.declaration import REPEATED_PAGE, AccountsView, FaultExpectations, SourceDeclaration
 from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
 
 
@@ -91,6 +92,27 @@ def graph_streams(kind: type[GraphStream]):
     return streams
 
 
+SOURCE = SourceDeclaration(
+    source="entra",
+    resource_key="entra",
+    sandbox_system="entra",
+    secret_env=("ENTRA_CLIENT_SECRET",),
+    # the token endpoint is another fake (entra-login): faults go to Graph's pages
+    faults=FaultExpectations(
+        data_server="entra-graph",
+        path_prefix="/v1.0",
+        malformed_retried=frozenset({"entra.users", "entra.user_registration_details", "entra.role_assignments"}),
+        repeated_page={"entra.users": REPEATED_PAGE},
+    ),
+    accounts=(
+        AccountsView(
+            "entra",
+            ("entra.users", "entra.user_registration_details", "entra.role_assignments"),
+            "<userPrincipalName> (the object id when none)",
+        ),
+    ),
+)
+
 DATASETS = [
     SourceDataset(
         source="entra",
@@ -137,4 +159,4 @@ def entra_resource() -> EntraResource:
 
 
 def defs() -> dg.Definitions:
-    return source_definitions(DATASETS, "entra", entra_resource())
+    return source_definitions(DATASETS, SOURCE.resource_key, entra_resource())

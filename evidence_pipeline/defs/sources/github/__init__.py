@@ -21,6 +21,13 @@ from connectors.github import (
 from connectors.github.client import DEFAULT_BASE_URL
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
+from evidence_pipeline.defs.sources.declaration import (
+    REPEATED_CURSOR,
+    REPEATED_PAGE,
+    AccountsView,
+    FaultExpectations,
+    SourceDeclaration,
+)
 from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
 
 #: Days of merged pull requests each daily partition collects: the full UTC days before the partition day.
@@ -85,6 +92,25 @@ def merged_pull_request_streams(resource: GitHubResource, day: date) -> Iterable
     )
 
 
+SOURCE = SourceDeclaration(
+    source="github",
+    resource_key="github",
+    sandbox_system="github",
+    secret_env=("GITHUB_TOKEN", "GITHUB_APP_PRIVATE_KEY"),
+    faults=FaultExpectations(
+        data_server="github",
+        repeated_page={
+            "github.repositories": REPEATED_PAGE,
+            "github.members": REPEATED_PAGE,
+            "github.outside_collaborators": REPEATED_PAGE,
+            # the connector drops pull requests it has already seen (search results shift while paging), so it
+            # yields nothing twice: the repeated cursor stops it
+            "github.merged_pull_requests": REPEATED_CURSOR,
+        },
+    ),
+    accounts=(AccountsView("github", ("github.members",), "<login>"),),
+)
+
 DATASETS = [
     SourceDataset(
         source="github",
@@ -146,4 +172,4 @@ def github_resource() -> GitHubResource:
 
 
 def defs() -> dg.Definitions:
-    return source_definitions(DATASETS, "github", github_resource())
+    return source_definitions(DATASETS, SOURCE.resource_key, github_resource())

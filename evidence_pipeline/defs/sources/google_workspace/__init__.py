@@ -22,6 +22,7 @@ from connectors.google_workspace.client import DEFAULT_API_ENDPOINT, SharedCrede
 from connectors.google_workspace.streams import DirectoryStream
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
+from evidence_pipeline.defs.sources.declaration import REPEATED_PAGE, AccountsView, FaultExpectations, SourceDeclaration
 from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
 
 
@@ -74,6 +75,29 @@ def directory_streams(kind: type[DirectoryStream]):
     return streams
 
 
+SOURCE = SourceDeclaration(
+    source="google_workspace",
+    resource_key="google_workspace",
+    # the sandbox's fake is named after the vendor's API host, not the source
+    sandbox_system="google",
+    secret_env=("GOOGLE_WORKSPACE_CREDENTIALS_JSON",),
+    faults=FaultExpectations(
+        data_server="google",
+        path_prefix="/admin",
+        malformed_retried=frozenset(
+            {"google_workspace.users", "google_workspace.role_assignments", "google_workspace.roles"}
+        ),
+        repeated_page={"google_workspace.users": REPEATED_PAGE},
+    ),
+    accounts=(
+        AccountsView(
+            "google_workspace",
+            ("google_workspace.users", "google_workspace.role_assignments", "google_workspace.roles"),
+            "<primaryEmail>",
+        ),
+    ),
+)
+
 DATASETS = [
     SourceDataset(
         source="google_workspace",
@@ -117,4 +141,4 @@ def google_workspace_resource() -> GoogleWorkspaceResource:
 
 
 def defs() -> dg.Definitions:
-    return source_definitions(DATASETS, "google_workspace", google_workspace_resource())
+    return source_definitions(DATASETS, SOURCE.resource_key, google_workspace_resource())

@@ -14,6 +14,7 @@ import dagster as dg
 from connectors.hr import HrRoster
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
+from evidence_pipeline.defs.sources.declaration import SourceDeclaration
 from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
 
 
@@ -29,6 +30,9 @@ class HrResource(SourceResource):
 def roster_streams(resource: HrResource, day: date) -> Iterable[Stream]:
     yield HrRoster(resource.roster_path or "")
 
+
+#: a file export: no credentials, no API to fault
+SOURCE = SourceDeclaration(source="hr", resource_key="hr", sandbox_system="hr")
 
 DATASETS = [
     SourceDataset(
@@ -49,4 +53,4 @@ def hr_resource() -> HrResource:
 
 
 def defs() -> dg.Definitions:
-    return source_definitions(DATASETS, "hr", hr_resource())
+    return source_definitions(DATASETS, SOURCE.resource_key, hr_resource())

@@ -10,6 +10,7 @@ import dagster as dg
 
 from connectors.identity_map import IdentityMap
 from connectors.stream import Stream
+from evidence_pipeline.defs.sources.declaration import SourceDeclaration
 from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
 from evidence_pipeline.settings import optional_project_file
 
@@ -27,6 +28,9 @@ def identity_streams(resource: IdentityMapResource, day: date) -> Iterable[Strea
     yield IdentityMap(Path(resource.path or ""))
 
 
+#: a file the company keeps (the sandbox writes one beside its fakes): no credentials, no API, no fake of its own
+SOURCE = SourceDeclaration(source="identity", resource_key="identity_map", sandbox_system=None)
+
 DATASETS = [
     SourceDataset(
         source="identity",
@@ -42,4 +46,4 @@ DATASETS = [
 
 def defs() -> dg.Definitions:
     path = optional_project_file("identity_map.yaml")
-    return source_definitions(DATASETS, "identity_map", IdentityMapResource(path=str(path) if path else None))
+    return source_definitions(DATASETS, SOURCE.resource_key, IdentityMapResource(path=str(path) if path else None))

@@ -25,6 +25,7 @@ from connectors.knowbe4 import (
 )
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
+from evidence_pipeline.defs.sources.declaration import REPEATED_PAGE, FaultExpectations, SourceDeclaration
 from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
 
 
@@ -60,6 +61,20 @@ def enrollment_streams(resource: TrainingResource, day: date) -> Iterable[Stream
     yield from resource.streams()
 
 
+SOURCE = SourceDeclaration(
+    source="training",
+    resource_key="training",
+    # KnowBe4 is the API provider (the CSV roster the other); its fake carries the vendor's name
+    sandbox_system="knowbe4",
+    secret_env=("KNOWBE4_API_KEY",),
+    faults=FaultExpectations(
+        data_server="knowbe4",
+        path_prefix="/v1",
+        malformed_retried=frozenset({"training.enrollments[knowbe4]"}),
+        repeated_page={"training.enrollments[knowbe4]": REPEATED_PAGE},
+    ),
+)
+
 DATASETS = [
     SourceDataset(
         source="training",
@@ -86,4 +101,4 @@ def training_resource() -> TrainingResource:
 
 
 def defs() -> dg.Definitions:
-    return source_definitions(DATASETS, "training", training_resource())
+    return source_definitions(DATASETS, SOURCE.resource_key, training_resource())

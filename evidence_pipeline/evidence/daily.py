@@ -1,37 +1,26 @@
 """The daily evidence bundle: per control its population, exceptions, query and result; per source the raw records
-and provenance; the waivers; the report, workbook and OSCAL renderings. chain.py seals it into the daily series."""
+and provenance; the waivers; the renderings (render/). chain.py seals it into the daily series."""
 
 from __future__ import annotations
 
 import json
-import multiprocessing
-import re
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from evidence_pipeline.evaluate import ControlOutcome, results_frame
+from evidence_pipeline.catalogue import Catalogue
 from evidence_pipeline.evidence.chain import daily_bundles, seal_bundle, sha256_file
 from evidence_pipeline.evidence.csv_cells import SQL_COPY_OPTIONS, sql_neutralize_cell, write_csv
+from evidence_pipeline.evidence.model import POPULATION_COLUMNS, WAIVER_COLUMNS, ControlOutcome, DailyEvidence
+from evidence_pipeline.evidence.render import renderings
 from evidence_pipeline.evidence.signing import SigningKey
-from warehouse import Warehouse
-
-POPULATION_COLUMNS = [
-    "resource_id",
-    "resource_name",
-    "resource_url",
-    "status",
-    "reason",
-    "failure",
-    "remediation",
-    "details",
-]
-WAIVER_COLUMNS = ["control", "resource", "reason", "approver", "expires", "active_on_snapshot_date"]
+from evidence_pipeline.waivers import load_waivers
+from warehouse import Warehouse, results
 
 
 @dataclass(frozen=True)
@@ -41,29 +30,13 @@ class BundleInputs:
     outcomes: list[ControlOutcome]
     #: "<source>.<dataset>" names whose raw rows and provenance go into the bundle
     datasets: list[str]
-    controls_map: Path
+    #: the control catalogue judged by: the hash of every file it was read from goes into the manifest
+    catalogue: Catalogue
     #: waivers.yaml when there is one (its hash goes into the manifest, its entries into waivers.csv)
     waivers_file: Path | None = None
     #: where each control's population comes from: the outcomes' own rows, or (the daily snapshot, whose outcomes are
     #: summaries) the day's stored results, copied by DuckDB so that memory does not grow with the organisation
     stored_results: bool = False
-
-
-@dataclass
-class DailyEvidence:
-    """What the report, workbook and OSCAL renderings of one day are made from."""
-
-    snapshot_date: date
-    run_id: str
-    outcomes: list[ControlOutcome]
-    #: "<source>.<dataset>" -> status, provenance summary, records_in_bundle, freshness
-    sources: dict[str, dict[str, Any]]
-    #: control id -> structured reconciliation (see `reconcile`)
-    reconciliation: dict[str, list[dict[str, Any]]]
-    waivers: list[dict[str, Any]] = field(default_factory=list)
-    waivers_sha256: str | None = None
-    controls_map_sha256: str = ""
-    signing_key_id: str | None = None
 
 
 def write_bundle(
@@ -83,13 +56,13 @@ def write_bundle(
             outcomes=inputs.outcomes,
             sources=sources,
             reconciliation={o.control.id: reconcile(o, sources) for o in inputs.outcomes},
-            controls_map_sha256=sha256_file(inputs.controls_map),
+            controls_map_sha256=inputs.catalogue.catalogue_sha256(),
             signing_key_id=signing_key.key_id if signing_key else None,
         )
         _write_controls(warehouse, work / "controls", inputs, evidence.reconciliation)
         waivers = _write_waivers(work, inputs)
         evidence.waivers, evidence.waivers_sha256 = waivers["entries"], waivers["sha256"]
-        renderings = _write_renderings(work, evidence)
+        written = renderings.write_daily(work, evidence)
         for extra in extras or []:
             extra(work, inputs)
         day = inputs.snapshot_date.isoformat()
@@ -97,7 +70,11 @@ def write_bundle(
             "kind": "daily_snapshot",
             "snapshot_date": day,
             "run_id": inputs.run_id,
+            # the whole catalogue's hash (`Catalogue.catalogue_sha256`), and each of its files'
             "controls_map_sha256": evidence.controls_map_sha256,
+            "catalogue_files": {
+                inputs.catalogue.relative_name(file): digest for file, digest in inputs.catalogue.files.items()
+            },
             "waivers": {k: v for k, v in waivers.items() if k != "entries"},
             "data_window": {"from": day, "to": day},
             "verdicts": {o.control.id: o.verdict for o in inputs.outcomes},
@@ -110,47 +87,11 @@ def write_bundle(
                 }
                 for name, s in sources.items()
             },
-            "renderings": renderings,
+            "renderings": written,
             "pseudonymization": None,
         }
 
     return seal_bundle(evidence_root, inputs.snapshot_date.isoformat(), write, signing_key, bundles=daily_bundles)
-
-
-#: population rows from which the workbook is worth a process of its own (starting one costs about a second)
-WORKBOOK_PROCESS_ROWS = 50_000
-
-
-def _write_renderings(work: Path, evidence: DailyEvidence) -> dict[str, str]:
-    """report.html (+ PDF), evidence.xlsx, OSCAL: views of the CSV/JSON evidence, for people and tools.
-
-    The workbook, the slowest of them (every population row is a row of cells), is written from the population CSVs;
-    for a large organisation by a process of its own, while this one writes the rest and Chromium prints the PDF."""
-    from evidence_pipeline.evidence import oscal, report, workbook
-
-    rows = sum(o.counts["population"] for o in evidence.outcomes)
-    spreadsheet = (
-        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        if rows >= WORKBOOK_PROCESS_ROWS
-        else ThreadPoolExecutor(1)
-    )
-    with spreadsheet, ThreadPoolExecutor(1) as printer:
-        writing = spreadsheet.submit(workbook.write_daily, evidence, work / "evidence.xlsx", work / "controls")
-        html = report.render_daily(evidence)
-        (work / "report.html").write_text(html)
-        printing = printer.submit(report.print_pdf, work / "report.html", work / "report.pdf")
-        (work / "oscal").mkdir()
-        (work / "oscal" / "assessment-results.json").write_text(
-            json.dumps(oscal.daily_assessment_results(evidence), indent=2) + "\n"
-        )
-        pdf_note = printing.result()
-        writing.result()
-    return {
-        "report.html": "written",
-        "report.pdf": pdf_note,
-        "evidence.xlsx": "written",
-        "oscal/assessment-results.json": "written",
-    }
 
 
 def _write_controls(
@@ -167,22 +108,22 @@ def _write_controls(
         with warehouse.connect() as con:
             for outcome in inputs.outcomes:
                 # a summary without a population (not evaluated, or evaluated with other SQL) has no rows to copy
-                rows = STORED_ROWS if outcome.counts["population"] else NO_ROWS
+                rows = results.STORED_ROWS if outcome.counts["population"] else NO_ROWS
                 write_population_csvs(
                     con, rows, [inputs.snapshot_date, outcome.control.id], outcome, folder / outcome.control.id
                 )
     else:
         with duckdb.connect() as con:
             for outcome in inputs.outcomes:
-                con.register("held_rows", results_frame(outcome.rows))
+                con.register("held_rows", results.rows_frame(outcome.rows))
                 write_population_csvs(con, HELD_ROWS, [], outcome, folder / outcome.control.id)
                 con.unregister("held_rows")
 
 
-_RESULT_COLUMNS = "resource_id, resource_name, resource_url, status, reason, CAST(details AS JSON) AS details"
-STORED_ROWS = f"SELECT {_RESULT_COLUMNS} FROM control_results WHERE snapshot_date = ? AND control_id = ?"
-NO_ROWS = f"SELECT {_RESULT_COLUMNS} FROM control_results WHERE snapshot_date = ? AND control_id = ? AND false"
-HELD_ROWS = f"SELECT {_RESULT_COLUMNS} FROM held_rows"
+#: no stored rows, with the stored rows' columns and parameters
+NO_ROWS = f"{results.STORED_ROWS} AND false"
+#: the outcome's own rows, registered as `held_rows` (`results.rows_frame`), as the stored rows read
+HELD_ROWS = f"SELECT {results.STORED_ROW_COLUMNS} FROM held_rows"
 
 
 def write_population_csvs(
@@ -223,43 +164,31 @@ def _write_sources(warehouse: Warehouse, folder: Path, inputs: BundleInputs) -> 
     day = inputs.snapshot_date
     provenance: dict[str, dict[str, Any]] = {}
     summaries: dict[str, dict[str, Any]] = {}
-    with warehouse.connect() as con:
+    with warehouse.session():
         for name in sorted(set(inputs.datasets)):
             source, dataset = name.split(".", 1)
             (folder / source).mkdir(parents=True, exist_ok=True)
-            log = con.execute(
-                "SELECT status, run_id, provenance, record_count, request_count, retry_count, payload_sha256, "
-                "source_timestamp, started_at, finished_at, error FROM source_status WHERE source = ? "
-                "AND dataset = ? AND snapshot_date = ?",
-                [source, dataset, day],
-            ).fetchone()
-            entry: dict[str, Any] = {"status": log[0] if log else "not_collected"}
+            log = results.collection_of(warehouse, source, dataset, day)
+            entry: dict[str, Any] = {"status": log["status"] if log else "not_collected"}
             if log:
                 entry.update(
-                    collection_run_id=log[1],
-                    record_count=log[3],
-                    request_count=log[4],
-                    retry_count=log[5],
-                    payload_sha256=log[6],
-                    source_timestamp=log[7],
-                    started_at=log[8].isoformat() if log[8] else None,
-                    finished_at=log[9].isoformat() if log[9] else None,
-                    error=log[10],
-                    provenance=json.loads(log[2]) if log[2] else None,
+                    collection_run_id=log["run_id"],
+                    record_count=log["record_count"],
+                    request_count=log["request_count"],
+                    retry_count=log["retry_count"],
+                    payload_sha256=log["payload_sha256"],
+                    source_timestamp=log["source_timestamp"],
+                    started_at=log["started_at"].isoformat() if log["started_at"] else None,
+                    finished_at=log["finished_at"].isoformat() if log["finished_at"] else None,
+                    error=log["error"],
+                    provenance=json.loads(log["provenance"]) if log["provenance"] else None,
                 )
-            table = f"raw_{source}_{dataset}"
             target = folder / source / f"{dataset}.jsonl"
-            if log and log[0] == "succeeded":
-                con.execute(
-                    f"COPY (SELECT * EXCLUDE (snapshot_date, run_id) FROM {table} WHERE snapshot_date = ? "
-                    f"ORDER BY ALL) TO '{target}' (FORMAT JSON)",
-                    [day],
-                )
+            if log and log["status"] == "succeeded":
+                exported = warehouse.export_day(source, dataset, day, target)
                 entry["records_file"] = target.name
                 entry["records_sha256"] = sha256_file(target)
-                entry["records_in_bundle"] = con.execute(
-                    f"SELECT count(*) FROM {table} WHERE snapshot_date = ?", [day]
-                ).fetchone()[0]
+                entry["records_in_bundle"] = exported
             provenance.setdefault(source, {})[dataset] = entry
             summaries[name] = {k: v for k, v in entry.items() if k != "provenance"}
             summaries[name]["endpoints"] = sorted(
@@ -283,8 +212,6 @@ def _write_waivers(work: Path, inputs: BundleInputs) -> dict[str, Any]:
             "entries": [],
             "note": "no waivers file: no exception is waived",
         }
-    from evidence_pipeline.waivers import load_waivers
-
     waivers = load_waivers(path)
     entries = [
         {**w.model_dump(mode="json"), "active_on_snapshot_date": w.expires >= inputs.snapshot_date}
@@ -298,36 +225,47 @@ def _write_waivers(work: Path, inputs: BundleInputs) -> dict[str, Any]:
 # Reconciliation: from a source's record count to the control's population
 # ---------------------------------------------------------------------------------------------------------------
 
-_CLAUSE_END = re.compile(
-    r"\b(GROUP\s+BY|ORDER\s+BY|HAVING|QUALIFY|WINDOW|LIMIT|UNION|EXCEPT|INTERSECT|SELECT)\b", re.IGNORECASE
-)
+
+@cache
+def scope_filters(sql: str) -> tuple[str, ...]:
+    """The WHERE clauses of a control's SQL, outermost first: the filters that narrow the records to the population.
+
+    Read from DuckDB's own parse of the SQL (`json_serialize_sql`, as the catalogue checks it) and written back by
+    DuckDB (`json_deserialize_sql`), so a keyword inside a string, a comment or a nested query cannot cut a clause
+    short; one query per distinct SQL text in a process."""
+    with duckdb.connect() as con:
+        parsed = json.loads(
+            con.execute("SELECT json_serialize_sql(?::VARCHAR)", [sql.strip().rstrip(";")]).fetchone()[0]
+        )
+        if parsed.get("error"):  # the catalogue refuses SQL that does not parse: nothing to say beyond that
+            return ()
+        clauses = list(_where_clauses(parsed["statements"]))
+        # each clause is written back as the WHERE of a bare SELECT; what follows "WHERE " is the clause
+        template = json.loads(con.execute("SELECT json_serialize_sql('SELECT 1 WHERE true')").fetchone()[0])
+        filters = []
+        for clause in clauses:
+            template["statements"][0]["node"]["where_clause"] = clause
+            text = con.execute("SELECT json_deserialize_sql(?::JSON)", [json.dumps(template)]).fetchone()[0]
+            filters.append(" ".join(text.split(" WHERE ", 1)[1].split()))
+    return tuple(filters)
 
 
-def scope_filters(sql: str) -> list[str]:
-    """The WHERE clauses of a control's SQL, as written: the filters that narrow the records to the population."""
-    filters: list[str] = []
-    for match in re.finditer(r"\bWHERE\b", sql, re.IGNORECASE):
-        depth, end = 0, len(sql)
-        for index in range(match.end(), len(sql)):
-            char = sql[index]
-            if char == "(":
-                depth += 1
-            elif char == ")":
-                if depth == 0:
-                    end = index
-                    break
-                depth -= 1
-            elif depth == 0 and _CLAUSE_END.match(sql, index) and sql[index - 1] in " \n\t":
-                end = index
-                break
-        filters.append(" ".join(sql[match.end() : end].split()))
-    return filters
+def _where_clauses(node: Any) -> Any:
+    """Every `where_clause` in a parsed statement, depth first, in the order they are written."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "where_clause" and value:
+                yield value
+            yield from _where_clauses(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _where_clauses(value)
 
 
 def reconcile(outcome: ControlOutcome, sources: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per source: records collected -> records kept in the bundle -> population, and the filters in between."""
     population = outcome.counts["population"]
-    filters = scope_filters(outcome.control.sql)
+    filters = list(scope_filters(outcome.control.sql))
     lines = []
     for name in outcome.control.datasets:
         source = sources.get(name, {"status": "not_collected"})

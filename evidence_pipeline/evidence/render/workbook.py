@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evidence_pipeline.evidence.csv_cells import read_csv
+from evidence_pipeline.evidence.model import DailyEvidence, PeriodEvidence
 from evidence_pipeline.evidence.xlsx import SHEET_NAME_LIMIT, Workbook
-
-if TYPE_CHECKING:
-    from evidence_pipeline.evidence.bundle import DailyEvidence
-    from evidence_pipeline.evidence.period import PeriodEvidence
 
 SUMMARY_SHEET = "Summary"
 PROVENANCE_SHEET = "Provenance"

@@ -14,13 +14,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evidence_pipeline import __version__
-
-if TYPE_CHECKING:
-    from evidence_pipeline.evidence.bundle import DailyEvidence
-    from evidence_pipeline.evidence.period import PeriodEvidence
+from evidence_pipeline.evidence.model import DailyEvidence, PeriodEvidence
 
 OSCAL_VERSION = "1.1.2"
 #: properties we define ourselves are qualified by this namespace, as OSCAL requires for non-NIST names

@@ -14,15 +14,11 @@ import tempfile
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evidence_pipeline import __version__
-from evidence_pipeline.evaluate import EXCEPTIONS_IN_SUMMARY
+from evidence_pipeline.evidence.model import EXCEPTIONS_IN_SUMMARY, ControlOutcome, DailyEvidence, PeriodEvidence
 from evidence_pipeline.text import escape_bidi
-
-if TYPE_CHECKING:
-    from evidence_pipeline.evidence.bundle import DailyEvidence
-    from evidence_pipeline.evidence.period import PeriodEvidence
 
 #: rows of a control's exceptions shown in the report (all a summary holds); the CSV always has all of them
 MAX_EXCEPTION_ROWS = EXCEPTIONS_IN_SUMMARY
@@ -88,7 +84,7 @@ def render_daily(evidence: DailyEvidence) -> str:
         ["Run", _e(evidence.run_id)],
         ["Generated", _e(datetime.now(UTC).isoformat(timespec="seconds"))],
         ["Tool", _e(f"evidence-pipeline {__version__}")],
-        ["controls_map.yaml SHA-256", _e(evidence.controls_map_sha256)],
+        ["Control catalogue SHA-256 (controls_map.yaml and its files)", _e(evidence.controls_map_sha256)],
         [
             "Waivers",
             _e(
@@ -169,7 +165,7 @@ def _sources_table(sources: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def _control_section(outcome: Any, reconciliation: list[dict[str, Any]]) -> str:
+def _control_section(outcome: ControlOutcome, reconciliation: list[dict[str, Any]]) -> str:
     control, counts = outcome.control, outcome.counts
     claims = "".join(
         f'<p class="claim">“{_e(c.quote)}” <span class="small">({_e(c.seed)})</span></p>' for c in control.claims

@@ -1,7 +1,8 @@
 """Provenance: what was asked of which system, when, and what came back.
 
 Every connector request is recorded here; the record goes to the warehouse's
-`collection_log` and into the evidence bundle, so an auditor can see it.
+`collection_log` and into the evidence bundle, so an auditor can see it. A package of its own, beside `connectors`
+(which write it) and `warehouse` (which stores it), so that neither depends on the other; it imports neither.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.redact import redact_value
+from provenance.redact import redact_value
 
 
 def utc_now() -> str:

@@ -3,7 +3,7 @@
 A credential can reach a record three ways: as a named parameter (`{"api_key": ...}`), inside a URL
 (`https://user:TOKEN@host/…`, `?access_token=…`, a pre-signed `X-Amz-Signature=…`), or inside an error message
 that quotes such a URL. `redact_params` handles the first (and the URLs among its values), `redact_text` the
-other two. Provenance applies them to whatever is assigned to it (see connectors/provenance.py), so the
+other two. Provenance applies them to whatever is assigned to it (see provenance/__init__.py), so the
 collection log, the bundles and Dagster's metadata, which are made from provenance, never see a credential.
 """
 

@@ -1,0 +1,172 @@
+"""What evidence is made of: the plain data the daily bundle, the period export and their renderings read.
+
+A leaf of the evidence package: it imports no writer and no renderer, so `render/` (report, workbook, OSCAL) reads
+these and nothing else, and `daily.py` and `period.py` fill them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from evidence_pipeline.catalogue import Control
+
+STATUSES = ("pass", "fail", "unknown", "waived")
+#: exceptions a summary (`evaluate.load_summary`) holds, as many as the report shows; the bundle's exceptions.csv
+#: has all
+EXCEPTIONS_IN_SUMMARY = 100
+
+#: the columns of a control's population.csv and exceptions.csv
+POPULATION_COLUMNS = [
+    "resource_id",
+    "resource_name",
+    "resource_url",
+    "status",
+    "reason",
+    "failure",
+    "remediation",
+    "details",
+]
+WAIVER_COLUMNS = ["control", "resource", "reason", "approver", "expires", "active_on_snapshot_date"]
+#: a period export's exceptions.csv: one exception episode a row
+EXCEPTION_COLUMNS = [
+    "resource_id",
+    "resource_name",
+    "first_seen",
+    "last_seen",
+    "resolved_on",
+    "resolution",
+    "days_open",
+    "days_failing",
+    "last_status",
+    "last_reason",
+]
+#: a period export's daily.csv: one day of a control a row
+DAILY_COLUMNS = [
+    "date",
+    "verdict",
+    "population",
+    "pass",
+    "fail",
+    "unknown",
+    "waived",
+    "pass_rate",
+    "reason",
+    "sql_sha256",
+]
+
+
+@dataclass
+class ControlOutcome:
+    control: Control
+    snapshot_date: date
+    verdict: str
+    reason: str
+    #: the population, one row per resource; empty in a summary (`load_summary`): its rows stay in the warehouse
+    rows: list[dict[str, Any]]
+    parameters: dict[str, Any]
+    sources: list[dict[str, Any]]
+    reconciliation: list[str] = field(default_factory=list)
+    #: the population's size and count per status (from `rows` unless given)
+    counts: dict[str, int] = field(default_factory=dict)
+    #: the rows that did not pass: every one when `rows` holds the population, else the first EXCEPTIONS_IN_SUMMARY
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
+    #: why the control's SQL could not be judged (it failed, or returned rows without a valid status or reason)
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            tally = Counter(r["status"] for r in self.rows)
+            self.counts = {"population": len(self.rows), **{s: tally.get(s, 0) for s in STATUSES}}
+        if not self.exceptions:
+            self.exceptions = [r for r in self.rows if r["status"] != "pass"]
+
+    def count(self, status: str) -> int:
+        return self.counts[status]
+
+    @property
+    def exception_count(self) -> int:
+        return self.counts["population"] - self.counts["pass"]
+
+    def remediation_for(self, row: dict[str, Any]) -> str:
+        return self.control.remediation.get(row.get("failure") or "", self.control.remediation.get("default", ""))
+
+    def summary(self) -> dict[str, Any]:
+        """The control's result.json: what was checked, how, and what came out."""
+        control = self.control
+        return {
+            "control_id": control.id,
+            "title": control.title,
+            "criteria": control.criteria,
+            "claims": [c.model_dump() for c in control.claims],
+            "owner": control.owner,
+            "frequency": control.frequency,
+            "severity": control.severity,
+            "snapshot_date": self.snapshot_date.isoformat(),
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "error": self.error,
+            **self.counts,
+            "sql_sha256": control.sql_sha256,
+            "parameters": {k: str(v) if isinstance(v, date) else v for k, v in self.parameters.items()},
+            "scope": control.scope,
+            "sources": self.sources,
+            "reconciliation": self.reconciliation,
+            "remediation": control.remediation,
+        }
+
+
+@dataclass
+class DailyEvidence:
+    """What the report, workbook and OSCAL renderings of one day are made from."""
+
+    snapshot_date: date
+    run_id: str
+    outcomes: list[ControlOutcome]
+    #: "<source>.<dataset>" -> status, provenance summary, records_in_bundle, freshness
+    sources: dict[str, dict[str, Any]]
+    #: control id -> structured reconciliation (see `daily.reconcile`)
+    reconciliation: dict[str, list[dict[str, Any]]]
+    waivers: list[dict[str, Any]] = field(default_factory=list)
+    waivers_sha256: str | None = None
+    controls_map_sha256: str = ""
+    signing_key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PeriodControl:
+    id: str
+    title: str
+    criteria: list[str]
+    frequency: str
+    scope: str
+
+
+@dataclass
+class PeriodEvidence:
+    start: date
+    end: date
+    days: list[date]
+    missing_days: list[date]
+    controls: list[PeriodControl]
+    #: control id -> one entry per day of the period (verdict "missing" on days without it)
+    daily: dict[str, list[dict[str, Any]]]
+    #: control id -> every population row of every day, with its snapshot_date
+    population: dict[str, list[dict[str, Any]]]
+    #: control id -> exception episodes (first seen .. resolved)
+    exceptions: dict[str, list[dict[str, Any]]]
+    control_stats: dict[str, dict[str, Any]]
+    #: one entry per day and dataset: collection status, counts, hashes, the bundle it came from
+    provenance: list[dict[str, Any]]
+    #: the daily bundles the period was built from
+    snapshots: list[dict[str, Any]]
+    pseudonymization_note: str = "not pseudonymized"
+    pseudonymization: dict[str, Any] | None = None
+    controls_map_sha256: list[str] = field(default_factory=list)
+    #: the verified daily chain the period was read from: its signers, whether the key was pinned, its head
+    daily_chain: dict[str, Any] = field(default_factory=dict)
+    #: unsigned daily bundles read (only with require_signature=False, i.e. --allow-unsigned)
+    unsigned_inputs: list[str] = field(default_factory=list)
+    allow_unsigned: bool = False

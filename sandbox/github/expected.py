@@ -1,0 +1,11 @@
+"""What the sandbox's GitHub plants for the cross-system access controls; sandbox/expected.py gathers every
+system's file like this one, so adding a system touches no shared file."""
+
+from __future__ import annotations
+
+#: account system -> the active privileged accounts allowed (fewest, most), the catalogue's cc6_3 `admin_bounds`
+#: (tests/test_controls.py checks they agree); outside them the system is an exception
+ADMIN_BOUNDS = {"github": (2, 6)}
+#: account systems whose accounts report their last use (the dormant-accounts truth): none, GitHub shows organisation
+#: owners no member's last activity
+ACTIVITY_SYSTEMS = frozenset()

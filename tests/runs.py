@@ -1,0 +1,66 @@
+"""Runs of the daily job as `evidence-pipeline run` launches them: each in a process of its own, like a user's
+command (the steps fork from a server that keeps the environment it started with, so one process, one run)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TypeVar
+
+import dagster as dg
+
+from evidence_pipeline.launch import RunOutcome, prepare_dagster_home, run_outcome
+from evidence_pipeline.settings import Paths
+
+#: the run id `evidence-pipeline run` prints
+RUN_ID = re.compile(r"\(run ([0-9a-f-]{36})\)")
+#: generous: a run needs ~30 s on two shared cores; a run that waits for ever (a leaked pool slot) must fail, not hang
+RUN_TIMEOUT = 600
+
+
+@dataclass(frozen=True)
+class CliRun:
+    outcome: RunOutcome
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_daily_job(day: date, paths: Paths, assets: list[str] | None = None) -> CliRun:
+    """`evidence-pipeline run --date DAY [--asset KEY ...]` with EVIDENCE_HOME = `paths`, and the run it made."""
+    prepare_dagster_home(paths)  # this process reads the same instance afterwards
+    command = [sys.executable, "-m", "evidence_pipeline.cli", "run", "--date", day.isoformat()]
+    command += [f"--asset={key}" for key in assets or []]
+    done = subprocess.run(command, env=dict(os.environ), capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    found = RUN_ID.search(done.stdout)
+    assert found, f"no run was started (exit {done.returncode}):\n{done.stdout}\n{done.stderr[-3000:]}"
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_outcome(instance, found.group(1))
+    return CliRun(outcome, done.returncode, done.stdout, done.stderr)
+
+
+def judging_assets() -> list[str]:
+    """Every control and the snapshot: a re-judge of a day's landed data, no source read again."""
+    from evidence_pipeline.definitions import defs
+
+    return sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] != "sources")
+
+
+T = TypeVar("T")
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 180.0, every: float = 0.2) -> T:
+    """`probe()`'s first truthy answer, asked every `every` seconds; fails after `timeout` naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
