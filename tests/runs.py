@@ -45,13 +45,6 @@ def run_daily_job(day: date, paths: Paths, assets: list[str] | None = None) -> C
     return CliRun(outcome, done.returncode, done.stdout, done.stderr)
 
 
-def judging_assets() -> list[str]:
-    """Every control and the snapshot: a re-judge of a day's landed data, no source read again."""
-    from evidence_pipeline.definitions import defs
-
-    return sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] != "sources")
-
-
 T = TypeVar("T")
 
 

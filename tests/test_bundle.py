@@ -11,7 +11,7 @@ import pytest
 from evidence_pipeline.cli import main
 from evidence_pipeline.evidence.verify import VerificationError, verify_bundle
 from tests.conftest import PipelineDay, bundles_of
-from tests.runs import judging_assets, run_daily_job
+from tests.runs import run_daily_job
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def _tree_digest(folder: Path) -> dict[str, str]:
 def test_rerunning_a_day_adds_a_version_and_keeps_the_first_byte_identical(pipeline_day: PipelineDay) -> None:
     first = bundles_of(pipeline_day.paths, pipeline_day.day)[0]
     before = _tree_digest(first)
-    assert run_daily_job(pipeline_day.day, pipeline_day.paths, judging_assets()).outcome.success
+    assert run_daily_job(pipeline_day.day, pipeline_day.paths, ["evidence/daily_snapshot"]).outcome.success
     versions = bundles_of(pipeline_day.paths, pipeline_day.day)
     assert len(versions) >= 2 and versions[0] == first
     assert _tree_digest(first) == before

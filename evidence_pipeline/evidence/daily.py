@@ -59,10 +59,12 @@ def write_bundle(
             controls_map_sha256=inputs.catalogue.catalogue_sha256(),
             signing_key_id=signing_key.key_id if signing_key else None,
         )
-        _write_controls(warehouse, work / "controls", inputs, evidence.reconciliation)
         waivers = _write_waivers(work, inputs)
         evidence.waivers, evidence.waivers_sha256 = waivers["entries"], waivers["sha256"]
-        written = renderings.write_daily(work, evidence)
+        # the controls' population CSVs are copied while Chromium prints the PDF; the workbook is made from them
+        written = renderings.write_daily(
+            work, evidence, lambda: _write_controls(warehouse, work / "controls", inputs, evidence.reconciliation)
+        )
         for extra in extras or []:
             extra(work, inputs)
         day = inputs.snapshot_date.isoformat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,11 +17,12 @@ WORKBOOK_PROCESS_ROWS = 50_000
 OSCAL_FILE = Path("oscal") / "assessment-results.json"
 
 
-def write_daily(work: Path, evidence: DailyEvidence) -> dict[str, str]:
+def write_daily(work: Path, evidence: DailyEvidence, write_tables: Callable[[], None]) -> dict[str, str]:
     """report.html (+ PDF), evidence.xlsx, OSCAL of a daily bundle.
 
-    The workbook, the slowest of them (every population row is a row of cells), is written from the population CSVs;
-    for a large organisation by a process of its own, while this one writes the rest and Chromium prints the PDF."""
+    The report needs the summaries only, so Chromium prints the PDF while `write_tables` writes the controls'
+    population CSVs; the workbook, the slowest rendering (every population row is a row of cells), is then written
+    from those CSVs, for a large organisation by a process of its own."""
     rows = sum(o.counts["population"] for o in evidence.outcomes)
     spreadsheet = (
         ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
@@ -28,9 +30,11 @@ def write_daily(work: Path, evidence: DailyEvidence) -> dict[str, str]:
         else ThreadPoolExecutor(1)
     )
     with spreadsheet, ThreadPoolExecutor(1) as printer:
-        writing = spreadsheet.submit(workbook.write_daily, evidence, work / "evidence.xlsx", work / "controls")
+        spreadsheet.submit(workbook.ready)  # its process starts (an interpreter, the imports) while the CSVs are copied
         (work / "report.html").write_text(report.render_daily(evidence))
         printing = printer.submit(report.print_pdf, work / "report.html", work / "report.pdf")
+        write_tables()
+        writing = spreadsheet.submit(workbook.write_daily, evidence, work / "evidence.xlsx", work / "controls")
         _write_oscal(work, oscal.daily_assessment_results(evidence))
         pdf_note = printing.result()
         writing.result()

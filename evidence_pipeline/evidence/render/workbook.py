@@ -40,6 +40,10 @@ def _cell(value: Any) -> Any:
     return json.dumps(value, sort_keys=True, default=str) if isinstance(value, dict | list) else value
 
 
+def ready() -> None:
+    """Nothing: submitted first to a process of its own, it gets that process started and this module imported."""
+
+
 def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
     """The day's workbook; each control's sheet is its `controls/<id>/population.csv`, read as it is written."""
     book = Workbook(path, FILLS)
