@@ -63,7 +63,8 @@ class RunOutcome:
 
 def run_day(day: date, paths: Paths, assets: list[dg.AssetKey] | None = None) -> RunOutcome:
     """The daily job for `day` (or the given assets of it) in this process, on DAGSTER_HOME's instance."""
-    from evidence_pipeline import definitions  # the code location, imported once the settings are known to be good
+    # the code location builds every definition (seconds): imported when a run starts, not by what uses run_outcome
+    from evidence_pipeline import definitions
 
     check_settings()
     prepare_dagster_home(paths)
