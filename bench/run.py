@@ -269,7 +269,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_folder_key
     from evidence_pipeline.settings import Paths
     from sandbox.launch import start_sandbox
-    from warehouse import Warehouse
+    from warehouse import Warehouse, results
 
     home = (args.home or Path(tempfile.mkdtemp(prefix="bench-"))).resolve()
     paths = Paths(home)
@@ -320,12 +320,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         }
         what = "collection run" if args.collect_only else "daily run"
         print(f"\n{what} {launched.run_id}: success={launched.success} failed={launched.failed_steps}")
-        logged = Warehouse(paths.warehouse).query(
-            "SELECT source || '.' || dataset AS name, status, request_count, retry_count, record_count, "
-            "epoch(CAST(finished_at AS TIMESTAMPTZ)) - epoch(CAST(started_at AS TIMESTAMPTZ)) AS fetch_s "
-            "FROM source_status WHERE snapshot_date = ? ORDER BY name",
-            [day],
-        )
+        logged = results.collection_timings(Warehouse(paths.warehouse), day)
         summary["requests"], summary["minimum"], summary["worst_ratio"] = requests_table(
             logged, minimum_requests(org, day)
         )

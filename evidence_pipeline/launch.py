@@ -20,7 +20,7 @@ from evidence_pipeline.evidence.signing import signing_key_for_writing
 from evidence_pipeline.launcher import HOST_TAG, IN_PROGRESS, free_dead_runs, this_host
 from evidence_pipeline.settings import Paths, check_url_settings, optional_project_file, project_file
 from evidence_pipeline.waivers import load_waivers
-from warehouse import Warehouse
+from warehouse import Warehouse, results
 
 PARTITION_TAG = "dagster/partition"
 
@@ -104,10 +104,7 @@ def nothing_collected(paths: Paths, day: date) -> str | None:
     dataset was collected: a day of only *unknown* verdicts must not end like a good one."""
     if not paths.warehouse.exists():
         return f"nothing was collected for {day}: no warehouse at {paths.warehouse}"
-    rows = Warehouse(paths.warehouse).query(
-        "SELECT source || '.' || dataset AS name, status FROM source_status WHERE snapshot_date = ? ORDER BY name",
-        [day],
-    )
+    rows = sorted(results.source_status_of_day(Warehouse(paths.warehouse), day), key=lambda row: row["name"])
     if any(row["status"] == "succeeded" for row in rows):
         return None
     states = "; ".join(f"{row['name']} {row['status'].replace('_', ' ')}" for row in rows) or "no source ran"
