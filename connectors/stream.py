@@ -99,6 +99,11 @@ class Stream(ABC):
     def next_cursor(self, payload: Any) -> Any:
         return None
 
+    def page_records(self, payload: Any, parsed: int) -> int:
+        """How many records the page returned, for its request log: the records parsed from it, unless the stream
+        folds a page's records into others' instead of yielding them (GitHub's list of members without 2FA)."""
+        return parsed
+
     def page_scope(self, cursor: Any) -> Hashable:
         """The call the page at `cursor` belongs to, for the repeated-page guard: a page identical to the previous
         page of its call is a repeat. One call per stream; a stream that interleaves calls (a work queue of
@@ -185,7 +190,7 @@ class Stream(ABC):
                         )
                     count += 1
                     yield record
-                self.provenance.requests[-1].record_count = count
+                self.provenance.requests[-1].record_count = self.page_records(payload, count)
                 self.provenance.record_count += count
                 cursor = self.next_cursor(payload)
                 if cursor is None:

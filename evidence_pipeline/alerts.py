@@ -1,7 +1,8 @@
 """Newly failing controls: to the log, and to a Slack-compatible webhook when one is configured.
 
 A control is newly failing on a day when its verdict is *fail* and its previous evaluated
-day's verdict was not (or there was none). Each (day, control) is reported once.
+day's verdict was not (or it was never evaluated before: the day is its first evaluated day). Each (day, control)
+is reported once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from evidence_pipeline.text import counted
 from warehouse import Warehouse, results
 
 WEBHOOK_ENV = "EVIDENCE_ALERT_WEBHOOK_URL"
@@ -25,13 +27,14 @@ class NewlyFailing:
     reason: str
     failed: int
     population: int
-    previous: str  # the previous evaluated day's verdict, or 'none'
+    previous: str  # the previous evaluated day's verdict, or 'none' (never evaluated before)
 
     def line(self) -> str:
-        return (
-            f"{self.control_id} is newly failing ({self.failed} of {self.population} fail; was "
-            f"{self.previous}): {self.reason}"
+        """One line: the control, what it was before, and its reason (which holds the counts)."""
+        before = (
+            "its first evaluated day" if self.previous == "none" else f"{self.previous} on its previous evaluated day"
         )
+        return f"{self.control_id} is newly failing ({before}): {self.reason}"
 
 
 def newly_failing(warehouse: Warehouse, day: date) -> list[NewlyFailing]:
@@ -50,7 +53,7 @@ def report_newly_failing(
         logger.warning(f"{day}: {item.line()}")
     delivered = "log"
     if webhook_url:
-        text = f"SOC 2 evidence {day}: {len(found)} control(s) newly failing\n" + "\n".join(
+        text = f"SOC 2 evidence {day}: {counted(len(found), 'control')} newly failing\n" + "\n".join(
             f"• {item.line()}" for item in found
         )
         request = urllib.request.Request(

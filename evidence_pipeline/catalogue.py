@@ -5,7 +5,10 @@ includes (`include:`, globs allowed: `controls/*.yaml`, one file per family, so 
 file of their own). A control's SQL may stand in a file beside its family file (`sql_file:`); a catalogue may also
 be one file with its controls inline.
 
-A malformed catalogue fails before any run, and the error names the file, the control and
+Each control says in words how it is tested (`procedure`), for the auditor. The promises it evidences are not the
+catalogue's: they come from the user's trust page (claims.py), read with the catalogue, hashed among its files.
+
+A malformed catalogue (or trust page) fails before any run, and the error names the file, the control (promise) and
 the field. Validation goes as far as compiling every control's SQL against the
 migrated (empty) warehouse schema and checking the columns it returns.
 
@@ -32,6 +35,15 @@ import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from evidence_pipeline.claims import (
+    TRUST_PAGE_FILE,
+    TrustPage,
+    TrustPageError,
+    parse_trust_page,
+    read_trust_page,
+    trust_page_file,
+    validation_problem,
+)
 from warehouse import raw_table, schema_connection
 
 #: SOC 2 Trust Services Criteria (2017, revised points of focus 2022).
@@ -127,9 +139,29 @@ def _dataset_names(value: list[str]) -> list[str]:
 
 
 class Claim(BaseModel):
+    """A promise of the user's trust page (claims.py) that a control evidences, as the control shows it."""
+
     model_config = ConfigDict(extra="forbid")
-    seed: str = Field(description="file name in shared/seeds the claim is quoted from")
-    quote: str = Field(min_length=8, max_length=400)
+    #: the trust page's name ("ByteMechanix LLC — Security Overview")
+    page: str
+    #: the page's heading the quote stands under
+    section: str
+    quote: str
+    #: the promise's id in the trust page
+    promise_id: str
+
+
+class TestProcedure(BaseModel):
+    """The written test procedure an auditor reads (the population is the control's `scope`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    __test__ = False  # not a pytest test class, despite its name
+    #: which records of which system and API were inspected
+    inspected: str = Field(min_length=20)
+    #: the attributes of each record that were tested
+    attribute: str = Field(min_length=10)
+    #: when a record passes, fails or is unknown, in words (exclusions and the unknown cases included)
+    rule: str = Field(min_length=20)
 
 
 class Control(BaseModel):
@@ -138,7 +170,6 @@ class Control(BaseModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=5)
     criteria: list[str] = Field(min_length=1)
-    claims: list[Claim] = Field(min_length=1)
     owner: str
     frequency: Literal["continuous", "daily", "weekly", "monthly", "quarterly", "annual"]
     severity: Literal["ERROR", "WARN"]
@@ -156,6 +187,8 @@ class Control(BaseModel):
     #: auditree's "is empty" rule: an empty population proves nothing unless the control says it may
     empty_population: Literal["pass", "unknown"] = "unknown"
     description: str = ""
+    #: the written test procedure: what was inspected, which attributes, the rule (the population is `scope`)
+    procedure: TestProcedure
 
     @field_validator("criteria")
     @classmethod
@@ -167,6 +200,9 @@ class Control(BaseModel):
 
     #: the catalogue's family of its first criterion (controls_map.yaml `families`), set when the catalogue loads
     _family: str = PrivateAttr(default="controls")
+    #: the trust page's promises this control evidences, set when the catalogue loads (not written in the catalogue:
+    #: the promises are the user's, claims.py)
+    _claims: list[Claim] = PrivateAttr(default_factory=list)
 
     @field_validator("sources", "system_sources")
     @classmethod
@@ -177,6 +213,11 @@ class Control(BaseModel):
     def family(self) -> str:
         """The Dagster group of the control's assets, and the name of its family file (controls/<family>.yaml)."""
         return self._family
+
+    @property
+    def claims(self) -> list[Claim]:
+        """The promises of the trust page this control evidences; none when no promise names it or no page is set."""
+        return self._claims
 
     @property
     def datasets(self) -> list[str]:
@@ -267,15 +308,28 @@ class Catalogue(BaseModel):
     families: dict[str, str] = Field(default_factory=dict)
     controls: list[Control] = Field(min_length=1)
     #: every file the catalogue was read from, with the SHA-256 of the bytes read: the entry point first, then each
-    #: included file followed by the SQL files its controls name
+    #: included file followed by the SQL files its controls name, and last the trust page when there is one
     files: dict[Path, str] = Field(default_factory=dict)
+    #: the user's trust page (claims.py) the controls' claims come from; None when none is configured
+    trust_page: TrustPage | None = None
+    #: the trust page's file and the bytes read from it (what a bundle carries as trust_page.yaml)
+    _trust_page_file: Path | None = PrivateAttr(default=None)
+    _trust_page_bytes: bytes | None = PrivateAttr(default=None)
 
     @cached_property
     def by_id(self) -> dict[str, Control]:
         return {c.id: c for c in self.controls}
 
+    @property
+    def trust_page_bytes(self) -> bytes | None:
+        """The trust page exactly as read (its SHA-256 is in `files`), for a bundle's trust_page.yaml."""
+        return self._trust_page_bytes
+
     def relative_name(self, file: Path) -> str:
-        """`file`'s name relative to the entry point's folder (`controls/logical_access.yaml`)."""
+        """`file`'s name relative to the entry point's folder (`controls/logical_access.yaml`); the trust page, which
+        is the user's and may lie anywhere, is named as a bundle carries it: `trust_page.yaml`."""
+        if file == self._trust_page_file:
+            return TRUST_PAGE_FILE
         return file.relative_to(next(iter(self.files)).parent).as_posix()
 
     def catalogue_sha256(self) -> str:
@@ -311,10 +365,17 @@ class _Read:
     files: dict[Path, str]
 
 
-def load_catalogue(path: Path, warehouse_schema: duckdb.DuckDBPyConnection | None = None) -> Catalogue:
+def load_catalogue(
+    path: Path,
+    warehouse_schema: duckdb.DuckDBPyConnection | None = None,
+    trust_page: Path | None | Literal["configured"] = "configured",
+) -> Catalogue:
     """Read the catalogue from its entry point (`path`, controls_map.yaml) and the files it includes, validate it, then
     check (`check_sql`) and compile every control's SQL against the warehouse schema (`warehouse_schema`, else an
-    in-memory one made here). Nothing in the catalogue is ever executed."""
+    in-memory one made here). Nothing in the catalogue is ever executed.
+
+    `trust_page`: the user's trust page whose promises become the controls' claims; by default the one configured
+    (claims.trust_page_file), None for none. A malformed one is a CatalogueError naming its file, promise and field."""
     path = Path(path)
     read = _read(path)
     families = read.entry_point.families
@@ -337,12 +398,30 @@ def load_catalogue(path: Path, warehouse_schema: duckdb.DuckDBPyConnection | Non
             raise CatalogueError(f"{entry.file}: control {control.id!r}: field 'id': duplicate id{first}")
         origin[control.id] = entry.file
         control._family = _family(control, entry.file, families, path)
+    _attach_trust_page(catalogue, trust_page_file() if trust_page == "configured" else trust_page)
     if warehouse_schema is None:
         with schema_connection() as con:
             _compile_all(catalogue, con, origin)
     else:
         _compile_all(catalogue, warehouse_schema, origin)
     return catalogue
+
+
+def _attach_trust_page(catalogue: Catalogue, file: Path | None) -> None:
+    """Read the trust page (its hash joins the catalogue's files) and give each control the promises naming it."""
+    if file is None:
+        return
+    try:
+        content, raw = read_trust_page(file)
+        page = parse_trust_page(file, raw, set(catalogue.by_id))
+    except TrustPageError as exc:
+        raise CatalogueError(str(exc)) from None  # the same one line, surfaced wherever catalogue errors are
+    catalogue.files[file] = hashlib.sha256(content).hexdigest()
+    catalogue.trust_page, catalogue._trust_page_file, catalogue._trust_page_bytes = page, file, content
+    for promise in page.promises:
+        claim = Claim(page=page.name, section=promise.section, quote=promise.quote, promise_id=promise.id)
+        for control_id in promise.controls:
+            catalogue.by_id[control_id]._claims.append(claim)
 
 
 def catalogue_document(path: Path) -> dict[str, Any]:
@@ -380,7 +459,7 @@ def _read_mapping(path: Path, files: dict[Path, str], expected: str) -> dict[str
     try:
         raw = yaml.load(content, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
-        raise CatalogueError(f"{path}: not valid YAML: {exc}") from exc
+        raise CatalogueError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None  # one line
     if not isinstance(raw, dict):
         raise CatalogueError(f"{path}: expected a mapping with {expected}")
     return raw
@@ -733,9 +812,4 @@ def _describe(exc: ValidationError, path: Path, entries: list[_Entry]) -> str:
         path, where = entry.file, entry.name
         loc = loc[2:]
     field = ".".join(str(p) for p in loc) or "(entry)"
-    message = error["msg"]
-    if error["type"] == "missing":
-        message = "is required but missing"
-    elif error["type"] == "extra_forbidden":
-        message = "is not a known field"
-    return f"{path}: {where}: field {field!r}: {message}"
+    return f"{path}: {where}: field {field!r}: {validation_problem(error)}"

@@ -3,27 +3,54 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
-import subprocess
 import sys
-import time
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 from evidence_pipeline.settings import Paths
+from evidence_pipeline.text import counted
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evidence-pipeline", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="collect, evaluate and snapshot a day against the built-in sandbox org")
+    def command(name: str, summary: str, details: str = "", examples: str = "") -> argparse.ArgumentParser:
+        """A subcommand whose `--help` says what it does (and shows examples)."""
+        epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples.strip().splitlines()) if examples else None
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}." + (f"\n\n{details}" if details else ""),
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    demo = command(
+        "demo",
+        "collect, evaluate and snapshot a day against the built-in sandbox organisation",
+        "Serves local fakes of every system (no network, no credentials), runs the daily job on them and prints a\n"
+        "line per source and per control, then a summary with the evidence bundle's path.",
+        "evidence-pipeline demo\nevidence-pipeline demo --size 500 --verbose",
+    )
     _sandbox_options(demo)
-    demo.add_argument("--date", type=date.fromisoformat, default=date.today(), help="partition (default today)")
+    demo.add_argument("--date", type=date.fromisoformat, default=date.today(), help="the day (default today)")
+    _verbose_option(demo)
 
-    run = commands.add_parser("run", help="collect, evaluate and snapshot a day against the configured systems")
-    run.add_argument("--date", type=date.fromisoformat, default=date.today(), help="partition (default today)")
+    run = command(
+        "run",
+        "collect, evaluate and snapshot a day against the configured systems",
+        "Runs the daily_evidence job for one day in this process (the job the schedule and the UI launch); each\n"
+        "source is configured by its environment variables (see the README).",
+        "evidence-pipeline run\nevidence-pipeline run --date 2026-11-20\n"
+        "evidence-pipeline run --asset sources/github/repositories",
+    )
+    run.add_argument("--date", type=date.fromisoformat, default=date.today(), help="the day (default today)")
     run.add_argument(
         "--asset",
         action="append",
@@ -31,22 +58,51 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY",
         help="only this asset of the day (repeatable; e.g. sources/github/repositories to re-collect one dataset)",
     )
+    _verbose_option(run)
 
-    ui = commands.add_parser("ui", help="start the sandbox and open the Dagster UI on it (dagster dev)")
+    ui = command(
+        "ui",
+        "serve the sandbox organisation and open the Dagster UI on it",
+        "Starts the sandbox's fake systems, then Dagster's webserver and daemon (dg dev); Ctrl-C stops both.",
+        "evidence-pipeline ui\nevidence-pipeline ui --host 0.0.0.0 --port 3001",
+    )
     _sandbox_options(ui)
-    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=3000, help="port the UI listens on (default 3000)")
 
-    verify = commands.add_parser(
+    controls = command(
+        "controls",
+        "list every control of the catalogue",
+        "Each control's id, SOC 2 criteria, title, sources, owner and severity, from controls_map.yaml\n"
+        "(or EVIDENCE_CONTROLS_MAP).",
+        "evidence-pipeline controls\nevidence-pipeline controls --json",
+    )
+    controls.add_argument("--json", action="store_true", help="print the controls as a JSON list")
+
+    claims = command(
+        "claims",
+        "show each promise of your trust page with its controls and the day's verdicts",
+        "Reads the trust page (EVIDENCE_TRUST_PAGE, else trust_page.yaml in the project) and the day's stored\n"
+        "verdicts: each promise is evidenced (every control passes), failing (one fails) or not evidenced.",
+        "evidence-pipeline claims\nevidence-pipeline claims --date 2026-11-20",
+    )
+    claims.add_argument("--date", type=date.fromisoformat, default=date.today(), help="the day (default today)")
+
+    verify = command(
         "verify",
-        help="check an evidence bundle's hashes, signature and chain (or every "
-        "bundle of a series: the evidence folder, exports/, samples/)",
+        "check an evidence bundle's hashes, signature and chain (or every bundle of a series: the evidence folder, "
+        "exports/, samples/)",
+        examples="evidence-pipeline verify evidence-data/evidence\n"
+        "evidence-pipeline verify evidence-data/evidence/2026-11-20/v001-20261120T020000Z --public-key key.pub",
     )
     verify.add_argument("bundle", type=Path, help="a bundle folder, or a folder of bundles to check as one chain")
     _trust_options(verify)
     # signatures are required by default now; the old flag is still accepted so that scripts keep working
     verify.add_argument("--require-signature", action="store_true", help=argparse.SUPPRESS)
 
-    keygen = commands.add_parser("keygen", help="make an Ed25519 signing key for evidence bundles")
+    keygen = command(
+        "keygen", "make an Ed25519 signing key for evidence bundles", examples="evidence-pipeline keygen --out key.pem"
+    )
     keygen.add_argument(
         "--out",
         type=Path,
@@ -54,38 +110,63 @@ def main(argv: list[str] | None = None) -> int:
         help="private key file to create (default: <EVIDENCE_HOME>/keys/evidence-signing.pem); never overwritten",
     )
 
-    rotate = commands.add_parser(
+    rotate = command(
         "rotate-key",
-        help="hand the evidence chains from the current signing key "
-        "(EVIDENCE_SIGNING_KEY) to a new one: writes a rotation record "
-        "signed by the current key",
+        "hand the evidence chains from the current signing key (EVIDENCE_SIGNING_KEY) to a new one",
+        "Writes a rotation record signed by the current key; the next bundle of each chain carries it.",
+        "EVIDENCE_SIGNING_KEY=old.pem evidence-pipeline rotate-key --new new.pem.pub",
     )
     rotate.add_argument("--new", type=Path, required=True, help="the new key: its public key (.pub) or private key")
 
-    export = commands.add_parser("export", help="one bundle for a period, from the verified daily bundles")
+    export = command(
+        "export",
+        "write one bundle for a period, from the verified daily bundles",
+        examples="evidence-pipeline export --from 2026-01-01 --to 2026-03-31 --pseudonymize",
+    )
     _period_options(export)
 
-    sample = commands.add_parser("sample", help="a reproducible audit sample of a control's population over a period")
-    sample.add_argument("--control", required=True, help="control id")
+    sample = command(
+        "sample",
+        "draw a reproducible audit sample of a control's population over a period",
+        examples="evidence-pipeline sample --control cc6_2_leavers_deprovisioned --from 2026-01-01 --to 2026-03-31 "
+        "--seed 42",
+    )
+    sample.add_argument("--control", required=True, help="control id (see `evidence-pipeline controls`)")
     _period_options(sample)
     sample.add_argument(
         "--size", type=int, default=None, help="sample size (default: the table by frequency and population size)"
     )
     sample.add_argument("--seed", type=int, required=True, help="seed: the same seed redraws the same sample")
 
-    history = commands.add_parser(
+    history = command(
         "history",
-        help="every control's verdict on every day of a period, as CSV: stored "
-        "verdicts, re-judged from raw rows where a control's SQL changed",
+        "print every control's verdict on every day of a period, as CSV",
+        "Stored verdicts, re-judged from raw rows where a control's SQL changed since.",
+        "evidence-pipeline history --from 2026-11-01 --to 2026-11-30 --control cc6_1_aws_root_mfa",
     )
     history.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first day")
     history.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day (inclusive)")
     history.add_argument("--control", action="append", default=None, help="only this control (repeatable)")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def _version() -> str:
+    """The installed package's version (the same the bundles' manifests record)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("evidence-pipeline")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     from evidence_pipeline.catalogue import CatalogueError
+    from evidence_pipeline.claims import TrustPageError
     from evidence_pipeline.evidence.period import PeriodError
     from evidence_pipeline.evidence.signing import SigningKeyError
+    from evidence_pipeline.organisation import OrganisationError
     from evidence_pipeline.settings import SettingsError, use_private_umask
     from evidence_pipeline.waivers import WaiverError
 
@@ -95,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             "demo": _demo,
             "run": _run,
             "ui": _ui,
+            "controls": _controls,
+            "claims": _claims,
             "verify": _verify,
             "keygen": _keygen,
             "rotate-key": _rotate_key,
@@ -102,10 +185,27 @@ def main(argv: list[str] | None = None) -> int:
             "sample": _sample,
             "history": _history,
         }[args.command](args)
-    except (SettingsError, SigningKeyError, WaiverError, CatalogueError, PeriodError) as exc:
+    except (
+        SettingsError,
+        SigningKeyError,
+        WaiverError,
+        CatalogueError,
+        PeriodError,
+        TrustPageError,
+        OrganisationError,
+    ) as exc:
         # a user's setting or file is wrong: one line naming it, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _verbose_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Dagster's full log on the console too (it is always written to <EVIDENCE_HOME>/logs/)",
+    )
 
 
 def _trust_options(parser: argparse.ArgumentParser) -> None:
@@ -144,8 +244,8 @@ def _period_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _sandbox_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--size", type=int, default=50, help="people in the sandbox organisation")
-    parser.add_argument("--seed", type=int, default=7, help="seed of the sandbox organisation")
+    parser.add_argument("--size", type=int, default=50, help="people in the sandbox organisation (default 50)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the sandbox organisation (default 7)")
 
 
 def _start_sandbox(args: argparse.Namespace, paths: Paths, day: date):
@@ -159,40 +259,287 @@ def _start_sandbox(args: argparse.Namespace, paths: Paths, day: date):
         raise SystemExit(2)
     from sandbox.launch import start_sandbox
 
+    print(f"starting the sandbox organisation ({counted(args.size, 'person', 'people')}, seed {args.seed})")
     sandbox = start_sandbox(paths.home / "sandbox", seed=args.seed, size=args.size, today=day)
     os.environ.update(sandbox.env)
     return sandbox
 
 
-def _run_and_report(day: date, paths: Paths, assets: list[str] | None = None) -> int:
+#: width of the CLI's tables when stdout is not a terminal (a file, a pipe): wide enough that no path is folded
+PIPED_WIDTH = 200
+
+
+def _console():
+    """A rich console on stdout; off a terminal, no colour, no progress bar and no folded paths."""
+    from rich.console import Console
+
+    console = Console(highlight=False, emoji=False, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(highlight=False, emoji=False, soft_wrap=True, width=PIPED_WIDTH, color_system=None)
+    return console
+
+
+class DayProgress:
+    """What `run` and `demo` say while the day runs, read from the run's event log (launch.RunFollower): a line as
+    each phase starts, one per source (records collected, or why not) and one per control (its verdict and counts);
+    on a terminal, a progress bar over the run's planned assets. Off a terminal (a file, a pipe) only the lines."""
+
+    def __init__(self, day: date, bar: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.day = day
+        self.run_id: str | None = None
+        self.log_file: Path | None = None
+        self.planned: dict[str, set[str]] = {"sources": set(), "controls": set(), "evidence": set()}
+        self.done = 0
+        self.phases: set[str] = set()
+        #: per source, per dataset: the materialization's metadata; the `collected` check's failure, by dataset
+        self.datasets: dict[str, dict[str, dict[str, object]]] = {}
+        self.not_collected: dict[str, str] = {}
+        #: datasets already said not to be collected (the run's outcome adds only the others)
+        self.reported: set[str] = set()
+        console = _console()
+        self.progress = (
+            Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            if bar and console.is_terminal
+            else None
+        )
+        self.task = self.progress.add_task("starting the run", total=None) if self.progress else None
+
+    def __enter__(self) -> DayProgress:
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.progress:
+            self.progress.stop()
+
+    def started(self, run_id: str, log_file: Path) -> None:
+        from evidence_pipeline.launch import DAILY_JOB
+
+        self.run_id, self.log_file = run_id, log_file
+        print(f"run {run_id} started: {DAILY_JOB} for {self.day}; Dagster's full log: {log_file}")
+
+    def entry(self, entry) -> None:
+        import dagster as dg
+
+        event = entry.dagster_event
+        if event is None:
+            return
+        kind = event.event_type
+        if kind == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
+            key = event.asset_key.path
+            self.planned.setdefault(key[0], set()).add("/".join(key[1:]))
+            self._advance(0)
+        elif kind == dg.DagsterEventType.STEP_START:
+            self._phase(entry.step_key or "")
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            key = event.asset_key.path
+            metadata = {name: value.value for name, value in event.event_specific_data.materialization.metadata.items()}
+            self._materialized(key, metadata)
+            self._advance(1)
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if evaluation.check_name == "collected" and not evaluation.passed:
+                self.not_collected[".".join(evaluation.asset_key.path[1:])] = evaluation.description or ""
+        elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            step = entry.step_key or ""
+            if step.startswith("collect_"):
+                self._source_done(step.removeprefix("collect_"))
+            if kind == dg.DagsterEventType.STEP_FAILURE:
+                error = event.step_failure_data.error
+                message = (error.message if error else "").strip().splitlines()
+                print(f"step {step} failed: {message[0] if message else 'see the log'}", file=sys.stderr)
+
+    def _advance(self, steps: int) -> None:
+        self.done += steps
+        if self.progress:
+            self.progress.update(self.task, total=sum(len(keys) for keys in self.planned.values()), completed=self.done)
+
+    def _phase(self, step: str) -> None:
+        sources = {key.split("/")[0] for key in self.planned["sources"]}
+        phases = {
+            "collect_": (
+                "collecting",
+                f"collecting {counted(len(self.planned['sources']), 'dataset')} from {counted(len(sources), 'source')}",
+            ),
+            "judge_": ("judging", f"judging {counted(len(self.planned['controls']), 'control')} as their sources land"),
+            "evidence__": (
+                "writing the bundle",
+                "writing the evidence bundle: report, workbook, OSCAL, signed manifest",
+            ),
+        }
+        for prefix, (short, line) in phases.items():
+            if step.startswith(prefix):
+                if self.progress:
+                    self.progress.update(self.task, description=short)
+                if prefix not in self.phases:
+                    self.phases.add(prefix)
+                    print(line)
+
+    def _materialized(self, key: list[str], metadata: dict[str, object]) -> None:
+        if key[0] == "sources":
+            self.datasets.setdefault(key[1], {})[key[2]] = metadata
+        elif key[0] == "controls":
+            since = metadata.get("failing since")
+            new = "  (newly failing)" if metadata.get("verdict") == "fail" and since == self.day.isoformat() else ""
+            print(f"{metadata.get('verdict', '?'):<7} {key[1]}: {metadata.get('reason', '')}{new}")
+
+    def _source_done(self, source: str) -> None:
+        datasets = self.datasets.get(source, {})
+        collected = {name: m for name, m in datasets.items() if m.get("status") == "collected"}
+        optional = [
+            f"{name} (set {m.get('missing settings')})"
+            for name, m in datasets.items()
+            if m.get("status") == "optional, not configured"
+        ]
+        if collected:
+            records = sum(int(m.get("records") or 0) for m in collected.values())
+            line = f"{source}: {counted(records, 'record')} collected from {counted(len(collected), 'dataset')}"
+            if optional:
+                line += f"; optional and not configured: {', '.join(optional)}"
+            print(line)
+        # what could not be read, by cause: one line for a source that is not configured, not one per dataset
+        by_cause: dict[str, list[str]] = {}
+        for dataset, why in self.not_collected.items():
+            if dataset.split(".", 1)[0] == source and dataset not in self.reported:
+                by_cause.setdefault(why, []).append(dataset)
+        for why, names in by_cause.items():
+            print(f"not collected: {', '.join(sorted(names))}: {why}", file=sys.stderr)
+            self.reported.update(names)
+
+
+def _run_and_report(day: date, paths: Paths, assets: list[str] | None = None, verbose: bool = False) -> int:
     import dagster as dg
 
     from evidence_pipeline.defs.evidence import SNAPSHOT_KEY
     from evidence_pipeline.evidence.chain import latest_bundle
-    from evidence_pipeline.launch import DAILY_JOB, nothing_collected, run_day
+    from evidence_pipeline.launch import nothing_collected, run_day
     from warehouse import Warehouse
     from warehouse.results import errored_controls
 
     selection = [dg.AssetKey.from_user_string(key) for key in assets] if assets else None
-    outcome = run_day(day, paths, selection)
-    state = "succeeded" if outcome.success else f"failed steps: {', '.join(outcome.failed_steps)}"
-    print(f"{DAILY_JOB} {day}: {state} (run {outcome.run_id})")
+    print("loading the pipeline's definitions and starting the run")
+    with (
+        contextlib.nullcontext() if verbose else _step_processes_stderr_to(paths.home / "logs" / STEP_CONSOLE_LOG),
+        DayProgress(day, bar=not verbose) as progress,
+    ):
+        outcome = run_day(day, paths, selection, verbose=verbose, on_start=progress.started, on_entry=progress.entry)
     for dataset, why in sorted(outcome.uncollected.items()):  # its controls are unknown, with this as the reason
-        print(f"not collected: {dataset}: {why}", file=sys.stderr)
+        if dataset not in progress.reported:
+            print(f"not collected: {dataset}: {why}", file=sys.stderr)
+    bundle = None
     if selection is None or SNAPSHOT_KEY in selection:
         bundle = latest_bundle(paths.evidence)
         if bundle is None or not outcome.success or bundle.parent.name != day.isoformat():
             print("no evidence bundle was written; see the failed steps above", file=sys.stderr)
-            return 1
-        print(f"evidence bundle: {bundle}")
-    errored = errored_controls(Warehouse(paths.warehouse), day)
+            bundle = None
+        else:
+            _say_missing_renderings(bundle)
+    errored = errored_controls(Warehouse(paths.warehouse), day) if paths.warehouse.exists() else {}
     for control_id, error in errored.items():  # unknown in the bundle, with the error; the exit status says it too
         print(f"error: control {control_id}: {error}", file=sys.stderr)
     nothing = nothing_collected(paths, day) if selection is None else None
     if nothing:  # the bundle says every control is unknown; the exit status must say it too
         print(f"error: {nothing}", file=sys.stderr)
+    _print_summary(day, paths, outcome, bundle, progress.log_file)
+    if (selection is None or SNAPSHOT_KEY in selection) and bundle is None:
         return 1
-    return 1 if errored or not outcome.success else 0
+    return 1 if nothing or errored or not outcome.success else 0
+
+
+#: where the step processes' own stderr goes without --verbose (under <EVIDENCE_HOME>/logs/)
+STEP_CONSOLE_LOG = "step-processes.log"
+
+
+@contextlib.contextmanager
+def _step_processes_stderr_to(path: Path) -> Iterator[None]:
+    """The run's step processes inherit this process's stderr, and Dagster writes a DEBUG line there as each starts
+    (before the run's logger settings reach it; the line is in the run's log file too), as would a crashing worker:
+    while the run lasts, the inherited stderr is `path`, and this process's own messages still reach the terminal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    terminal_fd = os.dup(2)
+    with path.open("a") as capture:
+        os.dup2(capture.fileno(), 2)
+    own, sys.stderr = sys.stderr, open(os.dup(terminal_fd), "w", buffering=1)  # noqa: SIM115 closed below
+    try:
+        yield
+    finally:
+        sys.stderr.close()
+        sys.stderr = own
+        os.dup2(terminal_fd, 2)
+        os.close(terminal_fd)
+
+
+def _say_missing_renderings(bundle: Path) -> None:
+    """One line for each rendering the bundle's manifest says was not produced (a PDF without an engine), with the
+    manifest's own note on how to get it (the renderer knows its engine; this does not probe for one)."""
+    import json
+
+    from evidence_pipeline.evidence.chain import MANIFEST
+
+    try:
+        renderings = json.loads((bundle / MANIFEST).read_text()).get("renderings") or {}
+    except (OSError, ValueError):
+        return
+    for name, note in sorted(renderings.items()):
+        if note != "written":
+            print(f"{name} {note}" if str(note).startswith("not ") else f"{name}: {note}")
+
+
+def _print_summary(day: date, paths: Paths, outcome, bundle: Path | None, log_file: Path | None) -> None:
+    """The table the run ends with: the controls' verdicts, what newly fails, the sources, where the bundle is and
+    how to verify it, and where Dagster's log is."""
+    from rich import box
+    from rich.table import Table
+
+    from evidence_pipeline.launch import DAILY_JOB
+    from warehouse import Warehouse, results
+
+    table = Table(title=f"{DAILY_JOB} {day}", title_justify="left", show_header=False, box=box.SIMPLE)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    state = "succeeded" if outcome.success else f"failed steps: {', '.join(outcome.failed_steps)}"
+    table.add_row("run", f"{outcome.run_id} {state}")
+    if paths.warehouse.exists():
+        warehouse = Warehouse(paths.warehouse)
+        stored = {cid: v for (cid, _), v in results.verdicts_between(warehouse, day, day).items()}
+        verdicts = [v.verdict for v in stored.values()]
+        waived = sum(v.counts.get("waived") or 0 for v in stored.values())
+        table.add_row(
+            "controls",
+            f"{len(verdicts)}: {verdicts.count('pass')} pass, {verdicts.count('fail')} fail, "
+            f"{verdicts.count('unknown')} unknown; {counted(waived, 'row')} waived"
+            if verdicts
+            else "none judged for this day",
+        )
+        failing = sorted(cid for cid, v in stored.items() if v.verdict == "fail")
+        newly = [cid for cid in failing if results.failing_since(warehouse, cid, day) == day]
+        earlier = {cid for cid, _ in results.verdicts_between(warehouse, date.min, day - timedelta(days=1))}
+        first = " (their first evaluated day)" if newly and not earlier & set(newly) else ""
+        shown = ", ".join(newly[:3]) + (f" and {len(newly) - 3} more (marked above)" if len(newly) > 3 else "")
+        table.add_row("newly failing", f"{len(newly)}{first}" + (f": {shown}" if newly else ""))
+        statuses = [row["status"] for row in results.source_status_of_day(warehouse, day)]
+        table.add_row(
+            "sources",
+            f"{statuses.count('succeeded')} of {counted(len(statuses), 'dataset')} collected" if statuses else "none",
+        )
+    table.add_row("evidence bundle", str(bundle) if bundle else "none written")
+    if bundle:
+        table.add_row("verify it", f"evidence-pipeline verify {paths.evidence}")
+    if log_file:
+        table.add_row("Dagster's log", str(log_file))
+    _console().print(table)
 
 
 def _use_data_folder_key(paths: Paths) -> None:
@@ -211,36 +558,105 @@ def _demo(args: argparse.Namespace) -> int:
     _use_data_folder_key(paths)
     sandbox = _start_sandbox(args, paths, args.date)
     try:
-        return _run_and_report(args.date, paths)
+        return _run_and_report(args.date, paths, verbose=args.verbose)
     finally:
         sandbox.stop()
 
 
 def _run(args: argparse.Namespace) -> int:
-    return _run_and_report(args.date, Paths.from_env(), args.asset)
+    return _run_and_report(args.date, Paths.from_env(), args.asset, args.verbose)
 
 
 def _ui(args: argparse.Namespace) -> int:
-    from evidence_pipeline.launch import prepare_dagster_home
+    from evidence_pipeline.ui import serve_ui
 
     paths = Paths.from_env()
-    _use_data_folder_key(paths)  # `dagster dev` inherits it: the UI's snapshots are signed too
+    _use_data_folder_key(paths)  # `dg dev` inherits it: the UI's snapshots are signed too
     sandbox = _start_sandbox(args, paths, date.today())
-    prepare_dagster_home(paths)
-    print(f"sandbox organisation served; Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C stops both)")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-m", "evidence_pipeline.definitions", "-p", str(args.port)],
-        env=os.environ.copy(),
-    )
     try:
-        while process.poll() is None:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        process.terminate()
-        process.wait(30)
+        return serve_ui(paths, args.host, args.port)
     finally:
         sandbox.stop()
-    return process.returncode or 0
+
+
+def _controls(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.table import Table
+
+    from evidence_pipeline.catalogue import load_catalogue
+    from evidence_pipeline.settings import project_file
+
+    catalogue = load_catalogue(project_file("controls_map.yaml"))
+    rows = [
+        {
+            "id": control.id,
+            "criteria": control.criteria,
+            "title": control.title,
+            "sources": [*control.sources, *control.system_sources],
+            "owner": control.owner,
+            "severity": control.severity,
+        }
+        for control in catalogue.controls
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = Table(title=f"{counted(len(rows), 'control')} in the catalogue", title_justify="left")
+    for column in ("id", "criteria", "title", "sources", "owner", "severity"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(", ".join(v) if isinstance(v, list) else str(v) for v in row.values()))
+    _console().print(table)
+    return 0
+
+
+def _claims(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from evidence_pipeline.catalogue import load_catalogue
+    from evidence_pipeline.claims import TRUST_PAGE_ENV, coverage, trust_page_file
+    from evidence_pipeline.settings import project_file
+    from warehouse import Warehouse, results
+
+    catalogue = load_catalogue(project_file("controls_map.yaml"))
+    page = catalogue.trust_page
+    if page is None:
+        print(
+            f"no trust page configured: set {TRUST_PAGE_ENV} to your security page's promises mapped to controls "
+            f"(examples: examples/trust_pages/, the demo company's sandbox/trust_page.yaml)"
+        )
+        return 0
+    paths = Paths.from_env()
+    stored = (
+        {cid: v for (cid, _), v in results.verdicts_between(Warehouse(paths.warehouse), args.date, args.date).items()}
+        if paths.warehouse.exists()
+        else {}
+    )
+    verdicts, reasons = {}, {}
+    for control in catalogue.controls:
+        verdict = stored.get(control.id)
+        if verdict is None:
+            verdicts[control.id] = "not evaluated"
+        elif verdict.sql_sha256 != control.sql_sha256:  # as the snapshot reads it: another SQL's verdict is no proof
+            verdicts[control.id], reasons[control.id] = "unknown", "evaluated with different SQL than the catalogue"
+        else:
+            verdicts[control.id], reasons[control.id] = verdict.verdict, verdict.reason
+    covered = coverage(page, verdicts, reasons)
+    states = [c.state for c in covered]
+    summary = ", ".join(f"{states.count(state)} {state}" for state in ("evidenced", "failing", "not evidenced"))
+    table = Table(
+        title=f"{page.name} ({trust_page_file()}) on {args.date}: {counted(len(covered), 'promise')}: {summary}",
+        title_justify="left",
+    )
+    for column in ("promise", "quote", "controls", "coverage"):
+        table.add_column(column, overflow="fold")
+    for item in covered:
+        promise = item.promise
+        controls = "\n".join(f"{cid}: {verdict}" for cid, verdict in item.verdicts.items()) or "none"
+        table.add_row(f"{promise.id}\n({promise.section})", f"“{promise.quote}”", controls, f"{item.state}: {item.why}")
+    _console().print(table)
+    return 0
 
 
 def _pinned_key(args: argparse.Namespace) -> bytes | None:

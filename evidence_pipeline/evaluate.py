@@ -21,6 +21,7 @@ import duckdb
 
 from evidence_pipeline.catalogue import Catalogue, Control
 from evidence_pipeline.evidence.model import EXCEPTIONS_IN_SUMMARY, STATUSES, ControlOutcome
+from evidence_pipeline.text import counted, plural
 from evidence_pipeline.waivers import Waivers, apply_waivers
 from warehouse import Warehouse, results
 
@@ -173,8 +174,8 @@ def evaluate_control(
             )
             if problems:
                 outcome.error = (
-                    f"{len(problems)} row(s) returned by the SQL could not be judged and are unknown: "
-                    + "; ".join(problems[:PROBLEM_ROWS_NAMED])
+                    f"{counted(len(problems), 'row')} returned by the SQL could not be judged and "
+                    f"{plural(len(problems), 'is', 'are')} unknown: " + "; ".join(problems[:PROBLEM_ROWS_NAMED])
                 )
             return outcome
 
@@ -329,18 +330,25 @@ def _normalise(row: dict[str, Any], problems: list[str]) -> dict[str, Any]:
 
 def verdict_from_counts(control: Control, counts: Mapping[str, int]) -> tuple[str, str]:
     """The control's verdict and its reason from its population's count per status: any fail fails, then any
-    unknown is unknown; an empty population passes only where the control says so."""
+    unknown is unknown; an empty population passes only where the control says so. The reason reads right for any
+    count: the control's `scope` is quoted as the population's description, never made to agree with a number
+    ("1 of 2 fails; population: every AWS account read")."""
     population = sum(counts.values())
-    failed, unknown = counts.get("fail", 0), counts.get("unknown", 0)
+    failed, unknown, waived = counts.get("fail", 0), counts.get("unknown", 0), counts.get("waived", 0)
+    scope = f"population: {control.scope}"
+    not_evaluated = f"{unknown} could not be evaluated"
     if failed:
-        return "fail", f"{failed} of {population} {control.scope} fail"
+        also = f", {not_evaluated}" if unknown else ""
+        return "fail", f"{failed} of {population} {plural(failed, 'fails', 'fail')}{also}; {scope}"
     if unknown:
-        return "unknown", f"{unknown} of {population} {control.scope} could not be evaluated"
+        return "unknown", f"{unknown} of {population} could not be evaluated; {scope}"
     if not population:
         if control.empty_population == "pass":
-            return "pass", f"no {control.scope} in scope"
-        return "unknown", f"no {control.scope} found: empty evidence is not proof"
-    return "pass", f"all {population} {control.scope} pass"
+            return "pass", f"nothing in scope, which this control accepts; {scope}"
+        return "unknown", f"nothing found, and empty evidence is not proof; {scope}"
+    passed = counts.get("pass", 0)
+    exempt = f", {waived} waived" if waived else ""
+    return "pass", f"{passed} of {population} {plural(passed, 'passes', 'pass')}{exempt}; {scope}"
 
 
 def load_summary(warehouse: Warehouse, control: Control, snapshot_date: date) -> ControlOutcome:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +28,8 @@ URL_SETTINGS = (
 )
 #: URL settings that are secrets as a whole (a webhook URL is its own credential): never quoted in an error
 SECRET_URL_SETTINGS = frozenset({"EVIDENCE_ALERT_WEBHOOK_URL"})
+#: the daily partitions' first day (ISO date); unset, the first day collected (`record_first_day`), else today
+FIRST_DAY_ENV = "EVIDENCE_FIRST_DAY"
 
 
 class SettingsError(ValueError):
@@ -55,6 +59,11 @@ class Paths:
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+    @property
+    def first_day_file(self) -> Path:
+        """The first day a run was started for, read when the code location loads (DuckDB's lock is the steps')."""
+        return self.home / "first_day"
 
     def make_private(self) -> None:
         """Create the data folder owner-only and make what it already holds owner-only (earlier versions left it
@@ -99,6 +108,56 @@ def check_url_settings() -> None:
         url_setting(name)
 
 
+def first_day_setting() -> date | None:
+    """EVIDENCE_FIRST_DAY as a date, None when unset; a value that is not an ISO date is refused naming it."""
+    value = os.environ.get(FIRST_DAY_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"{FIRST_DAY_ENV}: {value!r} is not a date (YYYY-MM-DD, e.g. 2026-01-01)") from None
+
+
+def first_day_collected(paths: Paths) -> date | None:
+    """The first day a run was started for in this data folder (`record_first_day`), None before the first run."""
+    try:
+        text = paths.first_day_file.read_text().strip()
+    except FileNotFoundError:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(
+            f"{paths.first_day_file}: {text[:40]!r} is not a date (YYYY-MM-DD); delete it and run the first day again"
+        ) from None
+
+
+def first_day(paths: Paths, today: date | None = None) -> date:
+    """The daily partitions' first day: EVIDENCE_FIRST_DAY, else the first day collected, else today."""
+    return first_day_setting() or first_day_collected(paths) or today or date.today()
+
+
+def record_first_day(paths: Paths, day: date) -> date:
+    """Before a run for `day` (a backfill's past days too): the first day collected becomes the earlier of it and
+    `day`, so that `day`'s partition exists when the code location loads. Returns the first day now recorded; a day
+    before EVIDENCE_FIRST_DAY is refused naming the variable."""
+    configured = first_day_setting()
+    if configured and day < configured:
+        raise SettingsError(f"{FIRST_DAY_ENV}: the partitions start on {configured}; {day} is before it")
+    paths.home.mkdir(parents=True, exist_ok=True)
+    # runs of a backfill start at once: read, compare and replace under one lock, so no earlier day is lost
+    with (paths.home / ".first_day.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        recorded = first_day_collected(paths)
+        if recorded is not None and recorded <= day:
+            return recorded
+        written = paths.first_day_file.with_suffix(".tmp")
+        written.write_text(day.isoformat() + "\n")
+        written.replace(paths.first_day_file)  # atomic: a code location loading meanwhile reads one or the other
+    return day
+
+
 def optional_project_file(name: str) -> Path | None:
     """Like `project_file` for files a deployment may go without (waivers.yaml, identity_map.yaml)."""
     try:
@@ -113,8 +172,6 @@ def project_file(name: str) -> Path:
         "controls_map.yaml": "EVIDENCE_CONTROLS_MAP",
         "waivers.yaml": "EVIDENCE_WAIVERS",
         "identity_map.yaml": "EVIDENCE_IDENTITY_MAP",
-        # the Dagster instance's settings: e.g. deploy/dagster.yaml, PostgreSQL storage
-        "dagster.yaml": "EVIDENCE_DAGSTER_YAML",
     }.get(name)
     if env and os.environ.get(env):
         return Path(os.environ[env]).resolve()

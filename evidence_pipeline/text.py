@@ -1,4 +1,5 @@
-"""Text from the systems shown to people: what a name may not do to the page it is shown on."""
+"""Text shown to people: what a name from the systems may not do to the page it is shown on, and counts whose
+nouns and verbs agree with them."""
 
 from __future__ import annotations
 
@@ -13,3 +14,14 @@ BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 def escape_bidi(text: str) -> str:
     """`text` with every bidi control shown as its escape (`\\u202e`), so it is seen and reorders nothing."""
     return BIDI_CONTROLS.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """The word that agrees with `count`: `singular` for exactly one, else the plural (`singular` + "s" unless
+    given)."""
+    return singular if count == 1 else plural_form or f"{singular}s"
+
+
+def counted(count: int, singular: str, plural_form: str | None = None) -> str:
+    """`count` with its noun in the right number: "1 control", "2 controls", "1,204 records"."""
+    return f"{count:,} {plural(count, singular, plural_form)}"

@@ -62,8 +62,13 @@ def start_sandbox(
     return sandbox
 
 
+#: the demo company's own trust page: its security page's promises, mapped to the controls that evidence them
+TRUST_PAGE = Path(__file__).resolve().parent / "trust_page.yaml"
+
+
 def write_company_files(org: SandboxOrg, workdir: Path) -> dict[str, str]:
-    """The files a company keeps beside its systems: the identity map and the accepted exceptions."""
+    """The files a company keeps beside its systems: the identity map, the accepted exceptions, and (written once,
+    in the package) its trust page."""
     identity, waivers = workdir / "identity_map.yaml", workdir / "waivers.yaml"
     identity.write_text(
         "# Sandbox identity map (generated)\n" + yaml.safe_dump(expected.identity_map(org), sort_keys=False)
@@ -72,4 +77,9 @@ def write_company_files(org: SandboxOrg, workdir: Path) -> dict[str, str]:
         "# Sandbox accepted exceptions (generated)\n"
         + yaml.safe_dump({"waivers": expected.waivers(org)}, sort_keys=False)
     )
-    return {"EVIDENCE_IDENTITY_MAP": str(identity), "EVIDENCE_WAIVERS": str(waivers)}
+    return {
+        "EVIDENCE_IDENTITY_MAP": str(identity),
+        "EVIDENCE_WAIVERS": str(waivers),
+        "EVIDENCE_TRUST_PAGE": str(TRUST_PAGE),
+        "EVIDENCE_ORGANISATION": str(TRUST_PAGE.parent / "organisation.yaml"),  # the demo company's profile
+    }

@@ -18,8 +18,8 @@ import dagster as dg
 from evidence_pipeline.launch import RunOutcome, prepare_dagster_home, run_outcome
 from evidence_pipeline.settings import Paths
 
-#: the run id `evidence-pipeline run` prints
-RUN_ID = re.compile(r"\(run ([0-9a-f-]{36})\)")
+#: the run id `evidence-pipeline run` prints as the run starts ("run <id> started: ...")
+RUN_ID = re.compile(r"\brun ([0-9a-f-]{36}) started\b")
 #: generous: a run needs ~30 s on two shared cores; a run that waits for ever (a leaked pool slot) must fail, not hang
 RUN_TIMEOUT = 600
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evidence_pipeline.catalogue import CatalogueError, catalogue_document, load_catalogue
+from evidence_pipeline.catalogue import SQL_PARAMETER, CatalogueError, catalogue_document, load_catalogue
+from evidence_pipeline.claims import TRUST_PAGE_ENV
 from evidence_pipeline.settings import project_file
 from warehouse import schema_connection
 
@@ -27,6 +28,12 @@ ACCOUNTS = [
 ]
 ROLES = ["google_workspace.role_assignments", "google_workspace.roles", "entra.role_assignments"]
 PRIVILEGED = [*ACCOUNTS[:1], *ROLES[:2], ACCOUNTS[1], ROLES[2], *ACCOUNTS[2:5]]
+
+
+@pytest.fixture(autouse=True)
+def no_trust_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogue's own files only: the session's sandbox page (tests/test_claims.py covers the page) stays out."""
+    monkeypatch.delenv(TRUST_PAGE_ENV, raising=False)
 
 
 def _variant(tmp_path: Path, change) -> Path:
@@ -309,3 +316,40 @@ def test_the_catalogue_lists_and_hashes_every_file_it_was_read_from() -> None:
         assert hashlib.sha256(file.read_bytes()).hexdigest() == digest
     listing = "".join(f"{digest}  {name}\n" for name, digest in zip(names, catalogue.files.values(), strict=True))
     assert catalogue.catalogue_sha256() == hashlib.sha256(listing.encode()).hexdigest()
+
+
+# -- the written test procedure; claims are the trust page's, not the catalogue's -----------------------------------
+
+
+def test_a_control_without_a_written_test_procedure_is_refused(tmp_path: Path) -> None:
+    path = _variant(tmp_path, lambda c: c.pop("procedure"))
+    assert _refusal(path) == f"{path}: control 'cc8_1_branch_review_rules': field 'procedure': is required but missing"
+
+
+def test_a_procedure_without_its_rule_is_refused(tmp_path: Path) -> None:
+    path = _variant(tmp_path, lambda c: c["procedure"].pop("rule"))
+    assert _refusal(path) == (
+        f"{path}: control 'cc8_1_branch_review_rules': field 'procedure.rule': is required but missing"
+    )
+
+
+def test_claims_written_in_a_control_are_refused(tmp_path: Path) -> None:
+    """Claims moved to the user's trust page: the old field is not silently ignored."""
+    claims = [{"seed": "000_106ea5bf57f7e2e2.txt", "quote": "peer review before merge; full history"}]
+    path = _variant(tmp_path, lambda c: c.update(claims=claims))
+    assert _refusal(path) == f"{path}: control 'cc8_1_branch_review_rules': field 'claims': is not a known field"
+
+
+def test_every_procedure_names_its_controls_failure_kinds_and_parameters() -> None:
+    """The written rule is the SQL's in words: each failure kind the control remedies and each parameter its SQL reads
+    (the thresholds an auditor re-performs the test with) is named in the procedure."""
+    for control in _load(project_file("controls_map.yaml")).controls:
+        procedure = control.procedure
+        written = f"{procedure.inspected} {procedure.attribute} {procedure.rule}".lower()
+        kinds = [kind for kind in control.remediation if kind != "default"]
+        unnamed = [kind for kind in kinds if kind not in written]
+        assert not unnamed, (control.id, unnamed)
+        parameters = set(SQL_PARAMETER.findall(control.sql)) - {"snapshot_date"}
+        assert not [name for name in parameters if name not in written], (control.id, parameters)
+        for part in ("pass", "fail", "unknown"):
+            assert part in procedure.rule.lower(), (control.id, part)

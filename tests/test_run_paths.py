@@ -1,20 +1,15 @@
 """One job, three ways to launch it: the schedule, the UI and the CLI run the same plan; a run killed on the UI path
-is failed by Dagster's own run monitoring (the daemon `dagster dev` starts), through the instance's run launcher
+is failed by Dagster's own run monitoring (the daemon `dg dev` starts), through the instance's run launcher
 (evidence_pipeline/launcher.py), and the next run of its step goes through.
 
-The UI path is the real one: `dagster dev` on a copy of the session's data folder, and the GraphQL mutation the
-UI's launchpad sends."""
+The UI path is the real one: `evidence-pipeline ui`'s serve_ui (`dg dev`) on a copy of the session's data folder,
+and the GraphQL mutation the UI's launchpad sends."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +24,7 @@ import pytest
 from evidence_pipeline.launch import DAILY_JOB, prepare_dagster_home
 from evidence_pipeline.launcher import run_worker_process
 from evidence_pipeline.settings import Paths
+from tests.browser.serve import ServedUi, served_ui
 from tests.conftest import PipelineDay
 from tests.runs import wait_for
 
@@ -52,31 +48,18 @@ mutation Launch($params: ExecutionParams!) {
 
 @dataclass
 class Ui:
-    url: str
-    paths: Paths
+    served: ServedUi
     location: str
 
+    @property
+    def paths(self) -> Paths:
+        return self.served.paths
+
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"{self.url}/graphql",
-            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            body = json.loads(response.read())
-        assert "errors" not in body, body
-        return body["data"]
+        return self.served.graphql(query, variables)
 
     def loaded_locations(self) -> list[str]:
-        entries = self.graphql(
-            "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
-            "locationOrLoadError { __typename } } } } }"
-        )["workspaceOrError"]["locationEntries"]
-        return [
-            e["name"]
-            for e in entries
-            if e["loadStatus"] == "LOADED" and e["locationOrLoadError"]["__typename"] == "RepositoryLocation"
-        ]
+        return self.served.loaded_locations()
 
     def launch(self, partition: str, assets: list[list[str]] | None = None) -> str:
         """What the UI's launchpad sends for one partition of the daily job (or some of its assets)."""
@@ -97,49 +80,17 @@ class Ui:
         return result["run"]["runId"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ui(pipeline_day: PipelineDay, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
-    """`dagster dev` (webserver and daemon) on a copy of the session's data folder, as `evidence-pipeline ui` does."""
+    """`evidence-pipeline ui`'s serve_ui (dg dev: webserver and daemon) on a copy of the session's data folder."""
     paths = Paths(tmp_path_factory.mktemp("ui-home") / "home")
     shutil.copytree(pipeline_day.paths.home, paths.home, ignore=shutil.ignore_patterns("sandbox"))
     saved = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "EVIDENCE_HOME")}
-    prepare_dagster_home(paths)
-    port = free_port()
-    log = (paths.home / "dagster-dev.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-m", "evidence_pipeline.definitions", "-p", str(port)],
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def serving() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/server_info", timeout=2):
-                return True
-        except OSError:
-            return False
-
+    prepare_dagster_home(paths)  # this process reads the UI's instance too
     try:
-        wait_for("the Dagster UI", serving, timeout=240, every=0.5)
-        location = wait_for("the code location", Ui(url, paths, "").loaded_locations, timeout=240, every=1.0)[0]
-        yield Ui(url, paths, location)
+        with served_ui(paths) as served:
+            yield Ui(served, served.loaded_locations()[0])
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -254,7 +205,7 @@ def test_a_run_killed_on_the_ui_path_is_failed_and_the_next_one_runs(pipeline_da
         messages = [r.event_log_entry.message or "" for r in instance.get_records_for_run(run_id).records]
     assert any("is gone (killed)" in message for message in messages), messages[-5:]
 
-    # the dead run held nothing: with the code server back (as `dagster dev` or a deployment restarts it), the next
+    # the dead run held nothing: with the code server back (as `dg dev` or a deployment restarts it), the next
     # judging runs, and DuckDB opens
     reload = "mutation($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) { __typename } }"
     reloaded = ui.graphql(reload, {"name": ui.location})["reloadRepositoryLocation"]

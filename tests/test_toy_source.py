@@ -31,6 +31,8 @@ def toy_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
     for name in list(os.environ):  # no real source's settings leak in from the caller's environment
         if any(name.startswith(prefix) for prefix in ("GITHUB_", "AWS_", "GOOGLE_", "ENTRA_", "KNOWBE4_", "HR_")):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("EVIDENCE_TRUST_PAGE", raising=False)  # the sandbox's page names controls the toy lacks
+    monkeypatch.delenv("EVIDENCE_ORGANISATION", raising=False)  # and its profile names owners the toy has none of
     monkeypatch.setenv(EXTRA_SOURCES_ENV, str(TOY))
     monkeypatch.setenv("TOY_WIDGETS_PATH", str(TOY / "widgets.json"))
     entry = yaml.safe_load(project_file("controls_map.yaml").read_text())

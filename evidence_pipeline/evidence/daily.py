@@ -60,6 +60,8 @@ def write_bundle(
             signing_key_id=signing_key.key_id if signing_key else None,
         )
         waivers = _write_waivers(work, inputs)
+        if inputs.catalogue.trust_page_bytes is not None:  # the promises judged, as read (its hash: catalogue_files)
+            (work / "trust_page.yaml").write_bytes(inputs.catalogue.trust_page_bytes)
         evidence.waivers, evidence.waivers_sha256 = waivers["entries"], waivers["sha256"]
         # the controls' population CSVs are copied while Chromium prints the PDF; the workbook is made from them
         written = renderings.write_daily(

@@ -12,6 +12,8 @@ from datetime import date
 from typing import Any
 
 from evidence_pipeline.catalogue import Control
+from evidence_pipeline.claims import PromiseCoverage, TrustPage, coverage
+from evidence_pipeline.organisation import Profile
 
 STATUSES = ("pass", "fail", "unknown", "waived")
 #: exceptions a summary (`evaluate.load_summary`) holds, as many as the report shows; the bundle's exceptions.csv
@@ -112,6 +114,7 @@ class ControlOutcome:
             "sql_sha256": control.sql_sha256,
             "parameters": {k: str(v) if isinstance(v, date) else v for k, v in self.parameters.items()},
             "scope": control.scope,
+            "procedure": control.procedure.model_dump() if control.procedure else None,
             "sources": self.sources,
             "reconciliation": self.reconciliation,
             "remediation": control.remediation,
@@ -133,6 +136,32 @@ class DailyEvidence:
     waivers_sha256: str | None = None
     controls_map_sha256: str = ""
     signing_key_id: str | None = None
+    #: the user's trust page the report's coverage table is made from (the catalogue's), None without one
+    trust_page: TrustPage | None = None
+    #: the organisation profile the report names (organisation.yaml); None: the renderings read the configured one
+    profile: Profile | None = None
+    #: "<source>.<dataset>" -> the parameters of its collection (provenance.json): what the report's scope shows
+    collection_parameters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def verdicts(self) -> dict[str, str]:
+        return {o.control.id: o.verdict for o in self.outcomes}
+
+    def promise_coverage(self) -> list[PromiseCoverage]:
+        """Each promise of the trust page, evidenced / failing / not evidenced by the day's verdicts."""
+        if self.trust_page is None:
+            return []
+        return coverage(self.trust_page, self.verdicts(), {o.control.id: o.reason for o in self.outcomes})
+
+
+def period_verdict(stats: dict[str, Any]) -> str:
+    """A control's verdict over a period (`PeriodEvidence.control_stats`): it fails if it failed on any day; it passes
+    only if it passed on every day of the period; a day unknown or without a snapshot leaves it unknown (never a pass
+    on missing days)."""
+    if stats["days_fail"]:
+        return "fail"
+    if stats["days_evaluated"] and stats["days_pass"] == stats["days_evaluated"] and not stats.get("days_missing"):
+        return "pass"
+    return "unknown"
 
 
 @dataclass(frozen=True)
@@ -142,6 +171,9 @@ class PeriodControl:
     criteria: list[str]
     frequency: str
     scope: str
+    #: the control's owner key and written test procedure, as its daily results state them (older bundles: none)
+    owner: str = ""
+    procedure: dict[str, str] | None = None
 
 
 @dataclass
@@ -170,3 +202,26 @@ class PeriodEvidence:
     #: unsigned daily bundles read (only with require_signature=False, i.e. --allow-unsigned)
     unsigned_inputs: list[str] = field(default_factory=list)
     allow_unsigned: bool = False
+    #: as in DailyEvidence; collection_parameters holds every day's collection of each dataset
+    trust_page: TrustPage | None = None
+    profile: Profile | None = None
+    collection_parameters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def verdicts(self) -> dict[str, str]:
+        """Each control's verdict over the whole period (`period_verdict`)."""
+        return {c.id: period_verdict(self.control_stats[c.id]) for c in self.controls}
+
+    def reasons(self) -> dict[str, str]:
+        """Why a control is unknown over the period."""
+        return {
+            control_id: f"{self.control_stats[control_id]['days_unknown']} days unknown, "
+            f"{self.control_stats[control_id].get('days_missing', 0)} days without a snapshot"
+            for control_id, verdict in self.verdicts().items()
+            if verdict == "unknown"
+        }
+
+    def promise_coverage(self) -> list[PromiseCoverage]:
+        """Each promise of the trust page (the newest bundle's), judged by the controls' verdicts over the period."""
+        if self.trust_page is None:
+            return []
+        return coverage(self.trust_page, self.verdicts(), self.reasons())

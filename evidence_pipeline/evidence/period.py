@@ -132,6 +132,8 @@ def load_period(
                 list(result.get("criteria") or []),
                 result.get("frequency", "daily"),
                 result.get("scope", ""),
+                result.get("owner", ""),
+                result.get("procedure"),
             )
         for provenance_file in sorted((bundle / "sources").glob("*/provenance.json")):
             for dataset, entry in sorted(json.loads(provenance_file.read_text()).items()):
@@ -180,6 +182,9 @@ def load_period(
         daily_chain=daily_chain,
         unsigned_inputs=[s["bundle"] for s in snapshots if s["signed_by"] is None],
         allow_unsigned=not require_signature,
+        # the report's scope and trust-page coverage, from the bundles' own files (the newest bundle's promises)
+        trust_page=renderings.bundle_trust_page([b for b in chosen.values() if b][-1]),
+        collection_parameters=renderings.collection_parameters(b for b in chosen.values() if b),
     )
     if pseudonymizer is not None:
         period.pseudonymization = pseudonymizer.manifest_entry()

@@ -64,6 +64,7 @@ CASES = [
         make_stream=lambda sandbox: OrganizationMembers(_client(sandbox), sandbox.env["GITHUB_ORG"]),
         expected_records=lambda org: len(org.github.members),
         min_requests=lambda org: github_requests(org, "members"),
+        folded_records=lambda org: sum(not m.two_factor for m in org.github.members),
         secret_env=("GITHUB_TOKEN",),
     ),
     ConnectorCase(

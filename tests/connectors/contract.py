@@ -28,6 +28,9 @@ class ConnectorCase:
     secret_env: tuple[str, ...]
     #: a local file export (HR roster, training CSV) has no credentials to name or leak
     credentials_free: bool = False
+    #: records pages returned that mark other records instead of becoming records (GitHub's members without 2FA):
+    #: counted in their requests' logs, not in the dataset
+    folded_records: Callable[[SandboxOrg], int] = lambda org: 0
 
 
 __all__ = ["ConnectorCase", "pages"]

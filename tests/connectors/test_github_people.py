@@ -182,6 +182,23 @@ def test_members_carry_role_2fa_and_identity(sandbox, fake) -> None:
     )
 
 
+def test_the_2fa_page_logs_the_members_it_returned(sandbox, fake) -> None:
+    # the REST page's members mark the GraphQL pages' records instead of becoming records, yet its request log
+    # says how many it returned; the dataset's count stays the members
+    data = sandbox.org.github
+    lacking = sum(not m.two_factor for m in data.members)
+    stream = OrganizationMembers(client(sandbox), sandbox.env["GITHUB_ORG"])
+    records = list(stream.records())
+    two_factor_page, *member_pages = stream.provenance.requests
+    assert two_factor_page.method == "GET" and 0 < lacking <= 100
+    assert two_factor_page.record_count == lacking
+    assert sum(r.record_count for r in member_pages) == stream.provenance.record_count == len(records)
+    fake.viewer_is_owner = False  # hidden from this viewer: the refused page returned nobody
+    hidden = OrganizationMembers(client(sandbox), sandbox.env["GITHUB_ORG"])
+    list(hidden.records())
+    assert hidden.provenance.requests[0].record_count == 0
+
+
 def test_members_without_2fa_are_paged_by_link_header(sandbox, fake) -> None:
     data = sandbox.org.github
     # nobody has 2FA, and the REST list holds more than one page (the fake's GraphQL side keeps the

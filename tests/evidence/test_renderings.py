@@ -1,5 +1,5 @@
 """The bundle's renderings: report.html printed by headless Chromium and read back as page images and text,
-evidence.xlsx read back with openpyxl, and the OSCAL assessment results validated with compliance-trestle."""
+evidence.xlsx read back with openpyxl (the OSCAL documents are test_oscal.py's)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ import pytest
 from openpyxl import load_workbook
 
 from evidence_pipeline.evidence.csv_cells import read_csv
-from evidence_pipeline.evidence.model import DailyEvidence
 from evidence_pipeline.evidence.render import report
 from evidence_pipeline.evidence.signing import generate_key
 from tests.conftest import PipelineDay, bundles_of
-from tests.evidence.conftest import outcome, row, write_day
+from tests.evidence.conftest import row, write_day
 from warehouse import Warehouse
 
 FAIL_RED = (0xC6, 0x28, 0x28)
@@ -80,7 +79,7 @@ def test_report_renders_in_chromium_and_the_pages_show_the_verdicts(pipeline_day
     width, height, first_page = _ppm_pixels(images[0])
     assert width > height  # landscape
     verdicts = {r["verdict"] for r in results}
-    assert first_page.count(b"\x00") + first_page.count(b"\x11") > 0  # page 1 is not blank: dark text
+    assert sum(value < 0x60 for value in first_page) > 1000  # page 1 is not blank: dark text
     # what the pages show: a red FAIL badge exactly when some control fails, a green PASS badge exactly when
     # some control passes (exception rows are fail red, unknown grey or waived orange: never green)
     pixels = [_ppm_pixels(image)[2] for image in images]
@@ -154,36 +153,6 @@ def test_workbook_never_turns_source_text_into_formulas(catalogue_control, tmp_p
     sheet = load_workbook(written / "evidence.xlsx")[catalogue_control.id[:31]]
     assert sheet["B2"].value == "=1+1" and sheet["B2"].data_type == "s"
     assert sheet["E2"].value.startswith("=HYPERLINK") and sheet["E2"].data_type == "s"
-
-
-def test_oscal_assessment_results_validate_against_the_oscal_models(pipeline_day: PipelineDay) -> None:
-    from trestle.oscal.assessment_results import Model
-
-    bundle = bundles_of(pipeline_day.paths, pipeline_day.day)[0]
-    document = json.loads((bundle / "oscal" / "assessment-results.json").read_text())
-    model = Model.model_validate(document)
-    (result,) = model.assessment_results.results
-    findings = {f.target.target_id: f for f in result.findings}
-    for control in _results(bundle):
-        finding = findings[control["control_id"]]
-        assert finding.target.status.state.value == ("satisfied" if control["verdict"] == "pass" else "not-satisfied")
-    for observation in result.observations:
-        for evidence in observation.relevant_evidence:
-            assert (bundle / evidence.href).is_file()
-
-
-def test_oscal_never_calls_an_unknown_control_satisfied(catalogue_control) -> None:
-    from trestle.oscal.assessment_results import Model
-
-    from evidence_pipeline.evidence.render.oscal import daily_assessment_results
-
-    day = date(2026, 1, 5)
-    unknown = outcome(catalogue_control, day, [])
-    unknown.verdict, unknown.reason = "unknown", "cannot evaluate: github.repositories failed"
-    document = daily_assessment_results(DailyEvidence(day, "run", [unknown], {}, {}))
-    finding = Model.model_validate(document).assessment_results.results[0].findings[0]
-    assert finding.target.status.state.value == "not-satisfied"
-    assert "github.repositories failed" in finding.target.status.remarks
 
 
 def test_a_large_population_has_its_workbook_written_by_a_process_of_its_own(

@@ -374,9 +374,10 @@ def test_bundles_are_never_written_unsigned_unless_explicitly_allowed(
 
 
 def test_the_ui_signs_with_a_data_folder_key(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
     import subprocess
 
-    import evidence_pipeline.launch as runner
+    import evidence_pipeline.ui as ui
     import sandbox.launch as launch
 
     monkeypatch.delenv(SIGNING_KEY_ENV)
@@ -388,18 +389,19 @@ def test_the_ui_signs_with_a_data_folder_key(home: Home, monkeypatch: pytest.Mon
         def stop(self) -> None:
             pass
 
-    class Dagster:
-        returncode = 0
+    class DgDev:
+        """`dg dev`, which inherits the CLI's environment: what it would start with."""
 
-        def __init__(self, command: list[str], env: dict[str, str]) -> None:
-            started["env"] = env
+        def __init__(self, command: list[str], **_: object) -> None:
+            started["env"] = dict(os.environ)
 
-        def poll(self) -> int:
+        def wait(self, timeout: float | None = None) -> int:
             return 0
 
     monkeypatch.setattr(launch, "start_sandbox", lambda *args, **kwargs: Stopped())
-    monkeypatch.setattr(runner, "prepare_dagster_home", lambda paths: paths.dagster_home)
-    monkeypatch.setattr(subprocess, "Popen", Dagster)
+    monkeypatch.setattr(ui, "prepare_dagster_home", lambda paths: paths.dagster_home)
+    monkeypatch.setattr(ui, "write_workspace", lambda paths: paths.dagster_home / "workspace.yaml")
+    monkeypatch.setattr(subprocess, "Popen", DgDev)
     assert main(["ui"]) == 0
     key = data_folder_key(home.paths.home)
     assert started["env"].get(SIGNING_KEY_ENV) == str(key) and key.is_file()

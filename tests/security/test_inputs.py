@@ -213,7 +213,7 @@ def test_a_run_where_every_source_failed_exits_non_zero(
     bundle.mkdir(parents=True)
     (bundle / "manifest.json").write_text('{"sequence": 1}')
     outcome = RunOutcome("run-1", True, [], {"github.x": "boom", "aws.x": "boom"})
-    monkeypatch.setattr("evidence_pipeline.launch.run_day", lambda day, paths, assets: outcome)
+    monkeypatch.setattr("evidence_pipeline.launch.run_day", lambda day, paths, assets, **_: outcome)
     assert cli.main(["run", "--date", DAY.isoformat()]) == 1
     err = capsys.readouterr().err
     assert f"no source could be collected for {DAY}" in err and "github.x failed" in err, err

@@ -12,6 +12,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from evidence_pipeline.catalogue import Catalogue, Control
+from evidence_pipeline.defs.automation import DAILY_FRESHNESS
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.sources import freshness_hours
 from evidence_pipeline.evaluate import ControlOutcome, evaluate_control, judging_session
@@ -21,7 +22,15 @@ from evidence_pipeline.waivers import WaiverError, load_waivers
 from warehouse.results import failing_since
 
 MAX_ROWS_IN_METADATA = 50
-SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
+
+
+def check_severity(outcome: ControlOutcome) -> dg.AssetCheckSeverity:
+    """The verdict check's severity follows the verdict, so that Dagster's own views say it at a glance: a failing
+    control is an ERROR (red), an unknown or errored one a WARN (yellow: nothing proven either way). The control's
+    declared severity is in the check's metadata."""
+    if outcome.verdict == "fail":
+        return dg.AssetCheckSeverity.ERROR
+    return dg.AssetCheckSeverity.WARN
 
 
 def control_key(control_id: str) -> dg.AssetKey:
@@ -34,13 +43,22 @@ def source_key(dataset: str) -> dg.AssetKey:
 
 
 def describe(control: Control) -> str:
-    claims = "\n".join(f"> {c.quote}\n>\n> — `{c.seed}`" for c in control.claims)
+    # one blockquote per claim, blank lines between: quotes joined by a single newline run into one, and each
+    # attribution then shows under the wrong quote
+    claims = "\n\n".join(quoted(c.quote, f"— {c.page}, {c.section}") for c in control.claims)
     fixes = "\n".join(f"- **{kind}**: {text}" for kind, text in control.remediation.items())
     return (
         f"**{control.title}** ({', '.join(control.criteria)}; {control.frequency}; severity {control.severity})"
-        f"\n\n{control.description}\n\nClaim evidenced:\n\n{claims}\n\nPopulation: {control.scope}.\n\n"
+        f"\n\n{control.description}\n\nClaim evidenced:\n\n{claims or 'none on the trust page'}"
+        f"\n\nPopulation: {control.scope}.\n\n"
         f"Remediation:\n\n{fixes}\n"
     )
+
+
+def quoted(text: str, attribution: str) -> str:
+    """`text` as a markdown blockquote (every line of it), `attribution` its last paragraph."""
+    lines = [f"> {line}".rstrip() for line in escape_bidi(text).strip().splitlines()]
+    return "\n".join([*lines, ">", f"> {escape_bidi(attribution)}"])
 
 
 def failing_rows_table(outcome: ControlOutcome) -> str:
@@ -50,14 +68,17 @@ def failing_rows_table(outcome: ControlOutcome) -> str:
     lines = ["| resource | status | reason | how to fix |", "|---|---|---|---|"]
     for row in rows[:MAX_ROWS_IN_METADATA]:
         name = row["resource_name"] or row["resource_id"]
-        link = f"[{_cell(name)}]({row['resource_url']})" if row["resource_url"] else _cell(name)
-        lines.append(f"| {link} | {row['status']} | {_cell(row['reason'])} | {_cell(outcome.remediation_for(row))} |")
+        link = f"[{table_cell(name)}]({row['resource_url']})" if row["resource_url"] else table_cell(name)
+        lines.append(
+            f"| {link} | {row['status']} | {table_cell(row['reason'])} | {table_cell(outcome.remediation_for(row))} |"
+        )
     if outcome.exception_count > MAX_ROWS_IN_METADATA:
         lines.append(f"\n{outcome.exception_count - MAX_ROWS_IN_METADATA} more in the evidence bundle's exceptions.csv")
     return "\n".join(lines)
 
 
-def _cell(text: str | None) -> str:
+def table_cell(text: str | None) -> str:
+    """Text as one cell of a markdown table: bidi controls shown escaped, no pipe or line break to split it."""
     return escape_bidi(text or "").replace("|", "\\|").replace("\n", " ")
 
 
@@ -66,7 +87,7 @@ def outcome_metadata(outcome: ControlOutcome) -> dict[str, dg.MetadataValue | st
     return {
         "verdict": outcome.verdict,
         "reason": outcome.reason,
-        "severity": outcome.control.severity,
+        "declared severity": outcome.control.severity,
         "population": counts["population"],
         "passed": counts["pass"],
         "failed": counts["fail"],
@@ -87,6 +108,7 @@ def control_spec(control: Control) -> dg.AssetSpec:
         kinds={"duckdb", "sql"},
         owners=[control.owner if ":" in control.owner or "@" in control.owner else f"team:{control.owner}"],
         description=describe(control),
+        freshness_policy=DAILY_FRESHNESS,
         tags={"evidence/layer": "control", **{f"soc2/{c}": "" for c in control.criteria}},
         metadata={"criteria": ", ".join(control.criteria), "frequency": control.frequency},
     )
@@ -120,7 +142,7 @@ def control_step(
             dg.AssetCheckSpec("verdict", asset=control_key(c.id), description=f"{c.title}: the day's verdict")
             for c in controls
         ],
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions(),
         can_subset=True,
         required_resource_keys={"warehouse"},
     )
@@ -170,7 +192,7 @@ def control_step(
                     asset_key=key,
                     check_name="verdict",
                     passed=outcome.verdict == "pass" and not outcome.error,
-                    severity=SEVERITY[control.severity],
+                    severity=check_severity(outcome),
                     description=outcome.error or outcome.reason,
                     metadata=metadata,
                 )

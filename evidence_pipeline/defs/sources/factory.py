@@ -123,7 +123,7 @@ def dataset_spec(spec: SourceDataset) -> dg.AssetSpec:
         kinds={*spec.kinds, "duckdb"},
         owners=OWNERS,
         description=spec.description,
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions(),
         freshness_policy=dg.FreshnessPolicy.time_window(
             fail_window=timedelta(hours=spec.fresh_hours), warn_window=timedelta(hours=max(1, spec.fresh_hours - 2))
         ),
@@ -238,7 +238,7 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
         name=f"collect_{source}",
         specs=[dataset_spec(spec) for spec in datasets],
         check_specs=[collected_check_spec(spec) for spec in datasets],
-        partitions_def=daily_partitions,
+        partitions_def=daily_partitions(),
         can_subset=True,
         required_resource_keys={resource_key, "warehouse"},
         op_tags={"dagster/priority": str(max(spec.priority for spec in datasets))},

@@ -3,23 +3,33 @@ row's status and reason), a reconciliation sheet and a provenance sheet.
 
 Written by the streaming writer in xlsx.py: rows go to disk as they are written, so a population of 20,000 accounts
 per control costs seconds and no memory. Text is always written as text, never as a formula: a resource named
-"=HYPERLINK(...)" in a source system must not become live content in the auditor's spreadsheet.
+"=HYPERLINK(...)" in a source system must not become live content in the auditor's spreadsheet; only a resource's
+URL becomes a link, and only when it is a plain http(s) URL (`xlsx.hyperlink_target`). Every sheet has its columns
+fitted, an autofilter, a frozen header and a page setup that prints all its columns on the width of a page; the
+document properties carry counts, dates and hashes, never a person's name.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evidence_pipeline import __version__
 from evidence_pipeline.evidence.csv_cells import read_csv
 from evidence_pipeline.evidence.model import DailyEvidence, PeriodEvidence
-from evidence_pipeline.evidence.xlsx import SHEET_NAME_LIMIT, Workbook
+from evidence_pipeline.evidence.xlsx import SHEET_NAME_LIMIT, DocumentProperties, Workbook
+from evidence_pipeline.text import counted
 
 SUMMARY_SHEET = "Summary"
 PROVENANCE_SHEET = "Provenance"
 RECONCILIATION_SHEET = "Reconciliation"
 CONTROL_COLUMNS = ["resource_id", "resource_name", "resource_url", "status", "reason", "failure", "remediation"]
+#: the control sheets' column whose http(s) URLs become hyperlinks (a resource's page in its source system)
+LINK_COLUMNS = ("resource_url",)
 FILLS = {"pass": "#C8E6C9", "fail": "#FFCDD2", "unknown": "#E0E0E0", "waived": "#FFE0B2", "missing": "#FFCDD2"}
 
 
@@ -40,13 +50,59 @@ def _cell(value: Any) -> Any:
     return json.dumps(value, sort_keys=True, default=str) if isinstance(value, dict | list) else value
 
 
+def collected_at(finished_at: Iterable[str | None]) -> datetime:
+    """The moment the evidence is of: when its last source finished collecting (now, when none has a time)."""
+    times = [datetime.fromisoformat(t) for t in finished_at if t]
+    return max((t if t.tzinfo else t.replace(tzinfo=UTC) for t in times), default=datetime.now(UTC))
+
+
+def _verdict_counts(verdicts: Iterable[str]) -> str:
+    tally = Counter(verdicts)
+    return ", ".join(f"{tally[v]} {v}" for v in ("pass", "fail", "unknown", "waived") if tally[v])
+
+
+def _daily_properties(evidence: DailyEvidence) -> DocumentProperties:
+    """Counts, dates and hashes only: nothing personal (no author, no resource, no person's name)."""
+    day = evidence.snapshot_date.isoformat()
+    outcomes = evidence.outcomes
+    return DocumentProperties(
+        title=f"SOC 2 evidence — {day}",
+        subject="Daily control evidence: verdicts, each control's population, reconciliation and provenance",
+        creator=f"evidence-pipeline {__version__}",
+        created=collected_at(s.get("finished_at") for s in evidence.sources.values()),
+        keywords=["SOC 2", "evidence", day, *sorted({c for o in outcomes for c in o.control.criteria})],
+        description=(
+            f"Snapshot {day} (run {evidence.run_id}): {counted(len(outcomes), 'control')}"
+            + (f", {_verdict_counts(o.verdict for o in outcomes)}" if outcomes else "")
+            + f". Controls map sha256 {evidence.controls_map_sha256 or 'not recorded'}."
+        ),
+    )
+
+
+def _period_properties(period: PeriodEvidence) -> DocumentProperties:
+    span = f"{period.start.isoformat()} to {period.end.isoformat()}"
+    return DocumentProperties(
+        title=f"SOC 2 evidence — {span}",
+        subject="Period control evidence: daily verdicts, exceptions, populations and provenance",
+        creator=f"evidence-pipeline {__version__}",
+        created=collected_at(e.get("finished_at") for e in period.provenance),
+        keywords=["SOC 2", "evidence", "period", *sorted({c for control in period.controls for c in control.criteria})],
+        description=(
+            f"Period {span}: {counted(len(period.controls), 'control')}, "
+            f"{counted(len(period.days) - len(period.missing_days), 'day')} with a snapshot, "
+            f"{len(period.missing_days)} without; "
+            + ("pseudonymized." if period.pseudonymization is not None else "not pseudonymized.")
+        ),
+    )
+
+
 def ready() -> None:
     """Nothing: submitted first to a process of its own, it gets that process started and this module imported."""
 
 
 def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
     """The day's workbook; each control's sheet is its `controls/<id>/population.csv`, read as it is written."""
-    book = Workbook(path, FILLS)
+    book = Workbook(path, FILLS, _daily_properties(evidence))
     taken = {SUMMARY_SHEET.lower(), PROVENANCE_SHEET.lower(), RECONCILIATION_SHEET.lower()}
     sheets = {o.control.id: sheet_name(o.control.id, taken) for o in evidence.outcomes}
     summary = book.sheet(
@@ -78,7 +134,7 @@ def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
                 sheets[control.id],
                 control.title,
                 ", ".join(control.criteria),
-                control.claims[0].quote,
+                control.claims[0].quote if control.claims else "",
                 outcome.verdict,
                 outcome.reason,
                 counts["population"],
@@ -93,7 +149,7 @@ def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
             fill_column=5,
         )
     for outcome in evidence.outcomes:
-        sheet = book.sheet(sheets[outcome.control.id], CONTROL_COLUMNS)
+        sheet = book.sheet(sheets[outcome.control.id], CONTROL_COLUMNS, link_columns=LINK_COLUMNS)
         with (controls / outcome.control.id / "population.csv").open(newline="") as handle:
             for row in read_csv(handle):  # the cells as the source gave them: a typed text cell needs no prefix
                 book.append(sheet, [row[column] or None for column in CONTROL_COLUMNS], fill_column=3)
@@ -170,7 +226,7 @@ def write_daily(evidence: DailyEvidence, path: Path, controls: Path) -> None:
 
 
 def write_period(period: PeriodEvidence, path: Path) -> None:
-    book = Workbook(path, FILLS)
+    book = Workbook(path, FILLS, _period_properties(period))
     taken = {SUMMARY_SHEET.lower(), PROVENANCE_SHEET.lower(), "daily", "exceptions", "missing days"}
     sheets = {c.id: sheet_name(c.id, taken) for c in period.controls}
     summary = book.sheet(
@@ -271,7 +327,7 @@ def write_period(period: PeriodEvidence, path: Path) -> None:
                 ],
             )
     for control in period.controls:
-        sheet = book.sheet(sheets[control.id], ["snapshot_date", *CONTROL_COLUMNS[:-1]])
+        sheet = book.sheet(sheets[control.id], ["snapshot_date", *CONTROL_COLUMNS[:-1]], link_columns=LINK_COLUMNS)
         for row in period.population[control.id]:
             book.append(
                 sheet,
