@@ -10,9 +10,14 @@ import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evidence_pipeline.settings import Paths
 from evidence_pipeline.text import counted
+
+if TYPE_CHECKING:  # the CLI imports what each command needs when it runs: `--help` stays quick
+    from evidence_pipeline.catalogue import Catalogue
+    from evidence_pipeline.claims import PromiseCoverage
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -503,7 +508,9 @@ def _print_summary(day: date, paths: Paths, outcome, bundle: Path | None, log_fi
     from rich import box
     from rich.table import Table
 
+    from evidence_pipeline.catalogue import load_catalogue
     from evidence_pipeline.launch import DAILY_JOB
+    from evidence_pipeline.settings import project_file
     from warehouse import Warehouse, results
 
     table = Table(title=f"{DAILY_JOB} {day}", title_justify="left", show_header=False, box=box.SIMPLE)
@@ -529,6 +536,10 @@ def _print_summary(day: date, paths: Paths, outcome, bundle: Path | None, log_fi
         first = " (their first evaluated day)" if newly and not earlier & set(newly) else ""
         shown = ", ".join(newly[:3]) + (f" and {len(newly) - 3} more (marked above)" if len(newly) > 3 else "")
         table.add_row("newly failing", f"{len(newly)}{first}" + (f": {shown}" if newly else ""))
+        catalogue = load_catalogue(project_file("controls_map.yaml"))
+        covered = _promise_coverage(catalogue, paths, day)
+        if covered is not None:
+            table.add_row("trust page", f"{_coverage_counts(covered)} (each: evidence-pipeline claims --date {day})")
         statuses = [row["status"] for row in results.source_status_of_day(warehouse, day)]
         table.add_row(
             "sources",
@@ -615,9 +626,8 @@ def _claims(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from evidence_pipeline.catalogue import load_catalogue
-    from evidence_pipeline.claims import TRUST_PAGE_ENV, coverage, trust_page_file
+    from evidence_pipeline.claims import TRUST_PAGE_ENV, trust_page_file
     from evidence_pipeline.settings import project_file
-    from warehouse import Warehouse, results
 
     catalogue = load_catalogue(project_file("controls_map.yaml"))
     page = catalogue.trust_page
@@ -627,9 +637,30 @@ def _claims(args: argparse.Namespace) -> int:
             f"(examples: examples/trust_pages/, the demo company's sandbox/trust_page.yaml)"
         )
         return 0
-    paths = Paths.from_env()
+    covered = _promise_coverage(catalogue, Paths.from_env(), args.date) or []
+    table = Table(
+        title=f"{page.name} ({trust_page_file()}) on {args.date}: {_coverage_counts(covered)}", title_justify="left"
+    )
+    for column in ("promise", "quote", "controls", "coverage"):
+        table.add_column(column, overflow="fold")
+    for item in covered:
+        promise = item.promise
+        controls = "\n".join(f"{cid}: {verdict}" for cid, verdict in item.verdicts.items()) or "none"
+        table.add_row(f"{promise.id}\n({promise.section})", f"“{promise.quote}”", controls, f"{item.state}: {item.why}")
+    _console().print(table)
+    return 0
+
+
+def _promise_coverage(catalogue: Catalogue, paths: Paths, day: date) -> list[PromiseCoverage] | None:
+    """Each promise of the catalogue's trust page with the day's stored verdicts of its controls (None without a
+    trust page); a control not judged that day, or judged by other SQL than the catalogue's, is no evidence."""
+    from evidence_pipeline.claims import coverage
+    from warehouse import Warehouse, results
+
+    if catalogue.trust_page is None:
+        return None
     stored = (
-        {cid: v for (cid, _), v in results.verdicts_between(Warehouse(paths.warehouse), args.date, args.date).items()}
+        {cid: v for (cid, _), v in results.verdicts_between(Warehouse(paths.warehouse), day, day).items()}
         if paths.warehouse.exists()
         else {}
     )
@@ -642,21 +673,13 @@ def _claims(args: argparse.Namespace) -> int:
             verdicts[control.id], reasons[control.id] = "unknown", "evaluated with different SQL than the catalogue"
         else:
             verdicts[control.id], reasons[control.id] = verdict.verdict, verdict.reason
-    covered = coverage(page, verdicts, reasons)
-    states = [c.state for c in covered]
+    return coverage(catalogue.trust_page, verdicts, reasons)
+
+
+def _coverage_counts(covered: list[PromiseCoverage]) -> str:
+    states = [item.state for item in covered]
     summary = ", ".join(f"{states.count(state)} {state}" for state in ("evidenced", "failing", "not evidenced"))
-    table = Table(
-        title=f"{page.name} ({trust_page_file()}) on {args.date}: {counted(len(covered), 'promise')}: {summary}",
-        title_justify="left",
-    )
-    for column in ("promise", "quote", "controls", "coverage"):
-        table.add_column(column, overflow="fold")
-    for item in covered:
-        promise = item.promise
-        controls = "\n".join(f"{cid}: {verdict}" for cid, verdict in item.verdicts.items()) or "none"
-        table.add_row(f"{promise.id}\n({promise.section})", f"“{promise.quote}”", controls, f"{item.state}: {item.why}")
-    _console().print(table)
-    return 0
+    return f"{counted(len(covered), 'promise')}: {summary}"
 
 
 def _pinned_key(args: argparse.Namespace) -> bytes | None:

@@ -29,7 +29,16 @@ from tests.runs import RUN_ID, RUN_TIMEOUT
 
 #: what the demo's output may hold at most (issue 15: "stays under 60 lines")
 MAX_LINES = 60
-SUMMARY_ROWS = ("run", "controls", "newly failing", "sources", "evidence bundle", "verify it", "Dagster's log")
+SUMMARY_ROWS = (
+    "run",
+    "controls",
+    "newly failing",
+    "trust page",
+    "sources",
+    "evidence bundle",
+    "verify it",
+    "Dagster's log",
+)
 LOG_FILE = re.compile(r"Dagster's full log: (\S+\.log)")
 
 
@@ -59,6 +68,21 @@ def test_a_run_prints_a_line_per_source_and_control_and_ends_with_the_summary(pi
     # Dagster's DEBUG lines are in the log file, not on the console
     noise = [line for line in pipeline_day.run.stderr.splitlines() if " - DEBUG - " in line]
     assert not noise, noise[:5]
+
+
+def test_the_summary_counts_the_trust_pages_promises_by_the_days_verdicts(pipeline_day: PipelineDay) -> None:
+    # the page the day's bundle carries, judged by the verdicts its signed manifest holds
+    from evidence_pipeline.claims import coverage
+    from evidence_pipeline.evidence.render.renderings import bundle_trust_page
+
+    row = next(line.strip() for line in pipeline_day.run.stdout.splitlines() if line.strip().startswith("trust page"))
+    bundle = max((pipeline_day.paths.evidence / DAY.isoformat()).iterdir())
+    page = bundle_trust_page(bundle)
+    assert page is not None
+    states = [item.state for item in coverage(page, json.loads((bundle / "manifest.json").read_text())["verdicts"])]
+    expected = ", ".join(f"{states.count(s)} {s}" for s in ("evidenced", "failing", "not evidenced"))
+    assert row.split("  ", 1)[1].strip().startswith(f"{len(states)} promises: {expected} ("), row
+    assert "evidence-pipeline claims --date" in row
 
 
 def test_dagsters_full_log_is_written_under_the_data_folder(pipeline_day: PipelineDay) -> None:
