@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from evidence_pipeline import cli
+from evidence_pipeline import cli, terminal
 from evidence_pipeline.alerts import NewlyFailing
 from evidence_pipeline.catalogue import load_catalogue
 from evidence_pipeline.evaluate import verdict_from_counts
@@ -210,7 +210,7 @@ def test_a_bundle_without_its_pdf_is_said_in_one_line(tmp_path: Path, capsys: py
     note = "not produced: no PDF engine found (install chromium or set EVIDENCE_CHROMIUM)"
     renderings = {"report.html": "written", "report.pdf": note, "evidence.xlsx": "written"}
     (tmp_path / "manifest.json").write_text(json.dumps({"renderings": renderings}))
-    cli._say_missing_renderings(tmp_path)
+    terminal.say_missing_renderings(tmp_path)
     assert capsys.readouterr().out.splitlines() == [f"report.pdf {note}"]
 
 
@@ -269,7 +269,7 @@ def test_a_first_failure_says_it_is_the_first_evaluated_day() -> None:
 
 def test_the_run_id_pattern_reads_the_cli_line() -> None:
     run_id = "8a45b6e5-4b2d-445d-a6fd-7f4006c911d5"
-    progress = cli.DayProgress(date(2026, 11, 20), bar=False)
+    progress = terminal.DayProgress(date(2026, 11, 20), bar=False)
     line = f"run {run_id} started: daily_evidence for 2026-11-20; Dagster's full log: /x/{run_id}.log"
     assert RUN_ID.search(line).group(1) == run_id and progress.run_id is None
     # a dead run freed before the day's run starts is not the day's run
