@@ -78,7 +78,7 @@ def source_states(
             }
         )
         window = (freshness_hours or {}).get(name)
-        age = _age_hours(row["source_timestamp"], row["finished_at"])
+        age = source_age_hours(row["source_timestamp"], row["finished_at"])
         if row["status"] == "succeeded" and window is not None and age is not None and age > window:
             row["status"] = "stale"
             row["error"] = (
@@ -91,7 +91,8 @@ def source_states(
     return states
 
 
-def _age_hours(source_timestamp: str | None, finished_at: datetime | None) -> float | None:
+def source_age_hours(source_timestamp: str | None, finished_at: datetime | None) -> float | None:
+    """How old the source's own data (its timestamp) was when it was collected, None when it gives no timestamp."""
     if not source_timestamp or finished_at is None:
         return None
     try:

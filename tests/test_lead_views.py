@@ -156,3 +156,31 @@ def test_the_snapshot_metadata_is_a_markdown_table_and_counts(pipeline_day: Pipe
     assert metadata["failing"].value == sum(r["verdict"] == "fail" for r in verdicts)
     assert metadata["unknown"].value == sum(r["verdict"] == "unknown" for r in verdicts)
     assert metadata["passing"].value == sum(r["verdict"] == "pass" for r in verdicts)
+
+
+# -- a stale source is flagged at the source, not only in its controls' verdicts -----------------------------------
+
+
+def test_a_source_whose_own_data_is_older_than_its_window_fails_its_fresh_check_as_a_warning() -> None:
+    from datetime import UTC, datetime
+
+    from evidence_pipeline.defs.sources.factory import FRESH_CHECK, SourceDataset, fresh_check
+
+    spec = SourceDataset("aws", "credential_report", "IAM credential report", streams=lambda *_: [], fresh_hours=4)
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    stale = fresh_check(spec, "2026-11-20T06:30:00Z", now)  # generated 5.5 h before it was read
+    assert stale.check_name == FRESH_CHECK and not stale.passed
+    assert stale.severity == dg.AssetCheckSeverity.WARN
+    assert "5.5 h old" in (stale.description or "") and "stale" in (stale.description or "")
+    fresh = fresh_check(spec, "2026-11-20T09:00:00+00:00", now)
+    assert fresh.passed and "3.0 h old" in (fresh.description or "")
+    assert fresh_check(spec, None, now).passed  # no timestamp of its own: the collection time is its age
+
+
+def test_every_dataset_declares_a_fresh_check_beside_its_collected_check() -> None:
+    from evidence_pipeline.definitions import defs
+
+    checks = {key for key in defs.resolve_asset_graph().asset_check_keys if key.asset_key.path[0] == "sources"}
+    datasets = {key.asset_key for key in checks}
+    assert datasets, "no source datasets found"
+    assert checks == {dg.AssetCheckKey(k, name) for k in datasets for name in ("collected", "fresh")}

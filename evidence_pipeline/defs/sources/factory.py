@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from dagster import AssetExecutionContext
 from connectors.stream import Stream
 from evidence_pipeline.defs.partitions import daily_partitions, partition_date
 from evidence_pipeline.defs.resources import OWNERS, WarehouseResource
-from evidence_pipeline.evaluate import OPTIONAL_NOT_CONFIGURED
+from evidence_pipeline.evaluate import OPTIONAL_NOT_CONFIGURED, source_age_hours
 from provenance import Provenance, utc_now
 from provenance.redact import redact_text
 from warehouse import Warehouse, stage_records
@@ -113,6 +113,41 @@ def collected_check(
 ) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=spec.key, check_name=COLLECTED_CHECK, passed=passed, severity=severity, description=description
+    )
+
+
+FRESH_CHECK = "fresh"
+
+
+def fresh_check_spec(spec: SourceDataset) -> dg.AssetCheckSpec:
+    # the asset's FreshnessPolicy measures when it was last collected; this, how old the system's own data was then
+    # (a credential report generated a day ago is collected now, and is stale): the controls reading it are unknown
+    return dg.AssetCheckSpec(
+        FRESH_CHECK,
+        asset=spec.key,
+        blocking=False,
+        description=f"{spec.name}: the system's own data was at most {spec.fresh_hours} h old when collected",
+    )
+
+
+def fresh_check(spec: SourceDataset, source_timestamp: str | None, collected_at: datetime) -> dg.AssetCheckResult:
+    """A WARN when the system's own timestamp was older than the dataset's freshness window at collection."""
+    age = source_age_hours(source_timestamp, collected_at)
+    if age is None:
+        passed, description = True, "the system gives no timestamp of its own: collected now"
+    else:
+        passed = age <= spec.fresh_hours
+        description = (
+            f"the system's data was {age:.1f} h old when collected (its timestamp {source_timestamp}); "
+            f"the window is {spec.fresh_hours} h" + ("" if passed else ": stale, its controls are unknown")
+        )
+    return dg.AssetCheckResult(
+        asset_key=spec.key,
+        check_name=FRESH_CHECK,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata={"age hours": round(age, 1) if age is not None else "no timestamp"},
     )
 
 
@@ -237,7 +272,7 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
     @dg.multi_asset(
         name=f"collect_{source}",
         specs=[dataset_spec(spec) for spec in datasets],
-        check_specs=[collected_check_spec(spec) for spec in datasets],
+        check_specs=[check for spec in datasets for check in (collected_check_spec(spec), fresh_check_spec(spec))],
         partitions_def=daily_partitions(),
         can_subset=True,
         required_resource_keys={resource_key, "warehouse"},
@@ -297,6 +332,8 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
                     collected.failure is None,
                     collected.failure or f"{collected.metadata['records']} records collected",
                 )
+                if collected.failure is None:  # a dataset not collected has no age: its `collected` check says why
+                    yield fresh_check(collected.spec, collected.metadata["source timestamp"] or None, datetime.now(UTC))
 
     return collect
 
