@@ -7,8 +7,9 @@ these and nothing else, and `daily.py` and `period.py` fill them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from evidence_pipeline.catalogue import Control
@@ -58,6 +59,15 @@ DAILY_COLUMNS = [
     "reason",
     "sql_sha256",
 ]
+
+
+def collected_at(finished_at: Iterable[str | None]) -> datetime:
+    """The moment evidence is of: when its last source finished collecting (now, to the second, when none has a
+    time). The workbook's creation time and the OSCAL results' start say the same."""
+    times = [datetime.fromisoformat(t) for t in finished_at if t]
+    return max(
+        (t if t.tzinfo else t.replace(tzinfo=UTC) for t in times), default=datetime.now(UTC).replace(microsecond=0)
+    )
 
 
 @dataclass

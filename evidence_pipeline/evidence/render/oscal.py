@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from trestle.oscal import OSCAL_VERSION
 
 from evidence_pipeline import __version__
-from evidence_pipeline.evidence.model import EXCEPTIONS_IN_SUMMARY, DailyEvidence, PeriodEvidence
+from evidence_pipeline.evidence.model import EXCEPTIONS_IN_SUMMARY, DailyEvidence, PeriodEvidence, collected_at
 from evidence_pipeline.text import counted
 
 if TYPE_CHECKING:
@@ -548,10 +548,7 @@ def assessment_results(
 def daily_documents(evidence: DailyEvidence) -> Documents:
     _import_models()
     who = _who(evidence)
-    collected = max(
-        (datetime.fromisoformat(s["finished_at"]) for s in evidence.sources.values() if s.get("finished_at")),
-        default=_now(),
-    )
+    collected = collected_at(s.get("finished_at") for s in evidence.sources.values())
     planned = [
         PlannedControl(
             control_id=o.control.id,

@@ -14,13 +14,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from evidence_pipeline import __version__
 from evidence_pipeline.evidence.csv_cells import read_csv
-from evidence_pipeline.evidence.model import DailyEvidence, PeriodEvidence
+from evidence_pipeline.evidence.model import DailyEvidence, PeriodEvidence, collected_at
 from evidence_pipeline.evidence.xlsx import SHEET_NAME_LIMIT, DocumentProperties, Workbook
 from evidence_pipeline.text import counted
 
@@ -48,12 +47,6 @@ def sheet_name(control_id: str, taken: set[str]) -> str:
 def _cell(value: Any) -> Any:
     """Structured values (a control's parameters) as JSON text; everything else as it is."""
     return json.dumps(value, sort_keys=True, default=str) if isinstance(value, dict | list) else value
-
-
-def collected_at(finished_at: Iterable[str | None]) -> datetime:
-    """The moment the evidence is of: when its last source finished collecting (now, when none has a time)."""
-    times = [datetime.fromisoformat(t) for t in finished_at if t]
-    return max((t if t.tzinfo else t.replace(tzinfo=UTC) for t in times), default=datetime.now(UTC))
 
 
 def _verdict_counts(verdicts: Iterable[str]) -> str:
