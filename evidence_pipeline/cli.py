@@ -343,9 +343,17 @@ def _claims(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(project_file("controls_map.yaml"))
     page = catalogue.trust_page
     if page is None:
+        from importlib.util import find_spec
+
+        sandbox = find_spec("sandbox")  # the demo sets its company's page for its own run only: say where it is
+        demo = (
+            f"; the demo company's: {TRUST_PAGE_ENV}={Path(sandbox.origin).parent / 'trust_page.yaml'}"
+            if sandbox and sandbox.origin
+            else ""
+        )
         print(
             f"no trust page configured: set {TRUST_PAGE_ENV} to your security page's promises mapped to controls "
-            f"(examples: examples/trust_pages/, the demo company's sandbox/trust_page.yaml)"
+            f"(examples: examples/trust_pages/{demo})"
         )
         return 0
     covered = terminal.promise_coverage(catalogue, Paths.from_env(), args.date) or []

@@ -179,6 +179,9 @@ def test_claims_without_a_trust_page_says_how_to_set_one(
     assert cli.main(["claims"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and "EVIDENCE_TRUST_PAGE" in lines[0], lines
+    # the demo sets its company's page for its own run only: the line says where that page is
+    demo_page = lines[0].rsplit("EVIDENCE_TRUST_PAGE=", 1)[1].rstrip(")")
+    assert Path(demo_page).is_file() and Path(demo_page).name == "trust_page.yaml"
 
 
 def test_claims_shows_each_promise_with_its_controls_verdicts(
