@@ -439,7 +439,8 @@ def _verify(args: argparse.Namespace) -> int:
     lineage = " -> ".join(chain.signers) or "no key (every bundle is unsigned)"
     first = "the pinned key" if public_key else "the first bundle's signer"
     print(
-        f"OK: {len(chain)} bundles form one unbroken chain, signed by {lineage}"
+        f"OK: {counted(len(chain), 'bundle')} {'forms' if len(chain) == 1 else 'form'} one unbroken chain, signed by "
+        f"{lineage}"
         + (
             f" (the first is {first}; each later one introduced by a rotation record signed by the one before)"
             if len(chain.signers) > 1
