@@ -352,23 +352,23 @@ def verdict_from_counts(control: Control, counts: Mapping[str, int]) -> tuple[st
     return "pass", f"{passed} of {population} {plural(passed, 'passes', 'pass')}{exempt}; {scope}"
 
 
+def unusable_verdict(stored: results.StoredVerdict | None, control: Control) -> str | None:
+    """Why a day's stored verdict is no evidence for the control as the catalogue now holds it (never evaluated, or
+    evaluated by other SQL), None when it is."""
+    if stored is None:
+        return "not evaluated for this day"
+    if stored.sql_sha256 != control.sql_sha256:
+        return "evaluated with different SQL than the catalogue now holds; re-materialize the control"
+    return None
+
+
 def load_summary(warehouse: Warehouse, control: Control, snapshot_date: date) -> ControlOutcome:
     """The stored result of a day's evaluation without its population: verdict, counts and the first exceptions
     (the snapshot re-reads, it never re-evaluates; the bundle copies the population from `control_results`)."""
     stored = results.load_verdict(warehouse, snapshot_date, control.id)
     sources = source_states(warehouse, control.datasets, snapshot_date)
-    if stored is None:
-        return ControlOutcome(control, snapshot_date, "unknown", "not evaluated for this day", [], {}, sources)
-    if stored.sql_sha256 != control.sql_sha256:
-        return ControlOutcome(
-            control,
-            snapshot_date,
-            "unknown",
-            "evaluated with different SQL than the catalogue now holds; re-materialize the control",
-            [],
-            {},
-            sources,
-        )
+    if (unusable := unusable_verdict(stored, control)) is not None:
+        return ControlOutcome(control, snapshot_date, "unknown", unusable, [], {}, sources)
     outcome = ControlOutcome(
         control,
         snapshot_date,

@@ -19,6 +19,7 @@ import dagster as dg
 
 from evidence_pipeline.catalogue import load_catalogue
 from evidence_pipeline.defs.automation import DAILY_JOB
+from evidence_pipeline.defs.sources.factory import not_collected
 from evidence_pipeline.evidence.chain import remove_abandoned_bundles
 from evidence_pipeline.evidence.signing import signing_key_for_writing
 from evidence_pipeline.instance import instance_settings_file
@@ -218,9 +219,8 @@ def run_outcome(instance: dg.DagsterInstance, run_id: str) -> RunOutcome:
     ]
     uncollected: dict[str, str] = {}
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
-        if evaluation.check_name == "collected" and not evaluation.passed:
-            uncollected[".".join(evaluation.asset_key.path[1:])] = evaluation.description or ""
+        if missing := not_collected(record.event_log_entry.dagster_event.event_specific_data):
+            uncollected[missing[0]] = missing[1]
     return RunOutcome(
         run_id, run is not None and run.status == dg.DagsterRunStatus.SUCCESS, sorted(failed), uncollected
     )

@@ -89,6 +89,8 @@ class DayProgress:
     def entry(self, entry) -> None:
         import dagster as dg
 
+        from evidence_pipeline.defs.sources.factory import not_collected
+
         event = entry.dagster_event
         if event is None:
             return
@@ -105,9 +107,8 @@ class DayProgress:
             self._materialized(key, metadata)
             self._advance(1)
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.event_specific_data
-            if evaluation.check_name == "collected" and not evaluation.passed:
-                self.not_collected[".".join(evaluation.asset_key.path[1:])] = evaluation.description or ""
+            if missing := not_collected(event.event_specific_data):
+                self.not_collected[missing[0]] = missing[1]
         elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
             step = entry.step_key or ""
             if step.startswith("collect_"):
@@ -309,6 +310,7 @@ def promise_coverage(catalogue: Catalogue, paths: Paths, day: date) -> list[Prom
     """Each promise of the catalogue's trust page with the day's stored verdicts of its controls (None without a
     trust page); a control not judged that day, or judged by other SQL than the catalogue's, is no evidence."""
     from evidence_pipeline.claims import coverage
+    from evidence_pipeline.evaluate import unusable_verdict
     from warehouse import Warehouse, results
 
     if catalogue.trust_page is None:
@@ -323,8 +325,8 @@ def promise_coverage(catalogue: Catalogue, paths: Paths, day: date) -> list[Prom
         verdict = stored.get(control.id)
         if verdict is None:
             verdicts[control.id] = "not evaluated"
-        elif verdict.sql_sha256 != control.sql_sha256:  # as the snapshot reads it: another SQL's verdict is no proof
-            verdicts[control.id], reasons[control.id] = "unknown", "evaluated with different SQL than the catalogue"
+        elif unusable := unusable_verdict(verdict, control):  # as the snapshot reads it: no proof
+            verdicts[control.id], reasons[control.id] = "unknown", unusable
         else:
             verdicts[control.id], reasons[control.id] = verdict.verdict, verdict.reason
     return coverage(catalogue.trust_page, verdicts, reasons)

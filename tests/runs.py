@@ -8,7 +8,8 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
@@ -22,6 +23,21 @@ from evidence_pipeline.settings import Paths
 RUN_ID = re.compile(r"\brun ([0-9a-f-]{36}) started\b")
 #: generous: a run needs ~30 s on two shared cores; a run that waits for ever (a leaked pool slot) must fail, not hang
 RUN_TIMEOUT = 600
+
+
+@contextmanager
+def dagster_environment_kept() -> Iterator[None]:
+    """DAGSTER_HOME and EVIDENCE_HOME as they were (set or unset) afterwards: reading another data folder's instance
+    in this process (prepare_dagster_home, a served UI) sets both."""
+    saved = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "EVIDENCE_HOME")}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from evidence_pipeline.launcher import run_worker_process
 from evidence_pipeline.settings import Paths
 from tests.browser.serve import ServedUi, served_ui
 from tests.conftest import PipelineDay
-from tests.runs import wait_for
+from tests.runs import dagster_environment_kept, wait_for
 
 #: a control, and the step that judges it
 CONTROL = ["controls", "cc6_1_github_members_2fa"]
@@ -85,17 +85,10 @@ def ui(pipeline_day: PipelineDay, tmp_path_factory: pytest.TempPathFactory) -> I
     """`evidence-pipeline ui`'s serve_ui (dg dev: webserver and daemon) on a copy of the session's data folder."""
     paths = Paths(tmp_path_factory.mktemp("ui-home") / "home")
     shutil.copytree(pipeline_day.paths.home, paths.home, ignore=shutil.ignore_patterns("sandbox"))
-    saved = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "EVIDENCE_HOME")}
-    prepare_dagster_home(paths)  # this process reads the UI's instance too
-    try:
+    with dagster_environment_kept():
+        prepare_dagster_home(paths)  # this process reads the UI's instance too
         with served_ui(paths) as served:
             yield Ui(served, served.loaded_locations()[0])
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def run_record(ui: Ui, run_id: str) -> dg.DagsterRun:

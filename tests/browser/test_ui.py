@@ -28,7 +28,7 @@ from provenance import Provenance, utc_now
 from tests.browser.chromium import Browser
 from tests.browser.serve import ServedUi, served_ui
 from tests.conftest import PipelineDay
-from tests.runs import run_daily_job, wait_for
+from tests.runs import dagster_environment_kept, run_daily_job, wait_for
 from warehouse import Warehouse
 
 ARTIFACTS = Path(os.environ.get("EVIDENCE_TEST_ARTIFACTS", "test-artifacts"))
@@ -76,17 +76,10 @@ def make_one_control_unknown(paths: Paths, day: date) -> None:
 def lead_day(pipeline_day: PipelineDay, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LeadDay]:
     paths = Paths(tmp_path_factory.mktemp("lead-home") / "home")
     shutil.copytree(pipeline_day.paths.home, paths.home, ignore=shutil.ignore_patterns("sandbox"))
-    saved = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "EVIDENCE_HOME")}
-    try:
+    with dagster_environment_kept():
         make_one_control_unknown(paths, pipeline_day.day)
         with served_ui(paths) as ui:
             yield LeadDay(ui, pipeline_day.day, verdicts_of(paths, pipeline_day.day))
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def dismiss_community_dialog(browser: Browser) -> None:

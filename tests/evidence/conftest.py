@@ -3,7 +3,6 @@ real bundle writer (fast: no pipeline run), and a real two-day pipeline run for 
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -137,18 +136,11 @@ def synthetic_series(pipeline_day: PipelineDay, catalogue_control: Control, tmp_
 def two_days(pipeline_day: PipelineDay, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
     """The pipeline run for real on two days with one missing between them (DAY-2 and DAY; DAY-1 missing), in a
     home of its own, against the session's sandbox. DAGSTER_HOME/EVIDENCE_HOME are restored afterwards."""
-    from tests.runs import run_daily_job
+    from tests.runs import dagster_environment_kept, run_daily_job
 
     paths = Paths(tmp_path_factory.mktemp("two-days-home"))
-    saved = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "EVIDENCE_HOME")}
-    try:
+    with dagster_environment_kept():
         for day in (pipeline_day.day - timedelta(days=2), pipeline_day.day):
             run = run_daily_job(day, paths)
             assert run.outcome.success, run
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     yield paths

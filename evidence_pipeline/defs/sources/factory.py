@@ -116,6 +116,14 @@ def collected_check(
     )
 
 
+def not_collected(evaluation: dg.AssetCheckEvaluation) -> tuple[str, str] | None:
+    """The dataset ("<source>.<dataset>") and why, when a check evaluation is a failed `collected` check: how the
+    CLI's progress and a run's outcome read, from the event log, what a run could not collect."""
+    if evaluation.check_name != COLLECTED_CHECK or evaluation.passed:
+        return None
+    return ".".join(evaluation.asset_key.path[1:]), evaluation.description or ""
+
+
 FRESH_CHECK = "fresh"
 
 
