@@ -41,6 +41,8 @@ class Promise(BaseModel):
     quote: str = Field(min_length=8, max_length=600)
     #: the controls that evidence it; none means the promise is not evidenced (said so, never hidden)
     controls: list[str] = Field(default_factory=list)
+    #: with no controls: why no system the pipeline reads can show it ("host configuration is not collected")
+    out_of_reach: str | None = Field(default=None, min_length=8, max_length=300)
 
 
 class TrustPage(BaseModel):
@@ -111,6 +113,8 @@ def parse_trust_page(path: Path, raw: dict[str, Any], control_ids: set[str]) -> 
         twice = {control for control in promise.controls if promise.controls.count(control) > 1}
         if twice:
             raise TrustPageError(f"{where}: field 'controls': {sorted(twice)[0]!r} is named twice")
+        if promise.out_of_reach and promise.controls:
+            raise TrustPageError(f"{where}: field 'out_of_reach': a promise its controls evidence is not out of reach")
     return page
 
 
@@ -164,7 +168,8 @@ def coverage(
         failing = [control for control, verdict in judged.items() if verdict == "fail"]
         short = [control for control, verdict in judged.items() if verdict != "pass"]
         if not judged:
-            state, why = "not evidenced", "no control evidences it"
+            state = "not evidenced"
+            why = f"out of reach: {promise.out_of_reach}" if promise.out_of_reach else "no control evidences it"
         elif failing:
             state, why = "failing", f"{_listed(failing)} {'fails' if len(failing) == 1 else 'fail'}"
         elif short:

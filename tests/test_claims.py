@@ -286,3 +286,20 @@ def test_a_control_not_judged_that_day_is_unknown_never_evidence() -> None:
 def test_a_promise_no_control_evidences_is_not_evidenced() -> None:
     covered = _coverage([], {"a": "pass"})
     assert (covered.state, covered.why, covered.verdicts) == ("not evidenced", "no control evidences it", {})
+
+
+def test_a_promise_out_of_reach_says_why_it_is_not_evidenced() -> None:
+    page = TrustPage(
+        company="Acme Ltd",
+        title="Security",
+        promises=[Promise(id="p", section="S", quote="hosts refuse passwords", out_of_reach="sshd is not read")],
+    )
+    [covered] = coverage(page, {})
+    assert (covered.state, covered.why) == ("not evidenced", "out of reach: sshd is not read")
+
+
+def test_a_promise_with_controls_cannot_also_be_out_of_reach(tmp_path: Path, control_ids: set[str]) -> None:
+    path = _page(tmp_path, _changed(out_of_reach="no system shows it"))
+    assert _refusal(path, control_ids) == (
+        f"{path}: promise 'admin_mfa': field 'out_of_reach': a promise its controls evidence is not out of reach"
+    )
