@@ -19,6 +19,9 @@ from warehouse import Warehouse, results
 
 WEBHOOK_ENV = "EVIDENCE_ALERT_WEBHOOK_URL"
 log = logging.getLogger(__name__)
+#: controls whose alert names the people who must act: control id -> (the failing rows' detail naming them, the
+#: failure kind of those rows, what they are called in the alert)
+NAMED_IN_ALERT = {"cc6_3_access_review_decided": ("reviewer", "overdue", "overdue reviewers")}
 
 
 @dataclass(frozen=True)
@@ -28,18 +31,40 @@ class NewlyFailing:
     failed: int
     population: int
     previous: str  # the previous evaluated day's verdict, or 'none' (never evaluated before)
+    #: who must act, for a control of NAMED_IN_ALERT ("overdue reviewers: a@corp.com, b@corp.com"); else empty
+    named: str = ""
 
     def line(self) -> str:
         """One line: the control, what it was before, and its reason (which holds the counts)."""
         before = (
             "its first evaluated day" if self.previous == "none" else f"{self.previous} on its previous evaluated day"
         )
-        return f"{self.control_id} is newly failing ({before}): {self.reason}"
+        named = f"; {self.named}" if self.named else ""
+        return f"{self.control_id} is newly failing ({before}): {self.reason}{named}"
 
 
 def newly_failing(warehouse: Warehouse, day: date) -> list[NewlyFailing]:
     rows = results.unalerted_failures(warehouse, day)
-    return [NewlyFailing(**row) for row in rows if row["previous"] != "fail"]
+    return [
+        NewlyFailing(**row, named=named_in_alert(warehouse, day, row["control_id"]))
+        for row in rows
+        if row["previous"] != "fail"
+    ]
+
+
+def named_in_alert(warehouse: Warehouse, day: date, control_id: str) -> str:
+    """The people a NAMED_IN_ALERT control's failing rows name that day, as "<what>: a, b" (empty for the others)."""
+    if control_id not in NAMED_IN_ALERT:
+        return ""
+    detail, failure, what = NAMED_IN_ALERT[control_id]
+    names = warehouse.query(
+        "SELECT DISTINCT json_extract_string(details, ?) AS name FROM control_results "
+        "WHERE snapshot_date = ? AND control_id = ? AND status = 'fail' "
+        "AND json_extract_string(details, '$.failure') = ? AND json_extract_string(details, ?) IS NOT NULL "
+        "ORDER BY name",
+        [f"$.{detail}", day, control_id, failure, f"$.{detail}"],
+    )
+    return f"{what}: {', '.join(r['name'] for r in names)}" if names else ""
 
 
 def report_newly_failing(

@@ -9,7 +9,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from evidence_pipeline import attest as attest_commands
 from evidence_pipeline import terminal
+from evidence_pipeline.reviews import cli as review_commands
 from evidence_pipeline.settings import Paths
 from evidence_pipeline.text import counted
 
@@ -146,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--from", dest="start", type=date.fromisoformat, required=True, help="first day")
     history.add_argument("--to", dest="end", type=date.fromisoformat, required=True, help="last day (inclusive)")
     history.add_argument("--control", action="append", default=None, help="only this control (repeatable)")
+    review_commands.add_commands(command)
+    attest_commands.add_commands(command)
     return parser
 
 
@@ -166,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     from evidence_pipeline.evidence.period import PeriodError
     from evidence_pipeline.evidence.signing import SigningKeyError
     from evidence_pipeline.organisation import OrganisationError
+    from evidence_pipeline.reviews.campaigns import CampaignError
     from evidence_pipeline.settings import SettingsError, use_private_umask
     from evidence_pipeline.waivers import WaiverError
 
@@ -183,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             "export": _export,
             "sample": _sample,
             "history": _history,
+            **review_commands.HANDLERS,
+            **attest_commands.HANDLERS,
         }[args.command](args)
     except (
         SettingsError,
@@ -192,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         PeriodError,
         TrustPageError,
         OrganisationError,
+        CampaignError,
+        attest_commands.AttestError,
     ) as exc:
         # a user's setting or file is wrong: one line naming it, no traceback
         print(f"error: {exc}", file=sys.stderr)
@@ -280,6 +289,10 @@ def _demo(args: argparse.Namespace) -> int:
     _use_data_folder_key(paths)
     sandbox = _start_sandbox(args, paths, args.date)
     try:
+        from sandbox.access_reviews.scenario import day_before_with_campaign
+
+        # an access review freezes a real day's evidence and its revokes show the next day: the day before runs first
+        day_before_with_campaign(sandbox, paths, args.date)
         return terminal.run_and_report(args.date, paths, verbose=args.verbose)
     finally:
         sandbox.stop()
@@ -523,7 +536,9 @@ def _rotate_key(args: argparse.Namespace) -> int:
     if fingerprint(new_key) == current.key_id:
         print(f"FAILED: --new {args.new} is the current key {current.key_id}", file=sys.stderr)
         return 1
-    series = [evidence, evidence / EXPORTS, evidence / SAMPLES]
+    from evidence_pipeline.reviews.campaigns import CAMPAIGNS_DIR
+
+    series = [evidence, evidence / EXPORTS, evidence / SAMPLES, evidence / CAMPAIGNS_DIR]
     for root in series:
         signed_last = chain_signer(series_bundles(root)) if root.is_dir() else None
         if signed_last is not None and signer_of(signed_last) != current.key_id:

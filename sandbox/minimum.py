@@ -17,8 +17,11 @@ from connectors.google_workspace import minimum as google_workspace
 from connectors.hr import minimum as hr
 from connectors.knowbe4 import minimum as knowbe4
 from sandbox.aws.model import AwsAccount
+from sandbox.aws.posture import POSTURE_DATASETS, posture_requests
+from sandbox.aws.posture_ops import operations_pipeline_min_requests
 from sandbox.company import SandboxOrg
-from sandbox.entra.server import REPORT_PAGE_SIZE, ROLE_ASSIGNMENT_PAGE_SIZE
+from sandbox.entra.server import POLICY_PAGE_SIZE, REPORT_PAGE_SIZE, ROLE_ASSIGNMENT_PAGE_SIZE
+from sandbox.github import minimum as github_security
 
 AWS_DATASETS = (*aws.FIXED_REQUESTS, *aws.PAGE_SIZE)
 
@@ -57,6 +60,8 @@ def aws_requests(account: AwsAccount, dataset: str, today: date, backup_job_days
 def github_requests(org: SandboxOrg, dataset: str, merged_window: tuple[datetime, datetime] | None = None) -> int:
     """The organisation's minimum; merged_pull_requests needs the window [since, until) the connector searches."""
     data = org.github
+    if dataset in github_security.SECURITY_DATASETS:
+        return github_security.security_requests(org, dataset)
     if dataset == "organization":
         return github.ORGANIZATION_REQUESTS
     if dataset == "members":
@@ -90,11 +95,26 @@ def entra_requests(org: SandboxOrg, dataset: str) -> int:
     data = org.systems["entra"]
     if dataset == "role_assignments":
         return entra.min_requests(dataset, len(data.role_assignments), ROLE_ASSIGNMENT_PAGE_SIZE)
+    policy_records = {
+        "conditional_access_policies": len(data.policy.ca_policies),
+        "authentication_strength_policies": len(data.policy.strengths),
+        "password_rule_settings": len(data.policy.settings),
+    }
+    if dataset in policy_records:
+        return entra.min_requests(dataset, policy_records[dataset], POLICY_PAGE_SIZE)
+    if dataset in entra.SINGLE_OBJECTS:
+        return entra.min_requests(dataset, 1, POLICY_PAGE_SIZE)
     return entra.min_requests(dataset, len(data.users), REPORT_PAGE_SIZE)
 
 
 def google_requests(org: SandboxOrg, dataset: str) -> int:
-    return google_workspace.min_requests(dataset, len(getattr(org.systems["google"], dataset)))
+    data = org.systems["google"]
+    if dataset == "org_units":
+        return google_workspace.min_requests(dataset, len(data.policy.org_units))
+    if dataset == "policies":
+        security = [p for p in data.policy.policies if p["setting"]["type"].startswith("settings/security.")]
+        return google_workspace.min_requests(dataset, len(security))
+    return google_workspace.min_requests(dataset, len(getattr(data, dataset)))
 
 
 def training_requests(org: SandboxOrg) -> int:
@@ -116,6 +136,10 @@ def pipeline_min_requests(
         f"aws.{name}": sum(aws_requests(account, name, day, backup_job_days) for account in accounts)
         for name in AWS_DATASETS
     }
+    minimum |= {
+        f"aws.{name}": sum(posture_requests(account, name) for account in accounts) for name in POSTURE_DATASETS
+    }
+    minimum |= operations_pipeline_min_requests(accounts, day, backup_job_days)
     minimum |= {f"github.{name}": github_requests(org, name, merged_window) for name in github.DATASETS}
     minimum |= {f"entra.{name}": entra_requests(org, name) for name in entra.DATASETS}
     minimum |= {f"google_workspace.{name}": google_requests(org, name) for name in google_workspace.STREAMS}

@@ -6,13 +6,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from evidence_pipeline.launch import RunOutcome
 from evidence_pipeline.settings import Paths
+from sandbox.access_reviews.scenario import CampaignScenario, run_campaign
 from sandbox.launch import Sandbox, start_sandbox
 from tests.runs import CliRun, run_daily_job
 
@@ -30,6 +31,9 @@ class PipelineDay:
     day: date
     #: the day's one run of the daily job, as `evidence-pipeline run` made it
     run: CliRun
+    #: the run of the day before, whose evidence the sandbox's access-review campaign froze
+    before: CliRun | None = None
+    campaign: CampaignScenario | None = None
 
     @property
     def outcomes(self) -> list[RunOutcome]:
@@ -63,7 +67,11 @@ def pipeline_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineD
         from tests.test_secrets import add_url_canaries  # credentials inside URLs must stay out of every record too
 
         os.environ.update(add_url_canaries(sandbox.env))
-        yield PipelineDay(sandbox, paths, DAY, run_daily_job(DAY, paths))
+        # an access-review campaign is frozen from a real day's evidence and its revokes show in the next day's
+        # data: the day before, the sandbox's campaign (sandbox/access_reviews/scenario.py), then the day itself
+        before = run_daily_job(DAY - timedelta(days=1), paths)
+        campaign = run_campaign(sandbox, paths, DAY - timedelta(days=1))
+        yield PipelineDay(sandbox, paths, DAY, run_daily_job(DAY, paths), before, campaign)
 
 
 def bundles_of(paths: Paths, day: date) -> list[Path]:

@@ -12,6 +12,7 @@ import pytest
 
 from evidence_pipeline.defs.sources import systems
 from sandbox.launch import Sandbox, start_sandbox
+from tests.conftest import PipelineDay
 from tests.connectors.test_contract import CASES
 from warehouse import raw_table, schema_connection
 
@@ -23,6 +24,13 @@ LANDING_COLUMNS = {"snapshot_date", "run_id"}
 def sandbox(tmp_path_factory) -> Iterator[Sandbox]:
     with start_sandbox(tmp_path_factory.mktemp("sandbox"), size=50) as started:
         yield started
+
+
+@pytest.fixture(scope="module")
+def company_day(pipeline_day: PipelineDay) -> PipelineDay:
+    """The session's sandbox day: its data folder holds what only a run makes (the access-review campaign frozen
+    from the day before's bundle), so every dataset has records to check."""
+    return pipeline_day
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +60,12 @@ def key_drift(records: list[dict], columns: set[str]) -> str | None:
 
 
 def test_every_declared_dataset_reads_records_with_exactly_its_table_columns(
-    sandbox: Sandbox, table_columns: dict[str, set[str]], monkeypatch: pytest.MonkeyPatch
+    company_day: PipelineDay, table_columns: dict[str, set[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    sandbox = company_day.sandbox
     for name, value in sandbox.env.items():  # the sandbox's settings, as a deployment sets them
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("EVIDENCE_HOME", str(company_day.paths.home))
     checked, drift = [], {}
     for module in (m for m in systems() if m.DATASETS):
         configured = module.defs().resources[module.SOURCE.resource_key]

@@ -451,14 +451,17 @@ def test_the_dagster_source_reads_the_deployment_settings(sandbox, monkeypatch) 
     config = resource.config()
     assert config.excluded_org_units == (STUDENTS_OU,) and config.admin_subject == _google(sandbox).admin_subject
     assert {tuple(key.path) for a in source.defs().assets for key in a.keys} == {
-        ("sources", "google_workspace", d) for d in ("users", "role_assignments", "roles")
+        ("sources", "google_workspace", d) for d in ("users", "role_assignments", "roles", "org_units", "policies")
     }
     streams = [s for spec in source.DATASETS for s in spec.streams(resource, DAY)]
-    assert [len(list(s.records())) for s in streams] == [
+    counts = [len(list(s.records())) for s in streams]
+    assert counts[:4] == [
         len(_google(sandbox).users),
         len(_google(sandbox).role_assignments),
         len(_google(sandbox).roles),
+        len(_google(sandbox).policy.org_units),
     ]
+    assert counts[4] > 0  # the security policies (policies.list filters the fake's every setting type)
 
 
 def test_quota_403s_retry_and_permission_403s_do_not(sandbox, config) -> None:

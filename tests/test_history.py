@@ -21,7 +21,9 @@ def test_re_judging_a_day_reproduces_its_stored_verdicts(pipeline_day: PipelineD
     warehouse = Warehouse(copy)
     catalogue = load_catalogue(project_file("controls_map.yaml"))
     waivers = load_waivers(optional_project_file("waivers.yaml"), set(catalogue.by_id))
-    day, before = pipeline_day.day, pipeline_day.day - timedelta(days=1)
+    # the session collects DAY-1 too (the day its access-review campaign freezes): the day before that is the one
+    # never collected
+    day, before = pipeline_day.day, pipeline_day.day - timedelta(days=2)
     stored = verdict_history(warehouse, catalogue, [before, day], waivers)
     assert {v.origin for v in stored} == {"stored", "not evaluated"}
     on_day = {v.control_id: v for v in stored if v.day == day}
@@ -68,7 +70,8 @@ def test_history_command_prints_every_day_of_the_period(pipeline_day: PipelineDa
     )
     rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
     assert [r["date"] for r in rows] == [(day - timedelta(days=n)).isoformat() for n in (2, 1, 0)]
-    assert [r["verdict"] for r in rows[:2]] == ["unknown", "unknown"]
+    assert (rows[0]["verdict"], rows[0]["origin"]) == ("unknown", "not evaluated")
+    assert rows[1]["origin"] == "stored"  # DAY-1, collected for the session's access-review campaign
     assert rows[2]["origin"] == "stored" and rows[2]["verdict"] == "fail" and int(rows[2]["waived"]) == 1
     assert main(["history", "--from", day.isoformat(), "--to", day.isoformat(), "--control", "no_such"]) == 1
     assert "no control no_such" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 regions."""
 
 from connectors.aws.client import AccountSession, AwsConfig, SharedAccounts, account_sessions
+from connectors.aws.posture import POSTURE_DATASETS, AccountWideStream
+from connectors.aws.posture_ops import OPERATIONS_DATASETS, CopyJobs
 from connectors.aws.streams import (
     BACKUP_JOB_DAYS,
     DATASETS,
@@ -20,16 +22,23 @@ from connectors.aws.streams import (
     backup_jobs_created_after,
 )
 
+# the posture datasets (connectors/aws/posture.py) join the core ones; posture's rds_instances adds two columns
+DATASETS = {**DATASETS, **POSTURE_DATASETS}
+# the operations datasets (connectors/aws/posture_ops.py): Backup vaults and copies, ACM, ELBv2, Logs, GuardDuty
+DATASETS = {**DATASETS, **OPERATIONS_DATASETS}
+
 __all__ = [
     "BACKUP_JOB_DAYS",
     "DATASETS",
     "IDENTITY_TAG",
     "AccountSession",
+    "AccountWideStream",
     "AccountSummary",
     "AuthorizationDetails",
     "AwsConfig",
     "BackupJobs",
     "BackupPlans",
+    "CopyJobs",
     "CredentialReport",
     "IdentityCenterUsers",
     "PasswordPolicy",

@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from connectors.aws.client import AccountSession
+from connectors.aws.policy_documents import policy_grant_columns
 from connectors.stream import Retry, SourceError, Stream, http_retry
 
 BACKUP_PAGE = 1000
@@ -453,6 +454,8 @@ class AuthorizationDetails(PagedAwsStream):
             if kind == "policy"
             else None,
             "raw": json.dumps(raw, sort_keys=True, default=str),
+            # AWS posture B: the documents' broad grants (connectors/aws/policy_documents.py)
+            **policy_grant_columns(kind, raw, inline or []),
         }
 
 

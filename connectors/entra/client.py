@@ -39,7 +39,13 @@ DEFAULT_AUTHORITY_URL = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com"
 API_VERSION = "v1.0"
 #: Least-privilege application permissions (admin consent) the connector needs, for the README.
-REQUIRED_PERMISSIONS = ("User.Read.All", "AuditLog.Read.All", "RoleManagement.Read.Directory")
+REQUIRED_PERMISSIONS = (
+    "User.Read.All",
+    "AuditLog.Read.All",
+    "RoleManagement.Read.Directory",
+    "Policy.Read.All",
+    "Directory.Read.All",
+)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,18 @@ FIRST_RULES, FIRST_BYPASS_ACTORS = 25, 10
 #: what the first page of a pull request's reviews and of a repository's outside collaborators holds
 FIRST_REVIEWS = FIRST_COLLABORATORS = 100
 ORGANIZATION_REQUESTS = 1
-DATASETS = ("organization", "members", "outside_collaborators", "repositories", "merged_pull_requests")
+#: the organisation-level alert lists: one walk each, every state
+ALERT_DATASETS = ("dependabot_alerts", "code_scanning_alerts", "secret_scanning_alerts")
+DATASETS = (
+    "organization",
+    "members",
+    "outside_collaborators",
+    "repositories",
+    "merged_pull_requests",
+    *ALERT_DATASETS,
+    "repository_security",
+    "environments",
+)
 
 
 def follow_up_pages(count: int, first_page: int) -> int:
@@ -70,4 +81,22 @@ def merged_pull_request_requests(
     (`decisive_reviews`: per pull request merged in the window, its reviews in changes.DECISIVE_STATES)."""
     return search_requests(merged_at, since, until - timedelta(seconds=1)) + sum(
         follow_up_pages(count, FIRST_REVIEWS) for count in decisive_reviews
+    )
+
+
+def alert_requests(alerts: int) -> int:
+    """max(1, ⌈A/100⌉): the organisation's alerts of one kind, every state (one request when GitHub answers that the
+    feature is not enabled or licensed)."""
+    return pages(alerts, PAGE_SIZE)
+
+
+def repository_security_requests(repositories: int) -> int:
+    """max(1, ⌈R/100⌉) GraphQL (Dependabot alerts on or off) + max(1, ⌈R/100⌉) REST GET /orgs/{org}/repos."""
+    return 2 * pages(repositories, PAGE_SIZE)
+
+
+def environment_requests(repositories: int, environments_per_active_repository: Iterable[int]) -> int:
+    """max(1, ⌈R/100⌉) GraphQL + Σ over non-archived repositories with environments of max(1, ⌈E_r/100⌉) REST."""
+    return pages(repositories, PAGE_SIZE) + sum(
+        pages(count, PAGE_SIZE) for count in environments_per_active_repository if count > 0
     )

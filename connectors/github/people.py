@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import quote
 
 from github import Github, GithubException
-from requests.utils import parse_header_links
 
 from connectors.github.streams import (
     PAGE_SIZE,
@@ -25,6 +24,7 @@ from connectors.github.streams import (
     Task,
     classify_github,
     load_query,
+    next_link,
     page_cursor,
     truncated,
 )
@@ -143,8 +143,7 @@ class OrganizationMembers(Stream):
                 message = exc.data.get("message") if isinstance(exc.data, dict) else None
                 return {"kind": "two_factor", "hidden": exc.status, "message": message}
             raise
-        links = {link.get("rel"): link.get("url") for link in parse_header_links(_header(headers, "link") or "")}
-        return {"kind": "two_factor", "logins": [m["login"] for m in data], "next": links.get("next")}
+        return {"kind": "two_factor", "logins": [m["login"] for m in data], "next": next_link(headers)}
 
     def _graphql(self, name: str, variables: dict[str, Any]) -> Any:
         try:
@@ -230,10 +229,6 @@ def _members_connection(dataset: str, data: dict[str, Any]) -> dict[str, Any]:
     if organization is None:
         raise SourceError(f"github.{dataset}: response has no organization (wrong GITHUB_ORG, or no access)")
     return organization.get("membersWithRole") or {"edges": [], "pageInfo": {"hasNextPage": False}}
-
-
-def _header(headers: dict[str, Any], name: str) -> str | None:
-    return next((v for k, v in (headers or {}).items() if k.lower() == name), None)
 
 
 def forbidden_field(exc: GitHubGraphQLError, field: str) -> bool:

@@ -10,6 +10,7 @@ from importlib.resources import files
 from typing import Any
 
 from github import Github, GithubException
+from requests.utils import parse_header_links
 
 from connectors.stream import Retry, SourceError, Stream, http_retry
 
@@ -97,6 +98,13 @@ def page_cursor(connection: dict[str, Any], what: str) -> str | None:
 def truncated(total: int | None, read: int, what: str) -> list[str]:
     """A reason when a connection read to its end holds fewer (or more) items than its `totalCount` says."""
     return [] if total is None or total == read else [f"list truncated: {total} {what}, {read} read"]
+
+
+def next_link(headers: dict[str, Any] | None) -> str | None:
+    """The URL of a REST answer's `Link: <...>; rel="next"`, to be followed verbatim (GitHub pages some lists by
+    number, others by cursor: never build one), or None on the last page."""
+    link = next((value for key, value in (headers or {}).items() if key.lower() == "link"), None)
+    return next((entry.get("url") for entry in parse_header_links(link or "") if entry.get("rel") == "next"), None)
 
 
 def classify_github(exc: Exception) -> Retry | None:
@@ -252,6 +260,29 @@ class RepositoryReviewRules(QueuedGraphQLStream):
         return follow_ups
 
 
+def classic_contexts(classic: dict[str, Any] | None) -> list[str] | None:
+    """The status check contexts classic protection requires ([] when it requires none); None when it requires checks
+    but GitHub did not name them all (requiredStatusCheckContexts is a nullable list of nullable strings)."""
+    if not (classic or {}).get("requiresStatusChecks"):
+        return []
+    contexts = classic.get("requiredStatusCheckContexts")
+    return None if contexts is None or None in contexts else sorted(set(contexts))
+
+
+def ruleset_contexts(active_rules: list[dict[str, Any]]) -> list[str] | None:
+    """The contexts the active required-status-checks rules require together; None when one rule's parameters or
+    a check's context GitHub did not show."""
+    contexts: set[str] = set()
+    for rule in active_rules:
+        if rule["type"] != "REQUIRED_STATUS_CHECKS":
+            continue
+        checks = (rule.get("parameters") or {}).get("requiredStatusChecks")
+        if checks is None or any(check is None or check.get("context") is None for check in checks):
+            return None
+        contexts.update(check["context"] for check in checks)
+    return sorted(contexts)
+
+
 #: review-rule roles that let their holders past a ruleset (GitHub's built-in repository roles)
 ADMIN_ROLES = ("admin", "maintain")
 
@@ -403,6 +434,8 @@ class BranchRules:
             "ruleset_blocks_deletions": "DELETION" in rule_types,
             "ruleset_requires_status_checks": "REQUIRED_STATUS_CHECKS" in rule_types,
             "ruleset_admin_bypass": admin_bypass,
+            "classic_status_check_contexts": classic_contexts(classic),
+            "ruleset_status_check_contexts": ruleset_contexts(rules),
             "rules_incomplete": self.rules_incomplete,
             "review_incomplete": self.review_incomplete,
             "raw": json.dumps(self._raw(), sort_keys=True),

@@ -44,11 +44,18 @@ from googleapiclient.discovery import Resource, build
 from provenance import RequestLog, utc_now
 
 DEFAULT_API_ENDPOINT = "https://admin.googleapis.com/"
+DEFAULT_CLOUD_IDENTITY_ENDPOINT = "https://cloudidentity.googleapis.com/"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #: Least privilege: the two read-only Directory scopes (users, role management).
 READONLY_SCOPES = (
     "https://www.googleapis.com/auth/admin.directory.user.readonly",
     "https://www.googleapis.com/auth/admin.directory.rolemanagement.readonly",
+)
+#: The identity-policy datasets' scopes (org units, Cloud Identity policies), asked for in a token of their own: a
+#: delegation not yet granted them fails those two datasets only, never the users and roles.
+POLICY_SCOPES = (
+    "https://www.googleapis.com/auth/admin.directory.orgunit.readonly",
+    "https://www.googleapis.com/auth/cloud-identity.policies.readonly",
 )
 
 
@@ -60,6 +67,11 @@ class GoogleWorkspaceConfig:
     service_account_info: Mapping[str, Any] = field(repr=False)
     customer_id: str = "my_customer"
     api_endpoint: str = DEFAULT_API_ENDPOINT
+    #: the super administrator the Policy API datasets impersonate (the Policy API answers super admins only);
+    #: None: admin_subject
+    policy_subject: str | None = None
+    #: the Cloud Identity API's base URL (GOOGLE_WORKSPACE_CLOUD_IDENTITY_URL; the sandbox's fake elsewhere)
+    cloud_identity_endpoint: str = DEFAULT_CLOUD_IDENTITY_ENDPOINT
     #: organisational units whose accounts are out of scope of staff controls (rows are kept, marked)
     excluded_org_units: tuple[str, ...] = ()
     ca_bundle: str | None = None
@@ -87,6 +99,8 @@ class GoogleWorkspaceConfig:
         api_url: str | None = None,
         excluded_org_units: str = "",
         ca_bundle: str | None = None,
+        cloud_identity_url: str | None = None,
+        policy_subject: str | None = None,
     ) -> GoogleWorkspaceConfig:
         """From the settings a deployment makes (GOOGLE_WORKSPACE_*): the key as JSON or a file path."""
         if credentials_json:
@@ -102,6 +116,8 @@ class GoogleWorkspaceConfig:
             service_account_info=info,
             customer_id=customer_id or "my_customer",
             api_endpoint=api_url or DEFAULT_API_ENDPOINT,
+            cloud_identity_endpoint=cloud_identity_url or DEFAULT_CLOUD_IDENTITY_ENDPOINT,
+            policy_subject=policy_subject or None,
             excluded_org_units=parse_org_units(excluded_org_units),
             ca_bundle=ca_bundle or None,
         )
@@ -187,11 +203,14 @@ class SharedCredentials:
     under one lock, so a run makes one exchange (another only when the token nears expiry), and
     every exchange attempt (google-auth retries a 5xx itself) is logged for provenance."""
 
-    def __init__(self, config: GoogleWorkspaceConfig) -> None:
+    def __init__(
+        self, config: GoogleWorkspaceConfig, scopes: tuple[str, ...] = READONLY_SCOPES, subject: str | None = None
+    ) -> None:
+        self.scopes = scopes
+        self.subject = subject or config.admin_subject
         self.credentials = service_account.Credentials.from_service_account_info(
-            dict(config.service_account_info), scopes=list(READONLY_SCOPES), subject=config.admin_subject
+            dict(config.service_account_info), scopes=list(scopes), subject=self.subject
         )
-        self.subject = config.admin_subject
         session = requests.Session()
         session.trust_env = False
         session.verify = config.ca_bundle or True
@@ -224,7 +243,7 @@ class SharedCredentials:
             method=method,
             page=0,
             started_at=utc_now(),
-            params={"grant_type": JWT_BEARER_GRANT, "scopes": list(READONLY_SCOPES), "subject": self.subject},
+            params={"grant_type": JWT_BEARER_GRANT, "scopes": list(self.scopes), "subject": self.subject},
         )
         started = time.monotonic()
         try:
@@ -253,13 +272,7 @@ def make_directory(
     `discovery_url` builds it from a discovery document fetched there instead of the copy
     shipped in googleapiclient (one more GET, through the same session, before any page)."""
     credentials = credentials or SharedCredentials(config)
-    # refresh_status_codes=(): a 401 is reported, not silently retried with a new token;
-    # tokens are refreshed before they expire anyway.
-    session = AuthorizedSession(credentials, refresh_status_codes=())  # type: ignore[arg-type]
-    session.trust_env = False
-    session.verify = config.ca_bundle or True
-    http = RequestsHttp(session, config.timeout)
-    http.credentials = credentials
+    http = _http(config, credentials)
     options = {"api_endpoint": normalized_endpoint(config.api_endpoint)}
     if discovery_url:
         return build(
@@ -274,6 +287,30 @@ def make_directory(
         )
     return build(
         "admin", "directory_v1", http=http, static_discovery=True, cache_discovery=False, client_options=options
+    )
+
+
+def _http(config: GoogleWorkspaceConfig, credentials: SharedCredentials) -> RequestsHttp:
+    # refresh_status_codes=(): a 401 is reported, not silently retried with a new token;
+    # tokens are refreshed before they expire anyway.
+    session = AuthorizedSession(credentials, refresh_status_codes=())  # type: ignore[arg-type]
+    session.trust_env = False
+    session.verify = config.ca_bundle or True
+    http = RequestsHttp(session, config.timeout)
+    http.credentials = credentials
+    return http
+
+
+def make_cloud_identity(config: GoogleWorkspaceConfig, credentials: SharedCredentials) -> Resource:
+    """The Cloud Identity API client (policies.list), built from the discovery document googleapiclient ships
+    (cloudidentity v1) with its base URL from the configuration, authenticated by the policy-scoped `credentials`."""
+    return build(
+        "cloudidentity",
+        "v1",
+        http=_http(config, credentials),
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": normalized_endpoint(config.cloud_identity_endpoint)},
     )
 
 

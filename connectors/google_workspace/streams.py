@@ -63,6 +63,8 @@ class DirectoryStream(Stream):
     method = "GET"
     max_page_size = 100
     items_key = "items"
+    #: the OAuth scopes of the token the stream's client authenticates with (provenance)
+    scopes: tuple[str, ...] = READONLY_SCOPES
 
     def __init__(self, directory: Resource, config: GoogleWorkspaceConfig, page_size: int | None = None) -> None:
         self.directory = directory
@@ -91,7 +93,7 @@ class DirectoryStream(Stream):
             "customer": self.config.customer_id,
             "admin_subject": self.config.admin_subject,
             "service_account": self.config.service_account_email,
-            "scopes": list(READONLY_SCOPES),
+            "scopes": list(self.scopes),
             "page_size": self.page_size,
         }
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from connectors.attestations.artefacts import artefact_store, bundle_artefacts
 from evidence_pipeline.catalogue import Catalogue
 from evidence_pipeline.evidence.chain import daily_bundles, seal_bundle, sha256_file
 from evidence_pipeline.evidence.csv_cells import SQL_COPY_OPTIONS, sql_neutralize_cell, write_csv
@@ -50,6 +51,8 @@ def write_bundle(
 
     def write(work: Path) -> dict[str, Any]:
         sources = _write_sources(warehouse, work / "sources", inputs)
+        # the attested reports the day's attestation records name, by hash from the store (<EVIDENCE_HOME>/...)
+        bundle_artefacts(work / "sources" / "attestations", artefact_store(evidence_root.parent))
         evidence = DailyEvidence(
             snapshot_date=inputs.snapshot_date,
             run_id=inputs.run_id,

@@ -216,6 +216,8 @@ class PeriodEvidence:
     trust_page: TrustPage | None = None
     profile: Profile | None = None
     collection_parameters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: the attestations and access-review campaigns the bundles' raw records list (evidence/human_processes.py)
+    human_processes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def verdicts(self) -> dict[str, str]:
         """Each control's verdict over the whole period (`period_verdict`)."""

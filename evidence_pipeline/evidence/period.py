@@ -19,6 +19,7 @@ from typing import Any
 
 from evidence_pipeline.evidence.chain import MANIFEST, daily_bundles, seal_bundle, sha256_file
 from evidence_pipeline.evidence.csv_cells import read_csv, write_csv
+from evidence_pipeline.evidence.human_processes import human_processes, pseudonymized, write_listings
 from evidence_pipeline.evidence.model import (
     DAILY_COLUMNS,
     EXCEPTION_COLUMNS,
@@ -103,6 +104,8 @@ def load_period(
     provenance: list[dict[str, Any]] = []
     controls: dict[str, PeriodControl] = {}
     maps: set[str] = set()
+    #: the days' bundles, for the listings of attestations and access-review campaigns
+    listed: list[tuple[date, Path, str]] = []
     for day in days:
         bundle = chosen[day]
         if bundle is None:
@@ -118,6 +121,7 @@ def load_period(
             "signed_by": verified.signed_by,
         }
         snapshots.append(snapshot)
+        listed.append((day, bundle, snapshot["bundle"]))
         results[day], rows[day] = {}, {}
         if pseudonymizer is not None:
             pseudonymizer.learn_bundle(bundle)  # the people of the day's raw records (HR roster, accounts)
@@ -156,10 +160,12 @@ def load_period(
     if not snapshots:
         raise PeriodError(f"no evidence snapshot between {start} and {end} in {evidence_root}")
 
+    listings = human_processes(listed, rows)  # before the rows are pseudonymized: it matches account keys
     if pseudonymizer is not None:
         pseudonymizer.learn_rows(
             r for by_control in rows.values() for day_rows in by_control.values() for r in day_rows
         )
+        listings = pseudonymized(listings, pseudonymizer)
         rows = {
             day: {cid: [pseudonymizer.row(r) for r in day_rows] for cid, day_rows in by_control.items()}
             for day, by_control in rows.items()
@@ -185,6 +191,7 @@ def load_period(
         # the report's scope and trust-page coverage, from the bundles' own files (the newest bundle's promises)
         trust_page=renderings.bundle_trust_page([b for b in chosen.values() if b][-1]),
         collection_parameters=renderings.collection_parameters(b for b in chosen.values() if b),
+        human_processes=listings,
     )
     if pseudonymizer is not None:
         period.pseudonymization = pseudonymizer.manifest_entry()
@@ -320,6 +327,7 @@ def write_export(evidence_root: Path, period: PeriodEvidence, signing_key: Signi
             "snapshots": period.snapshots,
             "controls": {c.id: period.control_stats[c.id] for c in period.controls},
         }
+        summary["human_processes"] = write_listings(work, period.human_processes)
         (work / "period.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         written = renderings.write_period(work, period)
         return {

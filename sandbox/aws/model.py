@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import overload
 
+from sandbox.aws.posture import AccountPosture, build_posture
+from sandbox.aws.posture_ops import OperationsData, build_operations, unread_regions_truth
 from sandbox.company import Account, Person, SandboxOrg
 
 REGION = "us-east-1"
@@ -116,6 +118,10 @@ class DbInstance:
     retention_days: int
     encrypted: bool
     public: bool = False
+    # posture (sandbox/aws/posture.py plants their violations)
+    multi_az: bool = True
+    deletion_protection: bool = True
+    log_exports: tuple[str, ...] = ()
 
     def arn(self, account_id: str) -> str:
         return f"arn:aws:rds:{REGION}:{account_id}:db:{self.identifier}"
@@ -244,6 +250,10 @@ class AwsAccount:
     #: the IAM Identity Center identity store this (management) account holds, or None
     identity_store_id: str | None = None
     identity_center_users: list[IdentityCenterUser] = field(default_factory=list)
+    #: S3, EC2, KMS, RDS clusters and CloudTrail (sandbox/aws/posture.py)
+    posture: AccountPosture | None = None
+    #: Backup vaults and copies, ACM, ELBv2, Logs and GuardDuty (sandbox/aws/posture_ops.py)
+    operations: OperationsData | None = None
 
     @property
     def role_arn(self) -> str:
@@ -321,7 +331,10 @@ def build(org: SandboxOrg, rng: random.Random) -> AwsData:
         _iam(org, rng, data, midnight)
         _backups(org, rng, data, midnight)
         _identity_center(org, prod)
+    build_operations(org, data)  # before the truth: it adds restore jobs
     _expected(org, data)
+    build_posture(org, data)
+    unread_regions_truth(org, data)  # after the posture: it names the enabled regions
     return data
 
 

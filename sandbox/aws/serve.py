@@ -7,6 +7,8 @@ from pathlib import Path
 
 from connectors.aws import AwsConfig
 from sandbox.aws.model import REGION, AwsAccount, AwsData
+from sandbox.aws.posture import seed_clusters, seed_posture
+from sandbox.aws.posture_ops import seed as seed_operations
 from sandbox.aws.server import AwsApp
 from sandbox.company import SandboxOrg
 from sandbox.server import FakeServer
@@ -26,6 +28,7 @@ def serve(data: AwsData, latency: float = 0.0) -> tuple[FakeServer, dict[str, st
     for account in data.accounts:
         seed_moto(account)
     server = FakeServer("aws", AwsApp(data), latency=latency).start()
+    seed_operations(data, server.url, SANDBOX_ACCESS_KEY_ID, SANDBOX_SECRET_ACCESS_KEY)  # through moto's own API
     server.reset_log()  # seeding went to moto's backends directly; the log holds the pipeline's requests only
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     env = {
@@ -90,6 +93,9 @@ def seed_moto(account: AwsAccount) -> None:
                 "backup_retention_period": db.retention_days,
                 "storage_encrypted": db.encrypted,
                 "publicly_accessible": db.public,
+                "multi_az": db.multi_az,
+                "deletion_protection": db.deletion_protection,
+                "enable_cloudwatch_logs_exports": list(db.log_exports),
                 "storage_type": "gp3",
                 "tags": [{"Key": "team", "Value": "platform"}],
             }
@@ -97,3 +103,6 @@ def seed_moto(account: AwsAccount) -> None:
         # moto takes an automated snapshot of every new instance, and refuses the 1,001st (SnapshotQuotaExceeded
         # at 40,000 people); the pipeline reads no snapshot, so the sandbox keeps none
         rds.database_snapshots.clear()
+    seed_clusters(account, rds)
+    rds.cluster_snapshots.clear()
+    seed_posture(account)

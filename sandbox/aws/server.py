@@ -42,6 +42,7 @@ from moto.iam.models import get_account_id_from
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.wrappers import Request, Response
 
+from sandbox.aws import posture_ops as operations
 from sandbox.aws.model import AWS_MANAGED, REGION, AwsAccount, AwsData, BackupJobs, IamUser, IdentityCenterUser
 from sandbox.server import RecordedRequest
 
@@ -52,7 +53,8 @@ READ_PREFIXES = ("Get", "List", "Describe")
 #: temporary credentials for an existing role
 READ_ACTIONS = ("GenerateCredentialReport", "AssumeRole")
 #: services answered in JSON (errors with X-Amzn-ErrorType) rather than query-protocol XML
-JSON_SERVICES = ("backup", "identitystore")
+JSON_SERVICES = ("backup", "identitystore", "kms", "cloudtrail")  # kms, cloudtrail: JSON 1.1 (posture.py)
+JSON_SERVICES += ("acm", "logs", "guardduty")  # JSON 1.1 and rest-json (posture_ops.py)
 IDENTITY_STORE_PAGE = 100  # ListUsers' largest MaxResults
 REPORT_COLUMNS = (
     "user",
@@ -143,7 +145,7 @@ class AwsApp:
         target = recorded.headers.get("X-Amz-Target") or recorded.headers.get("x-amz-target") or ""
         action = (
             target.rpartition(".")[2]
-            if service == "identitystore"
+            if target  # JSON 1.1 calls (identitystore, ACM, CloudWatch Logs) name their operation in X-Amz-Target
             else (_form(recorded.body).get("Action") or parse_qs(recorded.query).get("Action", [""])[0])
         )
         return not (action.startswith(READ_PREFIXES) or action in READ_ACTIONS)
@@ -188,6 +190,8 @@ class AwsApp:
                 return self.backup(request, self._account(key), region or REGION)
             if service == "identitystore":
                 return self.identitystore(request, self._account(key))
+            if service == "acm":  # moto's ListCertificates ignores the documented key-type filter (posture_ops.py)
+                return operations.acm(request, self._account(key), region or REGION)
             if service == "iam" and request.method == "POST":
                 params = _form(request.get_data(cache=True))
                 if params.get("Action") in OUR_IAM_ACTIONS:
@@ -202,7 +206,9 @@ class AwsApp:
         environ = dict(request.environ)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        return Response.from_app(self.moto, environ)
+        response = Response.from_app(self.moto, environ)
+        response.make_sequence()  # buffered: a page the fault injector can replay (repeat_cursor), like our own
+        return response
 
     def _account(self, access_key: str | None) -> AwsAccount:
         account_id = get_account_id_from(access_key or "")
@@ -217,7 +223,7 @@ class AwsApp:
             body = {
                 "Code": exc.code,
                 "Message": exc.message,
-                **({"__type": exc.code} if service == "identitystore" else {}),
+                **({"__type": exc.code} if service != "backup" else {}),  # JSON 1.1: identitystore, kms, cloudtrail
             }
             return Response(
                 json.dumps(body),
@@ -313,6 +319,10 @@ class AwsApp:
                 offset + max_results < len(plans),
             )
             key = "BackupPlansList"
+        elif path in ("/backup-vaults/", "/copy-jobs/"):  # sandbox/aws/posture_ops.py
+            _only(args, ("createdAfter",) if path == "/copy-jobs/" else ())
+            after = _when(args["createdAfter"]) if args.get("createdAfter") else None
+            key, items, more = operations.backup_list(path, account, region, offset, max_results, after)
         else:
             raise BadRequest("ResourceNotFoundException", f"the sandbox does not serve {request.path}", 404)
         body: dict[str, Any] = {key: [_present(item) for item in items]}
@@ -547,14 +557,8 @@ def authorization_details(account: AwsAccount, params: dict[str, str]) -> dict[s
                     "UpdateDate": account.created,
                     "PolicyVersionList": [
                         {
-                            "Document": _policy_doc(
-                                ADMIN_DOC
-                                if item == "AdministratorAccess"
-                                else {
-                                    "Version": "2012-10-17",
-                                    "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}],
-                                }
-                            ),
+                            # the documents AWS publishes (sandbox/aws/posture_ops.py)
+                            "Document": _policy_doc(operations.managed_policy_document(item)),
                             "VersionId": "v1",
                             "IsDefaultVersion": True,
                             "CreateDate": account.created,

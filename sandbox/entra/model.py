@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sandbox.company import Account, SandboxOrg
+from sandbox.entra.policy import EntraPolicy, build_policy
 
 SYSTEM = "entra"
 DORMANT_DAYS = 90
@@ -165,6 +166,8 @@ class EntraData:
     #: lastUpdatedDateTime of the registration report; None = Graph refreshed it REPORT_AGE before the request
     #: (wall-clock, like Graph: the report's age does not depend on the organisation's snapshot day)
     report_updated: datetime | None = None
+    #: Conditional Access, authentication strengths and methods, security defaults, Password Rule Settings
+    policy: EntraPolicy = field(default_factory=EntraPolicy)
 
     def user(self, upn: str) -> EntraUser:
         return next(u for u in self.users if u.key == upn.lower())
@@ -206,6 +209,7 @@ def build(org: SandboxOrg, rng: random.Random) -> EntraData:
     if org.size == 0 or not org.people:
         data.planted = {case: set() for case in PLANTED_CASES}
         _expect(org, data)
+        _expect_policy(org, data)
         return data
     today = org.today
 
@@ -369,7 +373,21 @@ def build(org: SandboxOrg, rng: random.Random) -> EntraData:
     terminated = {p.email.lower() for p in org.people if p.status == "terminated"}
     data.planted = _planted(data, today, deleted, terminated)
     _expect(org, data)
+    _expect_policy(org, data)
     return data
+
+
+def _expect_policy(org: SandboxOrg, data: EntraData) -> None:
+    """The tenant's identity policy (sandbox/entra/policy.py) and its controls' expected exceptions. The roles judged
+    are those a user holds (Conditional Access does not apply to service principals)."""
+    users = {u.id: u for u in data.users}
+    break_glass = next((u.id for u in data.users if u.kind == "break_glass"), None)
+    templates = {r.id: r.template_id or r.id for r in data.roles}
+    in_use = {templates[a.role_definition_id] for a in data.role_assignments if a.principal_id in users}
+    data.policy, expected = build_policy(
+        data.tenant_id, [r.id for r in data.roles if r.is_built_in], in_use, break_glass, GLOBAL_ADMIN
+    )
+    org.expected.update(expected)
 
 
 def _initial_domain(domain: str) -> str:

@@ -22,6 +22,11 @@ Graph (`/v1.0`)
   Needs AuditLog.Read.All.
 - `GET /roleManagement/directory/roleAssignments` (`$expand=principal`) and `.../roleDefinitions`
   (`$select`). Server-driven pages. Need RoleManagement.Read.Directory (or broader).
+- `GET /identity/conditionalAccess/policies` and `/policies/authenticationStrengthPolicies` (server-driven pages of
+  `POLICY_PAGE_SIZE`; a tenant without Entra ID P1 gets a 403 naming the premium licence),
+  `/policies/authenticationMethodsPolicy` and `/policies/identitySecurityDefaultsEnforcementPolicy` (one object
+  each): Policy.Read.All. `GET /settings` (directory setting objects, server-driven pages): Directory.Read.All.
+  The payloads are sandbox/entra/policy.py's, in Graph's documented shapes.
 Paging follows `@odata.nextLink` (absolute, same host, opaque `$skiptoken`). Errors use Graph's shape:
 `{"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}`.
 """
@@ -72,8 +77,14 @@ READ_ROLES = frozenset(
         "Directory.ReadWrite.All",
     }
 )
+READ_POLICY = frozenset({"Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"})
+READ_SETTINGS = frozenset({"Directory.Read.All", "Directory.ReadWrite.All"})
 #: The permissions the sandbox's app registration was granted (admin consent): least privilege.
-SANDBOX_APP_ROLES = frozenset({"User.Read.All", "AuditLog.Read.All", "RoleManagement.Read.Directory"})
+SANDBOX_APP_ROLES = frozenset(
+    {"User.Read.All", "AuditLog.Read.All", "RoleManagement.Read.Directory", "Policy.Read.All", "Directory.Read.All"}
+)
+#: Server-driven page of the policy and settings collections (the connector sends no $top).
+POLICY_PAGE_SIZE = 100
 
 #: user properties the fake serves (Graph has many more; selecting one of those is refused loudly).
 USER_PROPERTIES = (
@@ -469,6 +480,11 @@ class GraphApp:
             "/v1.0/reports/authenticationMethods/userRegistrationDetails": self.list_registration_details,
             "/v1.0/roleManagement/directory/roleAssignments": self.list_role_assignments,
             "/v1.0/roleManagement/directory/roleDefinitions": self.list_role_definitions,
+            "/v1.0/identity/conditionalAccess/policies": self.list_conditional_access_policies,
+            "/v1.0/policies/authenticationStrengthPolicies": self.list_authentication_strengths,
+            "/v1.0/policies/authenticationMethodsPolicy": self.get_authentication_methods_policy,
+            "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy": self.get_security_defaults,
+            "/v1.0/settings": self.list_settings,
         }
         self._role_names = data.role_names()
         self._principals: dict[str, dict[str, Any]] = {}
@@ -745,6 +761,64 @@ class GraphApp:
 
         context = "roleManagement/directory/roleAssignments" + ("(principal())" if expand else "")
         return self._page(request, options, self.data.role_assignments, self.role_assignment_page_size, render, context)
+
+    def _premium(self) -> None:
+        if not self.data.policy.licensed:
+            raise GraphError(
+                403,
+                "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                "Tenant does not have a SKU required for this feature: Microsoft Entra ID P1 or P2 (premium license).",
+            )
+
+    def list_conditional_access_policies(self, request: Request, grant: Grant) -> Response:
+        self._require(grant, READ_POLICY)
+        self._premium()
+        options = self._options(request, {"$skiptoken"})
+        return self._page(
+            request,
+            options,
+            self.data.policy.ca_policies,
+            POLICY_PAGE_SIZE,
+            dict,
+            "identity/conditionalAccess/policies",
+        )
+
+    def list_authentication_strengths(self, request: Request, grant: Grant) -> Response:
+        self._require(grant, READ_POLICY)
+        self._premium()
+        options = self._options(request, {"$skiptoken"})
+        return self._page(
+            request,
+            options,
+            self.data.policy.strengths,
+            POLICY_PAGE_SIZE,
+            dict,
+            "policies/authenticationStrengthPolicies",
+        )
+
+    def get_authentication_methods_policy(self, request: Request, grant: Grant) -> Response:
+        self._require(grant, READ_POLICY)
+        self._options(request, set())
+        base = request.host_url.rstrip("/")
+        return json_response(
+            {"@odata.context": f"{base}/v1.0/$metadata#authenticationMethodsPolicy", **self.data.policy.methods_policy}
+        )
+
+    def get_security_defaults(self, request: Request, grant: Grant) -> Response:
+        self._require(grant, READ_POLICY)
+        self._options(request, set())
+        base = request.host_url.rstrip("/")
+        return json_response(
+            {
+                "@odata.context": f"{base}/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
+                **self.data.policy.security_defaults,
+            }
+        )
+
+    def list_settings(self, request: Request, grant: Grant) -> Response:
+        self._require(grant, READ_SETTINGS)
+        options = self._options(request, {"$skiptoken"})
+        return self._page(request, options, self.data.policy.settings, POLICY_PAGE_SIZE, dict, "settings")
 
     def _principal(self, principal_id: str) -> dict[str, Any] | None:
         if not self._principals:

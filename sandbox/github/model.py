@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sandbox.company import Account as OrgAccount
 from sandbox.company import Person, SandboxOrg
+from sandbox.github.security import REQUIRED_CONTEXTS, SecurityData, build_security, security_expected
 
 #: The repository states the sandbox plants, with the CC8.1 review-rule verdict each must get.
 REPO_KINDS: dict[str, str] = {
@@ -53,6 +54,19 @@ class Repository:
             if ruleset["enforcement"] == "ACTIVE"
             for rule in ruleset["rules"]
         )
+
+    @property
+    def status_check_contexts(self) -> set[str]:
+        """The contexts classic protection and the active rulesets require on the default branch, together."""
+        classic = self.classic or {}
+        contexts = (
+            set(classic.get("requiredStatusCheckContexts") or ()) if classic.get("requiresStatusChecks") else set()
+        )
+        for ruleset in self.rulesets:
+            for rule in ruleset["rules"] if ruleset["enforcement"] == "ACTIVE" else ():
+                if rule["type"] == "REQUIRED_STATUS_CHECKS":
+                    contexts |= {check["context"] for check in rule["parameters"]["requiredStatusChecks"]}
+        return contexts
 
 
 #: The merged pull requests the sandbox plants, with the CC8.1 verdict "approved by someone other than
@@ -142,6 +156,8 @@ class GitHubData:
     collaborators_hidden: set[str] = field(default_factory=set)
     #: planted case -> ids: member logins, "<org>/<repo>:<login>" collaborations, pull request ids
     planted: dict[str, set[str]] = field(default_factory=dict)
+    #: security settings, alerts and environments (sandbox/github/security.py)
+    security: SecurityData = field(default_factory=SecurityData)
 
     def merged_between(self, since: datetime, until: datetime) -> list[PullRequest]:
         return [pr for pr in self.pull_requests if since <= pr.merged_at < until]
@@ -169,6 +185,12 @@ def build(org: SandboxOrg, rng: random.Random) -> GitHubData:
         _members(org, rng, data)
         _outside_collaborators(org, rng, data)
         _pull_requests(org, rng, data)
+    # its own random stream: the security side's draws leave the rest of the organisation as it was
+    data.security, planted = build_security(
+        org.today, random.Random(f"{org.seed}:github-security"), data.repositories, org.size, org.org_login
+    )
+    for case, ids in planted.items():
+        data.planted.setdefault(case, set()).update(ids)
     set_expected(org, data)
     return data
 
@@ -181,7 +203,9 @@ def set_expected(org: SandboxOrg, data: GitHubData) -> None:
         f"{org.org_login}/{r.name}" for r in data.repositories if REPO_KINDS[r.kind] == "fail"
     }
     org.expected["cc8_1_required_status_checks"] = {
-        f"{org.org_login}/{r.name}" for r in active if not r.requires_status_checks and not r.empty
+        f"{org.org_login}/{r.name}"
+        for r in active
+        if not r.empty and not (r.requires_status_checks and set(REQUIRED_CONTEXTS) <= r.status_check_contexts)
     }
     org.expected["cc6_1_github_org_2fa_required"] = set() if data.two_factor_required else {org.org_login}
     org.expected["cc6_1_github_members_2fa"] = {m.account.login.lower() for m in data.members if not m.two_factor}
@@ -196,6 +220,9 @@ def set_expected(org: SandboxOrg, data: GitHubData) -> None:
     # an empty repository has no default branch to judge: unknown in both branch controls
     empty = {f"{org.org_login}/{r.name}" for r in active if r.empty}
     org.unknown["cc8_1_branch_review_rules"] = org.unknown["cc8_1_required_status_checks"] = empty
+    expected, unknown = security_expected(org.org_login, org.today, data.repositories, data.security)
+    org.expected.update(expected)
+    org.unknown.update(unknown)
 
 
 def login_of(person: Person) -> str:
@@ -459,6 +486,7 @@ def _classic(
     force_push: bool = False,
     deletions: bool = False,
     status_checks: bool = True,
+    contexts: tuple[str, ...] = REQUIRED_CONTEXTS,
 ) -> dict:
     return {
         "pattern": "main",
@@ -468,17 +496,23 @@ def _classic(
         "allowsForcePushes": force_push,
         "allowsDeletions": deletions,
         "requiresStatusChecks": status_checks,
-        "requiredStatusCheckContexts": ["ci/test"] if status_checks else [],
+        "requiredStatusCheckContexts": list(contexts) if status_checks else [],
     }
 
 
-def _ruleset(name: str, reviews: int = 1, bypass_admin: bool = False, status_checks: bool = True) -> dict:
+def _ruleset(
+    name: str,
+    reviews: int = 1,
+    bypass_admin: bool = False,
+    status_checks: bool = True,
+    contexts: tuple[str, ...] = REQUIRED_CONTEXTS,
+) -> dict:
     checks = [
         {
             "type": "REQUIRED_STATUS_CHECKS",
             "parameters": {
                 "__typename": "RequiredStatusChecksParameters",
-                "requiredStatusChecks": [{"context": "ci/test"}],
+                "requiredStatusChecks": [{"context": context} for context in contexts],
             },
         }
     ]
@@ -551,15 +585,18 @@ def _repositories(rng: random.Random, count: int) -> list[Repository]:
         kind = kinds[i % len(kinds)] if i < 2 * len(kinds) else rng.choice(kinds)
         classic: dict | None
         rulesets: tuple[dict, ...] = ()
-        # every third review-protected repository lets merges through without status checks (CC8.1)
+        # every third review-protected repository lets merges through without status checks (CC8.1), and some of the
+        # others require the tests but not the dependency review: "any check" is not the configured checks
         checks = i % 3 != 2
+        contexts = ("test",) if i % 3 == 1 and i % 2 == 0 else REQUIRED_CONTEXTS
         match kind:
             case "protected_with_review":
-                classic = _classic(reviews=rng.choice([1, 2]), status_checks=checks)
+                classic = _classic(reviews=rng.choice([1, 2]), status_checks=checks, contexts=contexts)
             case "protected_without_review":
                 classic = _classic(reviews=0)
             case "ruleset_only":
-                classic, rulesets = None, (_ruleset("main-protection", reviews=1, status_checks=checks),)
+                ruleset = _ruleset("main-protection", reviews=1, status_checks=checks, contexts=contexts)
+                classic, rulesets = None, (ruleset,)
             case "admins_may_bypass":
                 classic = _classic(admin_enforced=False) if i % 2 == 0 else None
                 if classic is None:

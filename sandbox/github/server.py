@@ -23,6 +23,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from sandbox.company import SandboxOrg
+from sandbox.github.security_server import SecurityRoutes
 from sandbox.server import FakeServer, RecordedRequest, json_response
 
 SUBSET_SCHEMA = Path(__file__).with_name("schema.graphql")
@@ -162,6 +163,13 @@ class GitHubApp:
         #: tests reshape answers GitHub may give (a nullable field null): called with the operation's document,
         #: its variables and the payload about to be sent, returns the payload to send
         self.rewrite_response: Callable[[DocumentNode, dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+        #: alert feature (dependabot | code-scanning | secret-scanning) -> the (status, message) GitHub answers the
+        #: organisation's list with when the feature is not enabled or licensed (tests set it)
+        self.unavailable_alerts: dict[str, tuple[int, str]] = {}
+        #: tests reshape REST answers GitHub may give (a documented nullable field null, a field left out): called
+        #: with the request path and the JSON body about to be sent, returns the body to send
+        self.rewrite_rest: Callable[[str, Any], Any] | None = None
+        security = SecurityRoutes(self)
         self.schema = load_schema(SUBSET_SCHEMA)
         ref = reference_schema_path()
         self.reference = load_schema(ref) if ref else None
@@ -171,6 +179,7 @@ class GitHubApp:
             "org": self.get_org,
             "members": self.list_members,
             "installation_token": self.create_installation_token,
+            **security.routes(),
         }
         self.url_map = Map(
             [
@@ -190,6 +199,7 @@ class GitHubApp:
                     endpoint="installation_token",
                     methods=["POST"],
                 ),
+                *security.rules(),
             ]
         )
         self.root = self._build_root()
@@ -359,6 +369,7 @@ class GitHubApp:
 
     def _repository(self, repo: Any) -> dict[str, Any]:
         owner = self.org.org_login
+        security = self.org.github.security.settings_of(repo.name)
         rules = []
         for ruleset in repo.rulesets:
             ruleset_node = self._ruleset_nodes.setdefault(
@@ -391,7 +402,14 @@ class GitHubApp:
             "isArchived": repo.archived,
             "isFork": False,
             "isEmpty": repo.empty,
-            "visibility": "PRIVATE",
+            "visibility": "PUBLIC" if security.visibility == "public" else "PRIVATE",
+            "hasVulnerabilityAlertsEnabled": security.vulnerability_alerts,
+            "environments": lazy_connection(
+                [
+                    {"__typename": "Environment", "id": node_id("EN", e.id), "name": e.name}
+                    for e in self.org.github.security.environments_of(repo.name)
+                ]
+            ),
             # GitHub has no default branch to show until the first push
             "defaultBranchRef": None
             if repo.empty
@@ -543,6 +561,10 @@ class GitHubApp:
                     "metadata": "read",
                     "administration": "read",
                     "pull_requests": "read",
+                    "vulnerability_alerts": "read",
+                    "security_events": "read",
+                    "secret_scanning_alerts": "read",
+                    "actions": "read",
                 },
             },
             201,

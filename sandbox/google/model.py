@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sandbox.company import Account, SandboxOrg
+from sandbox.google.policy import GooglePolicy, build_policy
 
 #: The source name the pipeline uses (the sandbox package stays `sandbox/google`).
 SYSTEM = "google_workspace"
@@ -124,6 +125,10 @@ class GoogleData:
     #: the admin the pipeline impersonates; it exists only when the organisation is not empty
     admin_subject: str = ""
     planted: dict[str, set[str]] = field(default_factory=dict)
+    #: organisational units and Cloud Identity policies (sandbox/google/policy.py)
+    policy: GooglePolicy = field(default_factory=GooglePolicy)
+    #: the super admin the Policy API datasets impersonate (the Policy API answers super admins only)
+    policy_subject: str = ""
 
     def user(self, email: str) -> GoogleUser:
         return next(u for u in self.users if u.primary_email == email)
@@ -155,6 +160,7 @@ def build(
         data.planted = {case: set() for case in PLANTED_CASES}
         org.expected[CONTROL_2SV_ENROLLED] = set()
         org.expected[CONTROL_ADMINS_2SV_ENFORCED] = set()
+        _expect_policy(org, data)
         return data
     today = org.today
 
@@ -296,7 +302,28 @@ def build(
     org.expected[CONTROL_ADMINS_2SV_ENFORCED] = (
         data.planted["admin_not_enforced_2sv"] | data.planted["admin_not_enrolled_2sv"]
     )
+    _expect_policy(org, data)
     return data
+
+
+def _expect_policy(org: SandboxOrg, data: GoogleData) -> None:
+    """The units and policies (sandbox/google/policy.py) and the policy controls' truth: the units holding an active
+    account outside the excluded units."""
+    active_staff = {
+        u.org_unit_path
+        for u in data.users
+        if not u.suspended and not u.archived and not _excluded(u.org_unit_path, data.excluded_org_units)
+    }
+    super_admins = [
+        u.primary_email
+        for u in data.users
+        if u.is_admin and not u.suspended and not u.primary_email.startswith("breakglass-") and u.person_email
+    ]
+    data.policy_subject = super_admins[0] if super_admins else f"policy-reader@{data.domain}"
+    data.policy, expected = build_policy(
+        data.customer_id, data.domain, org.today, {u.org_unit_path for u in data.users}, active_staff
+    )
+    org.expected.update(expected)
 
 
 def _accounts(data: GoogleData) -> list[Account]:

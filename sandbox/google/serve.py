@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.google_workspace import GoogleWorkspaceConfig
 from sandbox.company import SandboxOrg
-from sandbox.google.server import GoogleApp, ServiceAccount
+from sandbox.google.server import CLOUD_IDENTITY_MOUNT, GoogleApp, ServiceAccount
 from sandbox.server import FakeServer
 
 SERVICE_ACCOUNT_EMAIL = "evidence-pipeline@sandbox-project.iam.gserviceaccount.com"
@@ -67,6 +67,8 @@ def start(org: SandboxOrg, workdir: Path, latency: float = 0.0) -> tuple[list[Fa
         "GOOGLE_WORKSPACE_CUSTOMER_ID": "my_customer",
         "GOOGLE_WORKSPACE_EXCLUDED_OUS": ",".join(data.excluded_org_units),
         "GOOGLE_WORKSPACE_API_URL": server.url,
+        "GOOGLE_WORKSPACE_CLOUD_IDENTITY_URL": f"{server.url}/{CLOUD_IDENTITY_MOUNT}",
+        "GOOGLE_WORKSPACE_POLICY_SUBJECT": data.policy_subject,
     }
     return [server], env
 
@@ -80,4 +82,6 @@ def google_config(env: dict[str, str]) -> GoogleWorkspaceConfig:
         customer_id=env.get("GOOGLE_WORKSPACE_CUSTOMER_ID"),
         api_url=env.get("GOOGLE_WORKSPACE_API_URL"),
         excluded_org_units=env.get("GOOGLE_WORKSPACE_EXCLUDED_OUS", ""),
+        cloud_identity_url=env.get("GOOGLE_WORKSPACE_CLOUD_IDENTITY_URL"),
+        policy_subject=env.get("GOOGLE_WORKSPACE_POLICY_SUBJECT"),
     )

@@ -10,6 +10,13 @@ not from what the connector sends:
   `*`), validated against the response schema ("Invalid field selection") and applied;
 - `GET $discovery/rest?version=directory_v1` (and the V1 discovery path) serves that same
   document with this server as rootUrl, as the API host does;
+- the Cloud Identity Policy API's `policies.list` (cloudidentity v1, its own discovery document): pageSize default
+  50, at most 100 (larger values are served as 100, as documented), the CEL `filter` clauses the API documents for
+  setting type (`setting.type.matches('<regex>')`) and customer (`customer == "customers/<id>"`), joined by `&&`
+  (anything else is refused loudly); a super administrator only. The real API has its own host; this one fake
+  serves it under /admin/cloudidentity/ (GOOGLE_WORKSPACE_CLOUD_IDENTITY_URL), so the fault matrix's one prefix,
+  /admin, reaches every data path and never the token endpoint;
+- `orgunits.list` (type all / children / allIncludingParent), one response, as the API does;
 - `POST /token` is the service-account JWT-bearer grant: the assertion's RS256
   signature is verified with the service account's public key, its audience, issuer,
   lifetime, the domain-wide-delegation scopes and the impersonated admin are checked.
@@ -20,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -45,6 +53,8 @@ DELEGATED_SCOPES = frozenset(
     {
         "https://www.googleapis.com/auth/admin.directory.user.readonly",
         "https://www.googleapis.com/auth/admin.directory.rolemanagement.readonly",
+        "https://www.googleapis.com/auth/admin.directory.orgunit.readonly",
+        "https://www.googleapis.com/auth/cloud-identity.policies.readonly",
     }
 )
 #: Discovery method id -> handler name. Only these are served.
@@ -52,7 +62,14 @@ SERVED_METHODS = {
     "directory.users.list": "list_users",
     "directory.roleAssignments.list": "list_role_assignments",
     "directory.roles.list": "list_roles",
+    "directory.orgunits.list": "list_org_units",
+    "cloudidentity.policies.list": "list_policies",
 }
+#: where this fake serves the Cloud Identity API (its paths, e.g. v1/policies, below it)
+CLOUD_IDENTITY_MOUNT = "admin/cloudidentity/"
+POLICIES_DEFAULT_PAGE, POLICIES_MAX_PAGE = 50, 100
+_SETTING_CLAUSE = re.compile(r"^setting\.type\.matches\('((?:[^'\\]|\\.)*)'\)$")
+_CUSTOMER_CLAUSE = re.compile(r'^customer\s*==\s*"customers/([^"]+)"$')
 #: Valid parameters the fake does not implement: rejected loudly rather than silently ignored.
 UNIMPLEMENTED_PARAMS = {
     "query",
@@ -71,17 +88,25 @@ def discovery() -> dict[str, Any]:
     return json.loads(get_static_doc("admin", "directory_v1"))
 
 
+@cache
+def cloud_identity_discovery() -> dict[str, Any]:
+    return json.loads(get_static_doc("cloudidentity", "v1"))
+
+
 def discovery_methods() -> dict[str, dict[str, Any]]:
-    """Every method of the discovery document by id (e.g. directory.users.list)."""
+    """Every method of the Directory and Cloud Identity discovery documents by id (e.g. directory.users.list); a
+    Cloud Identity method's path is under CLOUD_IDENTITY_MOUNT and carries its document's global parameters."""
     methods: dict[str, dict[str, Any]] = {}
 
-    def walk(resources: dict[str, Any]) -> None:
+    def walk(resources: dict[str, Any], mount: str, api_parameters: dict[str, Any]) -> None:
         for resource in resources.values():
             for method in resource.get("methods", {}).values():
-                methods[method["id"]] = method
-            walk(resource.get("resources", {}))
+                methods[method["id"]] = {**method, "path": mount + method["path"], "api_parameters": api_parameters}
+            walk(resource.get("resources", {}), mount, api_parameters)
 
-    walk(discovery()["resources"])
+    walk(discovery()["resources"], "", discovery()["parameters"])
+    cloud_identity = cloud_identity_discovery()
+    walk(cloud_identity["resources"], CLOUD_IDENTITY_MOUNT, cloud_identity["parameters"])
     return methods
 
 
@@ -307,19 +332,29 @@ class GoogleApp:
             )
         if not self._is_admin(issued.subject):
             raise GoogleApiError(403, "Not Authorized to access this resource/api", "forbidden")
+        if method["id"].startswith("cloudidentity.") and not self._is_super_admin(issued.subject):
+            raise GoogleApiError(
+                403, "The caller does not have permission", "forbidden", status="PERMISSION_DENIED"
+            )  # only a super administrator can use the Policy API
 
     def _is_admin(self, email: str) -> bool:
         """Domain-wide delegation only works when impersonating an active admin. An empty
         sandbox directory (org size 0) has no accounts at all, so there the configured
         evidence account is accepted as is: the empty organisation must read as empty."""
         if not self.data.users:
-            return email == self.data.admin_subject
+            return email in (self.data.admin_subject, self.data.policy_subject)
         admin = self.users_by_email.get(email)
         return admin is not None and not admin.suspended and (admin.is_admin or admin.is_delegated_admin)
 
+    def _is_super_admin(self, email: str) -> bool:
+        if not self.data.users:
+            return email in (self.data.admin_subject, self.data.policy_subject)
+        admin = self.users_by_email.get(email)
+        return admin is not None and not admin.suspended and admin.is_admin
+
     def _parameters(self, request: Request, method: dict[str, Any]) -> dict[str, Any]:
         """Query parameters checked against the discovery document: names, types, limits, enums."""
-        allowed = {**discovery()["parameters"], **method.get("parameters", {})}
+        allowed = {**method["api_parameters"], **method.get("parameters", {})}
         params: dict[str, Any] = {}
         for name, value in request.args.items():
             spec = allowed.get(name)
@@ -414,7 +449,9 @@ class GoogleApp:
                 401,
             )
         subject = claims.get("sub")
-        known = subject in self.users_by_email or (not self.data.users and subject == self.data.admin_subject)
+        known = subject in self.users_by_email or (
+            not self.data.users and subject in (self.data.admin_subject, self.data.policy_subject)
+        )
         if not subject or not known:
             return json_response({"error": "invalid_grant", "error_description": "Invalid email or User ID"}, 400)
         access_token = "ya29.sandbox-" + secrets.token_urlsafe(32)
@@ -450,6 +487,43 @@ class GoogleApp:
     def list_roles(self, params: dict[str, Any], customer: str) -> dict[str, Any]:
         self._customer(customer)
         return self._page("admin#directory#roles", "items", self.roles_json, params, default_size=100)
+
+    def list_org_units(self, params: dict[str, Any], customerId: str) -> dict[str, Any]:  # noqa: N803 - the path's
+        self._customer(customerId)
+        if params.get("orgUnitPath") not in (None, "", "/"):
+            raise GoogleApiError(400, "The sandbox does not implement orgUnitPath.", "notImplemented", "orgUnitPath")
+        units = self.data.policy.org_units
+        kind = params.get("type") or "children"
+        if kind == "children":
+            units = [u for u in units if u.get("parentOrgUnitPath") == "/"]
+        elif kind == "all":
+            units = [u for u in units if u["orgUnitPath"] != "/"]
+        payload: dict[str, Any] = {"kind": "admin#directory#orgUnits", "etag": _etag("orgUnits", len(units))}
+        if units:
+            payload["organizationUnits"] = units
+        return payload
+
+    def list_policies(self, params: dict[str, Any]) -> dict[str, Any]:
+        policies = self.data.policy.policies
+        for clause in (c.strip() for c in str(params.get("filter") or "").split("&&") if c.strip()):
+            setting, customer = _SETTING_CLAUSE.match(clause), _CUSTOMER_CLAUSE.match(clause)
+            if setting:
+                pattern = re.compile(re.sub(r"\\(.)", r"\1", setting.group(1)))  # the CEL string's escapes undone
+                policies = [p for p in policies if pattern.search(p["setting"]["type"])]
+            elif customer:
+                self._customer(customer.group(1))
+            else:
+                raise GoogleApiError(
+                    400, f"The sandbox does not implement the filter clause {clause!r}.", "notImplemented", "filter"
+                )
+        size = min(params.get("pageSize") or POLICIES_DEFAULT_PAGE, POLICIES_MAX_PAGE)
+        start = _decode_token(params["pageToken"]) if params.get("pageToken") else 0
+        payload: dict[str, Any] = {}
+        if policies[start : start + size]:  # an empty list is omitted, as in every Google JSON response
+            payload["policies"] = policies[start : start + size]
+        if start + size < len(policies):
+            payload["nextPageToken"] = _encode_token(start + size)
+        return payload
 
     def _page(
         self,

@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -226,7 +226,9 @@ def test_a_pseudonymized_export_and_sample_name_nobody(
     day = pipeline_day.day
     original = bundles_of(pipeline_day.paths, day)[0]
     home = tmp_path / "home"
-    shutil.copytree(original, home / "evidence" / day.isoformat() / original.name)  # the session's data untouched
+    # the session's data untouched; the chain whole: the day before (its access-review campaign's) and the day
+    for bundle in (*bundles_of(pipeline_day.paths, day - timedelta(days=1)), original):
+        shutil.copytree(bundle, home / "evidence" / bundle.parent.name / bundle.name)
     key_file = tmp_path / "pseudonym.key"
     key_file.write_bytes(b"p" * 32)
     monkeypatch.setenv("EVIDENCE_HOME", str(home))

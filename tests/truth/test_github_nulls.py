@@ -29,11 +29,13 @@ from graphql import (
 )
 
 from connectors.github import (
+    Environments,
     GitHubConfig,
     MergedPullRequests,
     OrganizationMembers,
     OutsideCollaborators,
     RepositoryReviewRules,
+    RepositorySecurity,
     make_github,
 )
 from connectors.stream import SourceError, Stream
@@ -59,6 +61,8 @@ DATASET_OF_QUERY = {
     "organization_members_basic": "members",
     "merged_pull_requests": "merged_pull_requests",
     "pull_request_reviews": "merged_pull_requests",
+    "repository_security": "repository_security",
+    "repository_environments": "environments",
 }
 #: a list position: the path goes on in every element; at the end of a path, every element is null
 EACH = "[]"
@@ -209,6 +213,10 @@ class World:
                 return OutsideCollaborators(client, org)
             case "members":
                 return OrganizationMembers(client, org)
+            case "repository_security":
+                return RepositorySecurity(client, org)
+            case "environments":
+                return Environments(client, org)
         return MergedPullRequests(client, org, *period(self.day))
 
     def collect(self, warehouse: Warehouse, dataset: str) -> None:

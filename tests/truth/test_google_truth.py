@@ -309,7 +309,9 @@ def test_the_fake_serves_aliases_and_the_sandbox_person_known_by_one_resolves(tm
 
 
 # -- 2. one OAuth token per source run ------------------------------------------------------------------------------
-def test_one_token_per_source_run_shared_by_its_datasets_and_recorded(tmp_path: Path) -> None:
+def test_one_token_per_scope_set_per_source_run_shared_by_its_datasets_and_recorded(tmp_path: Path) -> None:
+    """The directory datasets share one token; the policy datasets (org units, Cloud Identity policies) share a second
+    of their own scopes, so a deployment that has not granted those scopes loses only those two datasets."""
     import dagster as dg
 
     from evidence_pipeline.defs.resources import WarehouseResource
@@ -327,6 +329,8 @@ def test_one_token_per_source_run_shared_by_its_datasets_and_recorded(tmp_path: 
             admin_subject=env["GOOGLE_WORKSPACE_ADMIN_SUBJECT"],
             excluded_org_units=env["GOOGLE_WORKSPACE_EXCLUDED_OUS"],
             api_url=env["GOOGLE_WORKSPACE_API_URL"],
+            cloud_identity_url=env["GOOGLE_WORKSPACE_CLOUD_IDENTITY_URL"],
+            policy_subject=env["GOOGLE_WORKSPACE_POLICY_SUBJECT"],
         )
         home = tmp_path / "home"
         result = dg.materialize(
@@ -337,19 +341,24 @@ def test_one_token_per_source_run_shared_by_its_datasets_and_recorded(tmp_path: 
         assert result.success
         token_posts = [r for r in server.requests if r.path == "/token"]
         issued = list(server.app.issued)
-        pages = [r for r in server.requests if r.path != "/token"]
-    assert len(token_posts) == 1, f"{len(token_posts)} token requests for one source run"
-    assert len(pages) == 3 and len(issued) == 1
+    assert len(token_posts) == 2 and len(issued) == 2, f"{len(token_posts)} token requests for one source run"
     logged = Warehouse(Paths(home).warehouse).query(
         "SELECT dataset, provenance FROM collection_log WHERE source = 'google_workspace' ORDER BY dataset"
     )
-    assert [r["dataset"] for r in logged] == ["role_assignments", "roles", "users"]
+    assert [r["dataset"] for r in logged] == sorted(d.dataset for d in source.DATASETS)
     token_uri = json.loads(env["GOOGLE_WORKSPACE_CREDENTIALS_JSON"])["token_uri"]
+    scopes_of = {}
     for row in logged:
         exchanges = json.loads(row["provenance"])["parameters"]["token_requests"]
         assert [(e["endpoint"], e["method"], e["status"]) for e in exchanges] == [(token_uri, "POST", 200)]
-        assert exchanges[0]["params"]["subject"] == env["GOOGLE_WORKSPACE_ADMIN_SUBJECT"]
-        assert issued[0] not in row["provenance"]  # the token itself never
+        policy_dataset = row["dataset"] in ("org_units", "policies")
+        subject = env["GOOGLE_WORKSPACE_POLICY_SUBJECT" if policy_dataset else "GOOGLE_WORKSPACE_ADMIN_SUBJECT"]
+        assert exchanges[0]["params"]["subject"] == subject
+        scopes_of[row["dataset"]] = json.dumps(exchanges[0]["params"].get("scopes"), sort_keys=True)
+        assert not any(token in row["provenance"] for token in issued)  # the tokens themselves never
+    directory = {scopes_of[d] for d in ("users", "role_assignments", "roles")}
+    policy = {scopes_of[d] for d in ("org_units", "policies")}
+    assert len(directory) == 1 and len(policy) == 1 and directory != policy
 
 
 def judge_all(day: Day, on: date) -> dict[str, ControlOutcome]:

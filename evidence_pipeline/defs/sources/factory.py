@@ -59,6 +59,8 @@ class SourceDataset:
     kinds: tuple[str, ...] = ()
     #: steps start highest first: a dataset paced by its API's rate limit goes first, or the day waits on it at the end
     priority: int = 0
+    #: extra asset metadata from the dataset's streams once read, for the day (an access-review campaign's progress)
+    metadata: Callable[[list[Stream], date], dict[str, Any]] | None = None
 
     @property
     def key(self) -> dg.AssetKey:
@@ -242,6 +244,7 @@ def collect_dataset(
             "payload sha256": provenance.payload_sha256,
             "source timestamp": provenance.source_timestamp or "",
             "endpoints": ", ".join(sorted({r.endpoint for r in provenance.requests})),
+            **(spec.metadata(streams, day) if spec.metadata else {}),
         },
     )
 

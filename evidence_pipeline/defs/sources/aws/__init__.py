@@ -28,9 +28,11 @@ import dagster as dg
 from connectors.aws import (
     BACKUP_JOB_DAYS,
     IDENTITY_TAG,
+    AccountWideStream,
     AuthorizationDetails,
     AwsConfig,
     BackupJobs,
+    CopyJobs,
     CredentialReport,
     IdentityCenterUsers,
     SharedAccounts,
@@ -40,6 +42,12 @@ from connectors.aws import (
 from connectors.aws import DATASETS as STREAMS
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
+from evidence_pipeline.defs.sources.aws.posture import POSTURE_DESCRIPTIONS
+from evidence_pipeline.defs.sources.aws.posture_ops import (
+    OPERATIONS_DESCRIPTIONS,
+    OPERATIONS_MALFORMED_RETRIED,
+    OPERATIONS_REPEATED_PAGE,
+)
 from evidence_pipeline.defs.sources.declaration import REPEATED_PAGE, AccountsView, FaultExpectations, SourceDeclaration
 from evidence_pipeline.defs.sources.factory import SourceDataset, SourceResource, source_definitions
 
@@ -111,10 +119,12 @@ def _streams(dataset: str):
         for account in resource.shared_accounts().sessions():
             for region in config.regions if regional else (None,):
                 options: dict = {}
-                if cls is BackupJobs:
+                if cls is BackupJobs or cls is CopyJobs:  # copy jobs: the backup jobs' window
                     options["created_after"] = backup_jobs_created_after(day, resource.backup_job_days)
                 elif cls is AuthorizationDetails:
                     options["identity_tag"] = resource.identity_tag
+                elif issubclass(cls, AccountWideStream):  # reads across regions with the account's session
+                    options.update(session=account, regions=config.regions)
                 yield account_stream(cls, account, region, **options)
 
     return streams
@@ -146,6 +156,8 @@ DESCRIPTIONS = {
     "backup_plans": "AWS Backup ListBackupPlans per account and region.",
     "rds_instances": "RDS DescribeDBInstances per account and region (100 a page): backup retention, storage "
     "encryption and public accessibility.",
+    **POSTURE_DESCRIPTIONS,
+    **OPERATIONS_DESCRIPTIONS,
     "identity_center_users": "IAM Identity Center identitystore ListUsers (100 a page) of the AWS_IDENTITY_STORE_ID "
     "identity store, through the first configured account: each user's name, every e-mail "
     "(primary flagged) and UserStatus. Optional: without AWS_IDENTITY_STORE_ID it is recorded "
@@ -163,8 +175,11 @@ SOURCE = SourceDeclaration(
         malformed_retried=frozenset(
             {"aws.backup_jobs", "aws.restore_jobs", "aws.protected_resources", "aws.backup_plans"}
             | {"aws.identity_center_users"}
+            | OPERATIONS_MALFORMED_RETRIED
+            # posture: a body botocore cannot parse is retried (S3 turns it into a 500; KMS and CloudTrail into {})
+            | {"aws.s3_buckets", "aws.kms_keys", "aws.cloudtrail_trails"}
         ),
-        repeated_page={"aws.backup_jobs": REPEATED_PAGE},
+        repeated_page={"aws.backup_jobs": REPEATED_PAGE, **OPERATIONS_REPEATED_PAGE},
     ),
     accounts=(
         AccountsView("aws", ("aws.authorization_details", "aws.credential_report"), "<account id>/<user name>"),

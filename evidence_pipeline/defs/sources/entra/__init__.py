@@ -6,7 +6,11 @@ these Microsoft Graph *application* permissions with admin consent — nothing e
   User.Read.All                  GET /users (including otherMails and proxyAddresses)
   AuditLog.Read.All              signInActivity on /users, and /reports/authenticationMethods/userRegistrationDetails
   RoleManagement.Read.Directory  /roleManagement/directory/roleAssignments and roleDefinitions
-signInActivity and the registration report need a Microsoft Entra ID P1 or P2 licence in the tenant.
+  Policy.Read.All                Conditional Access, authentication strengths, the authentication-methods policy and
+                                 security defaults (/identity/conditionalAccess/policies, /policies/...)
+  Directory.Read.All             /settings (the Password Rule Settings: smart lockout, banned passwords)
+signInActivity, the registration report and Conditional Access need a Microsoft Entra ID P1 or P2 licence in the
+tenant; without it the Conditional Access rows say so and its controls are unknown.
 National clouds: set ENTRA_AUTHORITY_URL (e.g. https://login.microsoftonline.us, https://login.chinacloudapi.cn)
 and ENTRA_GRAPH_URL (https://graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn).
 """
@@ -22,6 +26,13 @@ from pydantic import PrivateAttr
 
 from connectors.entra import EntraConfig, GraphClient, RoleAssignments, UserRegistrationDetails, Users, make_graph
 from connectors.entra.client import DEFAULT_AUTHORITY_URL, DEFAULT_GRAPH_URL
+from connectors.entra.policies import (
+    AuthenticationMethodsPolicy,
+    AuthenticationStrengthPolicies,
+    ConditionalAccessPolicies,
+    PasswordRuleSettings,
+    SecurityDefaults,
+)
 from connectors.entra.streams import GraphStream
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
@@ -101,7 +112,18 @@ SOURCE = SourceDeclaration(
     faults=FaultExpectations(
         data_server="entra-graph",
         path_prefix="/v1.0",
-        malformed_retried=frozenset({"entra.users", "entra.user_registration_details", "entra.role_assignments"}),
+        malformed_retried=frozenset(
+            {
+                "entra.users",
+                "entra.user_registration_details",
+                "entra.role_assignments",
+                "entra.conditional_access_policies",
+                "entra.authentication_strength_policies",
+                "entra.authentication_methods_policy",
+                "entra.security_defaults",
+                "entra.password_rule_settings",
+            }
+        ),
         repeated_page={"entra.users": REPEATED_PAGE},
     ),
     accounts=(
@@ -140,6 +162,52 @@ DATASETS = [
         "and role name (GET /v1.0/roleManagement/directory/roleAssignments?$expand=principal, named by "
         "roleDefinitions). PIM-eligible roles that are not activated are not listed.",
         streams=graph_streams(RoleAssignments),
+        kinds=("azure",),
+    ),
+    SourceDataset(
+        source="entra",
+        dataset="conditional_access_policies",
+        description="Every Conditional Access policy: state (enabled, disabled, report-only), the users, groups and "
+        "directory roles it includes and excludes, applications, client app types, the conditions that narrow it, "
+        "and its grant controls (operator, built-in controls, authentication strength; null for a session-only "
+        "policy) (GET /v1.0/identity/conditionalAccess/policies, every @odata.nextLink). A tenant without Entra ID "
+        "P1 is one row saying so (unreadable_reason).",
+        streams=graph_streams(ConditionalAccessPolicies),
+        kinds=("azure",),
+    ),
+    SourceDataset(
+        source="entra",
+        dataset="authentication_strength_policies",
+        description="The built-in and custom authentication strengths and the method combinations each allows "
+        "(GET /v1.0/policies/authenticationStrengthPolicies): which Conditional Access strengths are "
+        "phishing-resistant.",
+        streams=graph_streams(AuthenticationStrengthPolicies),
+        kinds=("azure",),
+    ),
+    SourceDataset(
+        source="entra",
+        dataset="authentication_methods_policy",
+        description="The authentication-methods policy, one row per method configuration (Fido2, "
+        "MicrosoftAuthenticator, Sms, ...) with its state and include/exclude targets "
+        "(GET /v1.0/policies/authenticationMethodsPolicy, one request).",
+        streams=graph_streams(AuthenticationMethodsPolicy),
+        kinds=("azure",),
+    ),
+    SourceDataset(
+        source="entra",
+        dataset="security_defaults",
+        description="Whether security defaults are enabled "
+        "(GET /v1.0/policies/identitySecurityDefaultsEnforcementPolicy, one request).",
+        streams=graph_streams(SecurityDefaults),
+        kinds=("azure",),
+    ),
+    SourceDataset(
+        source="entra",
+        dataset="password_rule_settings",
+        description="The Password Rule Settings directory setting: smart lockout threshold and duration, banned "
+        "password check and the list's size (GET /v1.0/settings, every page). No object means Microsoft's "
+        "defaults apply (defaults_apply): 10 failed sign-ins, 60 s lockout in the public cloud.",
+        streams=graph_streams(PasswordRuleSettings),
         kinds=("azure",),
     ),
 ]

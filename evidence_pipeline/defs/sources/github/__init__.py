@@ -1,21 +1,27 @@
 """GitHub: repositories and their review rules, the organisation's 2FA requirement, members, outside
-collaborators and the pull requests merged in each day's window."""
+collaborators, the pull requests merged in each day's window, the organisation's security alerts, each repository's
+security settings and each environment's protection rules."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 
 from connectors.github import (
+    CodeScanningAlerts,
+    DependabotAlerts,
+    Environments,
     GitHubConfig,
     MergedPullRequests,
     Organization,
     OrganizationMembers,
     OutsideCollaborators,
     RepositoryReviewRules,
+    RepositorySecurity,
+    SecretScanningAlerts,
     make_github,
 )
 from connectors.github.client import DEFAULT_BASE_URL
@@ -92,6 +98,15 @@ def merged_pull_request_streams(resource: GitHubResource, day: date) -> Iterable
     )
 
 
+def security_streams(kind: type[Stream]) -> Callable[[GitHubResource, date], Iterable[Stream]]:
+    """The streams of one security dataset: `kind` over the organisation."""
+
+    def streams(resource: GitHubResource, day: date) -> Iterable[Stream]:
+        yield kind(make_github(resource.config()), resource.org or "")
+
+    return streams
+
+
 SOURCE = SourceDeclaration(
     source="github",
     resource_key="github",
@@ -106,6 +121,14 @@ SOURCE = SourceDeclaration(
             # the connector drops pull requests it has already seen (search results shift while paging), so it
             # yields nothing twice: the repeated cursor stops it
             "github.merged_pull_requests": REPEATED_CURSOR,
+            "github.dependabot_alerts": REPEATED_PAGE,
+            "github.code_scanning_alerts": REPEATED_PAGE,
+            "github.secret_scanning_alerts": REPEATED_PAGE,
+            # the REST page served twice repeats the repositories it holds
+            "github.repository_security": REPEATED_PAGE,
+            # a repositories page served twice yields nothing itself (its environments come from follow-up calls):
+            # the work queue it leads to repeats, which stops it before any environment is read twice
+            "github.environments": REPEATED_CURSOR,
         },
     ),
     accounts=(AccountsView("github", ("github.members",), "<login>"),),
@@ -153,6 +176,49 @@ DATASETS = [
         "default 1) with their approvals, change requests and dismissed reviews (GraphQL search, 100 a "
         "request; windows over the search API's 1,000-result cap are split).",
         streams=merged_pull_request_streams,
+        kinds=("github",),
+    ),
+    SourceDataset(
+        source="github",
+        dataset="dependabot_alerts",
+        description="The organisation's Dependabot alerts, every state, with severity, package and created / fixed / "
+        "dismissed dates (REST GET /orgs/{org}/dependabot/alerts, 100 a page by cursor; owners and security "
+        "managers only). A list GitHub refuses as not enabled is one row saying so.",
+        streams=security_streams(DependabotAlerts),
+        kinds=("github",),
+    ),
+    SourceDataset(
+        source="github",
+        dataset="code_scanning_alerts",
+        description="The organisation's code-scanning alerts on default branches, every state, with security "
+        "severity and dates (REST GET /orgs/{org}/code-scanning/alerts, 100 a page). Unlicensed: one row saying so.",
+        streams=security_streams(CodeScanningAlerts),
+        kinds=("github",),
+    ),
+    SourceDataset(
+        source="github",
+        dataset="secret_scanning_alerts",
+        description="The organisation's secret-scanning alerts, every state, without the secret (REST GET "
+        "/orgs/{org}/secret-scanning/alerts?hide_secret=true, 100 a page). Unlicensed: one row saying so.",
+        streams=security_streams(SecretScanningAlerts),
+        kinds=("github",),
+    ),
+    SourceDataset(
+        source="github",
+        dataset="repository_security",
+        description="Every repository's security settings: security_and_analysis from REST GET /orgs/{org}/repos "
+        "(shown to owners, security managers and repository admins; absent = unknown) and Dependabot alerts on or off "
+        "(GraphQL hasVulnerabilityAlertsEnabled), 100 repositories a request each.",
+        streams=security_streams(RepositorySecurity),
+        kinds=("github",),
+    ),
+    SourceDataset(
+        source="github",
+        dataset="environments",
+        description="Each environment of each non-archived repository with its required reviewers, admin bypass and "
+        "deployment branch policy: GraphQL finds the repositories with environments (100 a request), REST GET "
+        "/repos/{owner}/{repo}/environments reads each of them.",
+        streams=security_streams(Environments),
         kinds=("github",),
     ),
 ]

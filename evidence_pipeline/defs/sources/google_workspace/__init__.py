@@ -5,7 +5,11 @@ Least privilege: grant the service account's client id, in the Admin console (Se
 Domain-wide delegation), only the scopes
   https://www.googleapis.com/auth/admin.directory.user.readonly
   https://www.googleapis.com/auth/admin.directory.rolemanagement.readonly
-and impersonate an admin whose role can read users and admin roles (GOOGLE_WORKSPACE_ADMIN_SUBJECT).
+  https://www.googleapis.com/auth/admin.directory.orgunit.readonly        (org units: the policy tree)
+  https://www.googleapis.com/auth/cloud-identity.policies.readonly       (Cloud Identity Policy API)
+and impersonate an admin whose role can read users and admin roles (GOOGLE_WORKSPACE_ADMIN_SUBJECT). The Policy API
+answers a super administrator only (GOOGLE_WORKSPACE_POLICY_SUBJECT, default the admin subject). The last two
+scopes come in a token of their own: a delegation without them fails the org_units and policies datasets alone.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from connectors.google_workspace import GoogleWorkspaceConfig, RoleAssignments, Roles, Users, make_directory
-from connectors.google_workspace.client import DEFAULT_API_ENDPOINT, SharedCredentials
+from connectors.google_workspace.client import (
+    DEFAULT_API_ENDPOINT,
+    DEFAULT_CLOUD_IDENTITY_ENDPOINT,
+    POLICY_SCOPES,
+    SharedCredentials,
+    make_cloud_identity,
+)
+from connectors.google_workspace.policies import OrgUnits, Policies
 from connectors.google_workspace.streams import DirectoryStream
 from connectors.stream import Stream
 from evidence_pipeline.defs.resources import env_value
@@ -35,8 +46,12 @@ class GoogleWorkspaceResource(SourceResource):
     customer_id: str = "my_customer"
     excluded_org_units: str = ""
     api_url: str = DEFAULT_API_ENDPOINT
-    # One OAuth token per source run: the step's datasets (threads) share this instance's credentials.
+    cloud_identity_url: str = DEFAULT_CLOUD_IDENTITY_ENDPOINT
+    policy_subject: str | None = None
+    # One OAuth token per source run: the step's datasets (threads) share this instance's credentials; the policy
+    # datasets share a second one, of POLICY_SCOPES.
     _credentials: SharedCredentials | None = PrivateAttr(default=None)
+    _policy_credentials: SharedCredentials | None = PrivateAttr(default=None)
     _credentials_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def missing_settings(self) -> list[str]:
@@ -57,6 +72,8 @@ class GoogleWorkspaceResource(SourceResource):
             customer_id=self.customer_id,
             api_url=self.api_url,
             excluded_org_units=self.excluded_org_units,
+            cloud_identity_url=self.cloud_identity_url,
+            policy_subject=self.policy_subject,
         )
 
     def credentials(self, config: GoogleWorkspaceConfig) -> SharedCredentials:
@@ -65,6 +82,23 @@ class GoogleWorkspaceResource(SourceResource):
             if self._credentials is None:
                 self._credentials = SharedCredentials(config)
             return self._credentials
+
+    def policy_credentials(self, config: GoogleWorkspaceConfig) -> SharedCredentials:
+        """The run's token for the org units and the Policy API (POLICY_SCOPES), shared by those two datasets."""
+        with self._credentials_lock:
+            if self._policy_credentials is None:
+                self._policy_credentials = SharedCredentials(config, POLICY_SCOPES, config.policy_subject)
+            return self._policy_credentials
+
+
+def org_unit_streams(resource: GoogleWorkspaceResource, day: date) -> Iterable[Stream]:
+    config = resource.config()
+    yield OrgUnits(make_directory(config, credentials=resource.policy_credentials(config)), config)
+
+
+def policy_streams(resource: GoogleWorkspaceResource, day: date) -> Iterable[Stream]:
+    config = resource.config()
+    yield Policies(make_cloud_identity(config, resource.policy_credentials(config)), config)
 
 
 def directory_streams(kind: type[DirectoryStream]):
@@ -85,7 +119,13 @@ SOURCE = SourceDeclaration(
         data_server="google",
         path_prefix="/admin",
         malformed_retried=frozenset(
-            {"google_workspace.users", "google_workspace.role_assignments", "google_workspace.roles"}
+            {
+                "google_workspace.users",
+                "google_workspace.role_assignments",
+                "google_workspace.roles",
+                "google_workspace.org_units",
+                "google_workspace.policies",
+            }
         ),
         repeated_page={"google_workspace.users": REPEATED_PAGE},
     ),
@@ -126,6 +166,24 @@ DATASETS = [
         streams=directory_streams(Roles),
         kinds=("googlecloud",),
     ),
+    SourceDataset(
+        source="google_workspace",
+        dataset="org_units",
+        description="Every organisational unit, the root included, with its id, path and parent "
+        "(orgunits.list type=allIncludingParent, one request): the tree the policies' inheritance is resolved on.",
+        streams=org_unit_streams,
+        kinds=("googlecloud",),
+    ),
+    SourceDataset(
+        source="google_workspace",
+        dataset="policies",
+        description="Every explicitly set security policy of the Cloud Identity Policy API, per organisational unit "
+        "or group with its sortOrder (policies.list, filter settings/security.*, 100 a request): 2-Step "
+        "Verification enforcement, password policy and the other security settings. Set values, not effective "
+        "ones: an OU without a policy inherits from its parent.",
+        streams=policy_streams,
+        kinds=("googlecloud",),
+    ),
 ]
 
 
@@ -137,6 +195,8 @@ def google_workspace_resource() -> GoogleWorkspaceResource:
         customer_id=env_value("GOOGLE_WORKSPACE_CUSTOMER_ID") or "my_customer",
         excluded_org_units=env_value("GOOGLE_WORKSPACE_EXCLUDED_OUS") or "",
         api_url=env_value("GOOGLE_WORKSPACE_API_URL") or DEFAULT_API_ENDPOINT,
+        cloud_identity_url=env_value("GOOGLE_WORKSPACE_CLOUD_IDENTITY_URL") or DEFAULT_CLOUD_IDENTITY_ENDPOINT,
+        policy_subject=env_value("GOOGLE_WORKSPACE_POLICY_SUBJECT"),
     )
 
 

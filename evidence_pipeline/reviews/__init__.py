@@ -1,0 +1,1 @@
+"""Access-review campaigns: populations frozen from verified daily evidence, packets out, signed decisions back."""
