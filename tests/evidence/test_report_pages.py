@@ -208,7 +208,7 @@ def _words(text: str, word: str) -> int:
 
 
 @pytest.mark.browser
-def test_page_one_shows_the_totals_the_period_the_scope_and_every_promise(printed: Printed) -> None:
+def test_page_one_shows_the_totals_the_period_the_scope_and_opens_every_promise(printed: Printed) -> None:
     page_one = " ".join(printed.pages[0].split())
     verdicts = [o.verdict for o in printed.evidence.outcomes]
     for verdict in ("pass", "fail", "unknown"):
@@ -227,10 +227,13 @@ def test_page_one_shows_the_totals_the_period_the_scope_and_every_promise(printe
     states = {
         c.promise.id: c.state for c in coverage(page, {o.control.id: o.verdict for o in printed.evidence.outcomes})
     }
+    # a long trust page's coverage table runs on from page 1 over the next pages, before "About this evidence"
+    cover_pages = next(i for i, text in enumerate(printed.pages) if "About this evidence" in text) + 1
+    opening = " ".join(" ".join(text.split()) for text in printed.pages[:cover_pages])
     for promise in page.promises:
-        assert promise.id in page_one, promise.id
+        assert promise.id in opening, promise.id
     for state in set(states.values()):
-        assert _words(page_one, state) >= list(states.values()).count(state)
+        assert _words(opening, state) >= list(states.values()).count(state)
     # the owners by name and the sign-off lines
     assert "Dana Whitfield, IT Manager" in page_one and "Sign-off" in page_one and "Signature" in page_one
     # what the page image shows: red "failing" and green "evidenced" coverage badges
