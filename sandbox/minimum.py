@@ -10,6 +10,8 @@ from datetime import date, datetime
 
 from connectors.aws import BACKUP_JOB_DAYS, backup_jobs_created_after
 from connectors.aws import minimum as aws
+from connectors.cloudflare import minimum as cloudflare
+from connectors.endpoints import minimum as endpoints
 from connectors.entra import minimum as entra
 from connectors.github import minimum as github
 from connectors.github.changes import DECISIVE_STATES
@@ -143,6 +145,9 @@ def pipeline_min_requests(
     minimum |= {f"github.{name}": github_requests(org, name, merged_window) for name in github.DATASETS}
     minimum |= {f"entra.{name}": entra_requests(org, name) for name in entra.DATASETS}
     minimum |= {f"google_workspace.{name}": google_requests(org, name) for name in google_workspace.STREAMS}
+    minimum["cloudflare.zones"] = cloudflare.zone_requests(len(org.systems["cloudflare"].zones))
+    minimum["cloudflare.members"] = cloudflare.member_requests(len(org.systems["cloudflare"].members))
+    minimum["endpoints.probes"] = endpoints.min_requests(len(org.systems["endpoints"].hosts))
     minimum["training.enrollments"] = training_requests(org)
     minimum["hr.roster"] = hr.min_requests()
     return minimum
