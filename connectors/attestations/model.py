@@ -176,8 +176,13 @@ def parse_attestations(path: Path, content: bytes) -> list[Entry]:
     name = str(path)
     try:
         text = content.decode("utf-8-sig")
-        root = yaml.compose(text, Loader=_DatesAsText)
-        raw = yaml.load(text, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader, with dates kept as text
+        # one parse: the values are constructed from the node tree whose marks give the entries' lines
+        loader = _DatesAsText(text)
+        try:
+            root = loader.get_single_node()
+            raw = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except UnicodeDecodeError as exc:
         raise AttestationsError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
@@ -194,6 +199,8 @@ def parse_attestations(path: Path, content: bytes) -> list[Entry]:
         raise AttestationsError(f"{name}: field 'attestations': expected a list of entries")
     nodes = _item_nodes(root)
     entries = []
+    #: each artefact file read once however many entries name it (one report per tabletop, one form per person)
+    hashed: dict[Path, tuple[str, int]] = {}
     for index, item in enumerate(items):
         node = nodes[index] if index < len(nodes) else None
         line = node.start_mark.line + 1 if node is not None else 0
@@ -206,7 +213,7 @@ def parse_attestations(path: Path, content: bytes) -> list[Entry]:
         except ValidationError as exc:
             raise AttestationsError(_problem(exc, name, index, node, line)) from None
         field = _located(name, _field_line(node, "artefact") or line, index)
-        entries.append(_with_artefact(attestation, path, field, line))
+        entries.append(_with_artefact(attestation, path, field, line, hashed))
     return entries
 
 
@@ -214,13 +221,18 @@ def _located(name: str, line: int, index: int) -> str:
     return f"{name}: line {line} (attestation #{index + 1})"
 
 
-def _with_artefact(attestation: Attestation, path: Path, field: str, line: int) -> Entry:
-    """The entry with its artefact found and hashed; `field` locates the artefact field in errors."""
+def _with_artefact(
+    attestation: Attestation, path: Path, field: str, line: int, hashed: dict[Path, tuple[str, int]]
+) -> Entry:
+    """The entry with its artefact found and hashed (once per file: `hashed`); `field` locates the artefact field in
+    errors."""
     artefact = (path.parent / attestation.artefact).resolve()
-    if not artefact.is_file():
+    if artefact not in hashed and not artefact.is_file():
         raise AttestationsError(f"{field}: field 'artefact': {attestation.artefact!r} is not a file ({artefact})")
     try:
-        digest, size = hash_file(artefact)
+        if artefact not in hashed:
+            hashed[artefact] = hash_file(artefact)
+        digest, size = hashed[artefact]
     except OSError as exc:
         raise AttestationsError(f"{field}: field 'artefact': cannot read {artefact}: {exc.strerror or exc}") from None
     if attestation.artefact_sha256 is not None and attestation.artefact_sha256 != digest:

@@ -57,9 +57,12 @@ class AttestationsFile(Stream):
         except AttestationsError as exc:
             # one bad entry fails the dataset, as one bad roster row does: a dropped entry could hide an expiry
             raise SourceError(f"attestations.attestations: {exc}") from None
+        kept: set[tuple[Path, str]] = set()  # each artefact copied (and its copy checked) once per collection
         for entry in entries:
-            if self.artefact_store is not None:
-                keep_artefact(self.artefact_store, entry.artefact_path, entry.artefact_sha256)
+            artefact = (entry.artefact_path, entry.artefact_sha256)
+            if self.artefact_store is not None and artefact not in kept:
+                keep_artefact(self.artefact_store, *artefact)
+                kept.add(artefact)
             yield entry.record()
 
 

@@ -25,7 +25,7 @@ ALERT_KINDS = {"dependabot": "dependabot", "code-scanning": "code_scanning", "se
 #: for the whole organisation's list through GitHubApp.unavailable_alerts)
 CODE_SCANNING_UNLICENSED = (403, "Advanced Security must be enabled for this repository to use code scanning.")
 #: a made-up secret literal: GitHub sends the secret unless hide_secret=true, so the fake does too
-FAKE_SECRET = "ghp_sandboxLeakedToken000000000000000000"
+FAKE_SECRET = "sandbox-leaked-secret-literal-never-stored"
 
 
 def iso(moment: Any) -> str | None:
