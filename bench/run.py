@@ -80,6 +80,24 @@ def phase_spans(instance: Any, run_id: str) -> dict[str, float]:
     return {phase: max(times) - min(times) for phase, times in spans.items()}
 
 
+def step_costs(instance: Any, run_id: str, processes: dict[int, Any]) -> list[dict[str, Any]]:
+    """Each step's wall time, CPU seconds and peak RSS, its process found by the pid its events carry; the costliest
+    in CPU first (on two cores, CPU is what the parallel steps share)."""
+    pids: dict[str, int] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is not None and event.step_key and event.pid and event.pid in processes:
+            pids.setdefault(event.step_key, event.pid)
+    costs = []
+    for stats in instance.get_run_step_stats(run_id):
+        use = processes.get(pids.get(stats.step_key, -1))
+        if use is None or not stats.start_time:
+            continue
+        wall = (stats.end_time or stats.start_time) - stats.start_time
+        costs.append({"step": stats.step_key, "wall_s": wall, "cpu_s": use.cpu_s, "peak_rss": use.peak_rss})
+    return sorted(costs, key=lambda cost: -cost["cpu_s"])
+
+
 def evaluate_history(warehouse_file: Path, day: date, days: int) -> dict[str, Any]:
     """Copy the day's raw rows, collection log and verdicts to `days` days in a scratch copy (the history a year of
     daily runs leaves), then take every control's verdict on every day with `verdict_history`: all stored; one
@@ -306,10 +324,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.update(sandbox.env)
     os.environ[SIGNING_KEY_ENV] = str(ensure_data_folder_key(home).path)
     try:
+        before = resource.getrusage(resource.RUSAGE_SELF)
         with PeakMemory() as memory:
             launched = launch_day(day, paths, collection_only=args.collect_only)
         with dg.DagsterInstance.get() as instance:
             phases = phase_spans(instance, launched.run_id)
+            costs = step_costs(instance, launched.run_id, memory.processes)
         summary |= {
             "day_s": launched.wall_s,
             "phases": phases,
@@ -338,6 +358,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             f"together {memory.peak_total / MIB:.0f} MiB; this process (sandbox + run coordination) "
             f"{summary['orchestrator_peak'] / MIB:.0f} MiB"
         )
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print(
+            f"CPU: the steps {sum(c['cpu_s'] for c in costs):.1f} s in all; this process (the sandbox's fakes "
+            "serving, and the run's coordination) "
+            f"{usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime:.1f} s during the run"
+        )
+        print("\n| step (costliest first) | wall | CPU | peak RSS |\n|---|---:|---:|---:|")
+        for cost in costs[:12]:
+            print(
+                f"| {cost['step']} | {cost['wall_s']:.1f} s | {cost['cpu_s']:.1f} s | "
+                f"{cost['peak_rss'] / MIB:.0f} MiB |"
+            )
         bundle = latest_bundle(paths.evidence)
         if bundle and not args.collect_only:
             print(

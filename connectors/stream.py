@@ -7,8 +7,9 @@ A connector is a `Stream` subclass that fills in a few hooks:
 - `next_cursor(payload)` the next page's cursor, or None at the end
 - `classify(exc)`        is this failure worth a retry, and after how long?
 
-The shared loop (`Stream.records`) pages to the end, paces requests, retries
-transient failures honouring Retry-After, refuses a cursor that repeats and a
+The shared loop (`Stream.records`) pages to the end, paces requests (or sends
+up to `read_ahead` at once for the cursors `ahead` knows in advance: the
+per-item reads of a listed set), retries transient failures honouring Retry-After, refuses a cursor that repeats and a
 page identical to the previous page of the same call (a server serving a page
 twice, which only the payload shows when pages are numbered), hashes every
 payload and records each request in `Provenance`. Authentication lives in how
@@ -24,7 +25,9 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from provenance import PayloadHasher, Provenance, RequestLog, utc_now
@@ -63,6 +66,19 @@ class RequestPolicy:
         return min(self.max_wait, self.backoff_base * (2**attempt)) * (0.5 + random.random() / 2)
 
 
+@dataclass
+class _Attempts:
+    """What one logical request's attempts came to: its payload, or the error that ended them."""
+
+    started_at: str
+    payload: Any = None
+    error: Exception | None = None
+    status: int | None = None
+    retries: int = 0
+    retry_reasons: list[str] = field(default_factory=list)
+    duration_ms: float = 0.0
+
+
 class Stream(ABC):
     """One dataset of one source, read page by page through the shared policy."""
 
@@ -71,6 +87,8 @@ class Stream(ABC):
     endpoint: str = ""
     method: str = "GET"
     policy: RequestPolicy = RequestPolicy()
+    #: requests in flight at once for the cursors `ahead` names (1: one after another). Only for an unpaced policy.
+    read_ahead: int = 1
 
     def __init__(self) -> None:
         self.provenance = Provenance(source=self.source, dataset=self.dataset, parameters=self.parameters())
@@ -78,6 +96,8 @@ class Stream(ABC):
         self._last_request_at = 0.0
         #: SHA-256 of the page `call` returned last
         self._page_digest = ""
+        #: repr(cursor) -> its request, sent ahead of its turn (`read_ahead`)
+        self._sent_ahead: dict[str, Future[_Attempts]] = {}
 
     # -- hooks ---------------------------------------------------------------
     def parameters(self) -> dict[str, Any]:
@@ -99,6 +119,13 @@ class Stream(ABC):
     def next_cursor(self, payload: Any) -> Any:
         return None
 
+    def ahead(self, cursor: Any) -> Iterable[Any]:
+        """Cursors certain to be requested after `cursor` whatever the pages say (a work queue's per-item
+        reads of an already listed set), in the order they will be: their requests are sent before their turn,
+        `read_ahead` at once, and consumed in turn. `request(cursor)` must then depend only on the cursor and on
+        what earlier pages made known, and be safe to call from several threads."""
+        return ()
+
     def page_records(self, payload: Any, parsed: int) -> int:
         """How many records the page returned, for its request log: the records parsed from it, unless the stream
         folds a page's records into others' instead of yielding them (GitHub's list of members without 2FA)."""
@@ -119,7 +146,7 @@ class Stream(ABC):
 
     # -- the shared loop -----------------------------------------------------
     def call(self, cursor: Any, page: int) -> Any:
-        """One logical request with pacing, retries and provenance."""
+        """One logical request with pacing, retries and provenance (its attempts may have been sent ahead)."""
         log = RequestLog(
             endpoint=self.endpoint,
             method=self.method,
@@ -128,6 +155,29 @@ class Stream(ABC):
             started_at=utc_now(),
         )
         self.provenance.requests.append(log)
+        sent_ahead = self._sent_ahead.pop(repr(cursor), None)
+        attempts = sent_ahead.result() if sent_ahead is not None else self._attempt(cursor)
+        log.started_at, log.retries, log.retry_reasons = attempts.started_at, attempts.retries, attempts.retry_reasons
+        log.duration_ms = attempts.duration_ms
+        if attempts.error is not None:
+            exc = attempts.error
+            log.status = attempts.status
+            raw_error = f"{type(exc).__name__}: {exc}"[:500]
+            log.error = raw_error  # redacted on assignment
+            tried = f" after {log.retries} retries" if log.retries else ""
+            raise SourceError(
+                f"{self.source}.{self.dataset}: {self.method} {log.endpoint} page {page} failed{tried}: {log.error}"
+            ) from (exc if log.error == raw_error else None)  # a cause quoting a credential is not chained
+        log.status = 200 if attempts.status is None or attempts.status >= 400 else attempts.status
+        page_bytes = _page_bytes(attempts.payload)
+        self._hasher.add(page_bytes)
+        self._page_digest = hashlib.sha256(page_bytes).hexdigest()
+        return attempts.payload
+
+    def _attempt(self, cursor: Any) -> _Attempts:
+        """The request at `cursor`, paced and retried while its failures are transient; touches no provenance, so
+        that it may run ahead of its turn in another thread."""
+        attempts = _Attempts(started_at=utc_now())
         started = time.monotonic()
         while True:
             wait = self.policy.min_interval - (time.monotonic() - self._last_request_at)
@@ -135,33 +185,34 @@ class Stream(ABC):
                 time.sleep(wait)
             self._last_request_at = time.monotonic()
             try:
-                payload = self.request(cursor)
+                attempts.payload = self.request(cursor)
             except Exception as exc:  # noqa: BLE001 - every failure is classified below
                 retry = self.classify(exc)
-                log.status = self.status_of(exc)
-                if retry is None or log.retries >= self.policy.max_retries:
-                    raw_error = f"{type(exc).__name__}: {exc}"[:500]
-                    log.error = raw_error  # redacted on assignment
-                    log.duration_ms = round((time.monotonic() - started) * 1000, 1)
-                    tried = f" after {log.retries} retries" if log.retries else ""
-                    raise SourceError(
-                        f"{self.source}.{self.dataset}: {self.method} {log.endpoint} page {page} failed{tried}: "
-                        f"{log.error}"
-                    ) from (exc if log.error == raw_error else None)  # a cause quoting a credential is not chained
-                log.retries += 1
-                log.retry_reasons.append(retry.reason)
+                attempts.status = self.status_of(exc)
+                if retry is None or attempts.retries >= self.policy.max_retries:
+                    attempts.error = exc
+                    break
+                attempts.retries += 1
+                attempts.retry_reasons.append(retry.reason)
                 time.sleep(
                     min(
-                        self.policy.max_wait, retry.wait if retry.wait is not None else self.policy.backoff(log.retries)
+                        self.policy.max_wait,
+                        retry.wait if retry.wait is not None else self.policy.backoff(attempts.retries),
                     )
                 )
                 continue
-            log.status = 200 if log.status is None or log.status >= 400 else log.status
-            log.duration_ms = round((time.monotonic() - started) * 1000, 1)
-            page_bytes = _page_bytes(payload)
-            self._hasher.add(page_bytes)
-            self._page_digest = hashlib.sha256(page_bytes).hexdigest()
-            return payload
+            break
+        attempts.duration_ms = round((time.monotonic() - started) * 1000, 1)
+        return attempts
+
+    def _send_ahead(self, pool: ThreadPoolExecutor | None, cursor: Any) -> None:
+        """Send the requests of the next `read_ahead` cursors `ahead` knows after `cursor`, those not sent yet."""
+        if pool is None:
+            return
+        for following in islice(self.ahead(cursor), self.read_ahead):
+            key = repr(following)
+            if key not in self._sent_ahead:
+                self._sent_ahead[key] = pool.submit(self._attempt, following)
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every record of the dataset, page by page; provenance is complete when exhausted."""
@@ -170,10 +221,13 @@ class Stream(ABC):
         page = 0
         #: call -> (page number, digest) of its last page
         last_page: dict[Hashable, tuple[int, str]] = {}
+        # a paced policy keeps its requests one after another
+        pool = ThreadPoolExecutor(self.read_ahead) if self.read_ahead > 1 and not self.policy.min_interval else None
         try:
             while True:
                 page += 1
                 scope = self.page_scope(cursor)
+                self._send_ahead(pool, cursor)
                 payload = self.call(cursor, page)
                 # A page byte-identical to the previous page of its call is the server serving a page twice (a page
                 # number or cursor it did not advance): its records would be duplicates. Identical pages without
@@ -210,6 +264,10 @@ class Stream(ABC):
                 raise SourceError(self.provenance.error) from None
             raise
         finally:
+            if pool is not None:
+                # a dataset that failed first: what was sent ahead is not evidence of anything; nothing awaits it
+                pool.shutdown(wait=True, cancel_futures=True)
+                self._sent_ahead.clear()
             self.provenance.finished_at = utc_now()
             self.provenance.payload_sha256 = self._hasher.hexdigest()
         self.provenance.status = "succeeded"

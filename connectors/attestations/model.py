@@ -70,7 +70,7 @@ RECORD_COLUMNS = (
 )
 
 
-class _DatesAsText(yaml.SafeLoader):
+class _DatesAsText(yaml.CSafeLoader):
     """YAML's own dates raise without a line on a bad one (2026-13-01): kept as text, the model parses them and the
     error names the entry's line and field."""
 
@@ -201,6 +201,7 @@ def parse_attestations(path: Path, content: bytes) -> list[Entry]:
     entries = []
     #: each artefact file read once however many entries name it (one report per tabletop, one form per person)
     hashed: dict[Path, tuple[str, int]] = {}
+    resolved: dict[str, Path] = {}
     for index, item in enumerate(items):
         node = nodes[index] if index < len(nodes) else None
         line = node.start_mark.line + 1 if node is not None else 0
@@ -213,7 +214,7 @@ def parse_attestations(path: Path, content: bytes) -> list[Entry]:
         except ValidationError as exc:
             raise AttestationsError(_problem(exc, name, index, node, line)) from None
         field = _located(name, _field_line(node, "artefact") or line, index)
-        entries.append(_with_artefact(attestation, path, field, line, hashed))
+        entries.append(_with_artefact(attestation, path, field, line, resolved, hashed))
     return entries
 
 
@@ -222,11 +223,18 @@ def _located(name: str, line: int, index: int) -> str:
 
 
 def _with_artefact(
-    attestation: Attestation, path: Path, field: str, line: int, hashed: dict[Path, tuple[str, int]]
+    attestation: Attestation,
+    path: Path,
+    field: str,
+    line: int,
+    resolved: dict[str, Path],
+    hashed: dict[Path, tuple[str, int]],
 ) -> Entry:
-    """The entry with its artefact found and hashed (once per file: `hashed`); `field` locates the artefact field in
-    errors."""
-    artefact = (path.parent / attestation.artefact).resolve()
+    """The entry with its artefact found (each name resolved once: `resolved`) and hashed (each file once:
+    `hashed`); `field` locates the artefact field in errors."""
+    artefact = resolved.get(attestation.artefact)
+    if artefact is None:
+        artefact = resolved[attestation.artefact] = (path.parent / attestation.artefact).resolve()
     if artefact not in hashed and not artefact.is_file():
         raise AttestationsError(f"{field}: field 'artefact': {attestation.artefact!r} is not a file ({artefact})")
     try:

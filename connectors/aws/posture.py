@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import threading
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -159,6 +160,7 @@ class AccountWideStream(AwsStream):
         self.session = session
         self.regions = tuple(regions)
         self._clients: dict[tuple[str, str], BaseClient] = {}
+        self._creating = threading.Lock()
         super().__init__(client, account_id)
 
     def parameters(self) -> dict[str, Any]:
@@ -166,16 +168,20 @@ class AccountWideStream(AwsStream):
 
     def regional(self, service: str, region: str) -> BaseClient:
         key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = self.session.client(service, region)
-        return self._clients[key]
+        with self._creating:  # one client a service and region, though steps sent ahead ask from several threads
+            if key not in self._clients:
+                self._clients[key] = self.session.client(service, region)
+            return self._clients[key]
 
 
 class StepStream(AwsStream):
     """A dataset made of several kinds of call (a list, then reads per item): each call is one logical request of the
     shared loop (its own provenance entry, retries and pacing), the cursor naming the step. Records are yielded once
     an item's last read is in. `page_scope` keeps each step its own call for the repeated-page guard (two buckets may
-    well answer the same encryption configuration)."""
+    well answer the same encryption configuration). The queued steps are sent `read_ahead` at once: a step is queued
+    only once what it reads is known (a bucket's reads after its region)."""
+
+    read_ahead = 8
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._queue: deque[tuple[Any, ...]] = deque()
@@ -203,9 +209,15 @@ class StepStream(AwsStream):
     def page_scope(self, cursor: Any) -> Any:
         return cursor
 
+    def call(self, cursor: Any, page: int) -> Any:
+        self._step = cursor or self.first_step()  # the step being logged and parsed, in the loop's own turn
+        return super().call(cursor, page)
+
     def request(self, cursor: Any) -> Any:
-        self._step = cursor or self.first_step()
-        return self.perform(self._step)
+        return self.perform(cursor or self.first_step())
+
+    def ahead(self, cursor: Any) -> Iterable[Any]:
+        return list(self._queue)  # every queued step is requested (its item is listed): it may be sent ahead
 
     def perform(self, step: tuple[Any, ...]) -> dict[str, Any]:
         raise NotImplementedError

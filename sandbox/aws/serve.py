@@ -27,8 +27,10 @@ def serve(data: AwsData, latency: float = 0.0) -> tuple[FakeServer, dict[str, st
     """Serve these accounts (the sandbox organisation's, or a test's own) and say how the pipeline reaches them."""
     for account in data.accounts:
         seed_moto(account)
-    server = FakeServer("aws", AwsApp(data), latency=latency).start()
-    seed_operations(data, server.url, SANDBOX_ACCESS_KEY_ID, SANDBOX_SECRET_ACCESS_KEY)  # through moto's own API
+    # seeded through moto's own API before the injected latency applies: thousands of calls at 20,000 people
+    server = FakeServer("aws", AwsApp(data)).start()
+    seed_operations(data, server.url, SANDBOX_ACCESS_KEY_ID, SANDBOX_SECRET_ACCESS_KEY)
+    server.latency = latency
     server.reset_log()  # seeding went to moto's backends directly; the log holds the pipeline's requests only
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     env = {
