@@ -6,6 +6,7 @@ from connectors.github.client import GitHubConfig, make_github
 from connectors.github.people import Organization, OrganizationMembers, OutsideCollaborators
 from connectors.github.security import (
     CodeScanningAlerts,
+    CodeScanningSetup,
     DependabotAlerts,
     Environments,
     RepositorySecurity,
@@ -15,6 +16,7 @@ from connectors.github.streams import RepositoryReviewRules
 
 __all__ = [
     "CodeScanningAlerts",
+    "CodeScanningSetup",
     "DependabotAlerts",
     "Environments",
     "GitHubConfig",

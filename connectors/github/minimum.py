@@ -28,6 +28,7 @@ DATASETS = (
     *ALERT_DATASETS,
     "repository_security",
     "environments",
+    "code_scanning_setup",
 )
 
 
@@ -99,4 +100,19 @@ def environment_requests(repositories: int, environments_per_active_repository: 
     """max(1, ⌈R/100⌉) GraphQL + Σ over non-archived repositories with environments of max(1, ⌈E_r/100⌉) REST."""
     return pages(repositories, PAGE_SIZE) + sum(
         pages(count, PAGE_SIZE) for count in environments_per_active_repository if count > 0
+    )
+
+
+def code_scanning_setup_requests(
+    configurations: int, attachments_per_configuration: Iterable[int], repositories: int, default_setup_calls: int
+) -> int:
+    """max(1, ⌈C/100⌉) configurations + Σ_c max(1, ⌈A_c/100⌉) attachments of each (every status) + max(1, ⌈R/100⌉)
+    REST GET /orgs/{org}/repos + F default-setup calls (`default_setup_calls`: the active repositories no `attached`
+    or `enforced` attachment to a configuration stating default setup proves; an `enabled` one only where Code
+    Security is shown licensed)."""
+    return (
+        pages(configurations, PAGE_SIZE)
+        + sum(pages(count, PAGE_SIZE) for count in attachments_per_configuration)
+        + pages(repositories, PAGE_SIZE)
+        + default_setup_calls
     )

@@ -7,6 +7,9 @@ Requests (A_k alerts of kind k, every state; R repositories, R_e of them non-arc
                         GraphQL (hasVulnerabilityAlertsEnabled), the two walks in turns
 - environments          max(1, ⌈R/100⌉) GraphQL (which repositories have environments)
                         + Σ_{r ∈ R_e} max(1, ⌈E_r/100⌉) REST GET /repos/{owner}/{repo}/environments
+- code_scanning_setup   max(1, ⌈C/100⌉) + Σ_c max(1, ⌈A_c/100⌉) + max(1, ⌈R/100⌉) + F   REST (C code security
+                        configurations, A_c attachments of configuration c, F active repositories no trusted
+                        attachment proves: one GET /repos/{owner}/{repo}/code-scanning/default-setup each)
 
 What GitHub does not show is NULL (unknown), never "off": the security_and_analysis block it leaves out for a caller
 without admin rights, a field a GraphQL viewer is FORBIDDEN, an alert list GitHub refuses because the feature is not
@@ -38,7 +41,7 @@ from connectors.stream import SourceError, Stream
 #: must be enabled for this repository to use code scanning", 404 "Secret scanning is disabled on this repository").
 #: Any other refusal ("Resource not accessible by integration", "Must have admin rights") fails the dataset.
 FEATURE_UNAVAILABLE = re.compile(
-    r"advanced security must be enabled"
+    r"(?:advanced|code) security must be enabled"
     r"|(?:code scanning|secret scanning|dependabot alerts|advanced security|secret protection|code security)"
     r" (?:is|are) (?:not enabled|disabled)"
     r"|not licensed",
@@ -609,3 +612,288 @@ def branch_policy(environment: dict[str, Any]) -> str | None:
     if policy.get("custom_branch_policies"):
         return "custom"
     return None
+
+
+#: attachment statuses under which a repository has its configuration's settings (GitHub's "configuration
+#: statuses" reference: attached inherits all settings, enforced also forbids overrides); attaching, updating,
+#: failed, removed, removed_by_enterprise and detached prove nothing of the repository's setup
+TRUSTED_ATTACHMENTS = frozenset({"attached", "enforced"})
+#: what a configuration's code_scanning_default_setup says the attachment did: not_set leaves the repository alone
+STATED_DEFAULT_SETUP = frozenset({"enabled", "disabled"})
+#: GET /orgs/{org}/code-security/configurations/{id}/repositories, every attachment status
+ATTACHMENT_LIST = {"per_page": PAGE_SIZE, "status": "all"}
+SETUP_COLUMNS = (
+    "org",
+    "evidence",
+    "repository",
+    "url",
+    "is_archived",
+    "visibility",
+    "code_licensed",
+    "configuration_id",
+    "configuration_name",
+    "configuration_target_type",
+    "configuration_default_setup",
+    "configuration_enforcement",
+    "attachment_status",
+    "state",
+    "languages",
+    "query_suite",
+    "setup_updated_at",
+    "unavailable",
+    "raw",
+)
+
+
+def code_licensed(repo: dict[str, Any]) -> bool | None:
+    """Can code scanning run on this repository of GET /orgs/{org}/repos? Public repositories need no licence; a
+    private or internal one needs Code Security (or Advanced Security) enabled; None when GitHub hid the block."""
+    if repo.get("visibility") == "public" or repo.get("private") is False:
+        return True
+    block = repo.get("security_and_analysis")
+    if not isinstance(block, dict):
+        return None
+    return any((block.get(key) or {}).get("status") == "enabled" for key in ("code_security", "advanced_security"))
+
+
+class CodeScanningSetup(Stream):
+    """Whether code scanning's default setup is configured on each active repository, with the fewest calls.
+
+    The organisation's code security configurations (GET /orgs/{org}/code-security/configurations, 100 a page by
+    cursor) and each one's repositories in every attachment status (.../configurations/{id}/repositories?status=all)
+    state most repositories' setup: an `attached` or `enforced` attachment to a configuration whose
+    code_scanning_default_setup is `enabled` or `disabled`. Any other attachment (failed, attaching, updating,
+    removed, detached), none, a configuration that leaves default setup `not_set`, or an `enabled` one on a
+    repository whose Code Security licence GitHub did not show as on, proves nothing: those active repositories get
+    GET /repos/{owner}/{repo}/code-scanning/default-setup (configured / not-configured; 403 not licensed and 404 are
+    one row saying so). GET /orgs/{org}/repos (100 a page) gives the repositories, archived or not, and licences.
+
+        requests = max(1, ⌈C/100⌉) + Σ_c max(1, ⌈A_c/100⌉) + max(1, ⌈R/100⌉) + F
+
+    (C configurations, A_c attachments of configuration c, R repositories, F active repositories whose attachment
+    proves nothing). Rows, one per thing GitHub said (`evidence`): each configuration, each attachment, each
+    repository and each default-setup answer; the control combines them. The cursor is the work queue (tasks as in
+    QueuedGraphQLStream), follow-ups first, so every attachment is read before the repositories are judged."""
+
+    source = "github"
+    dataset = "code_scanning_setup"
+
+    def __init__(self, client: Github, org: str) -> None:
+        self.client = client
+        self.org = org
+        self._org_path = f"/orgs/{quote(org)}"
+        #: configuration id -> the configuration object, as listed
+        self._configurations: dict[int, dict[str, Any]] = {}
+        #: repository full name -> configuration id of a trusted attachment stating default setup
+        self._stated: dict[str, int] = {}
+        self._current: tuple[Task, ...] = ()
+        self._follow_ups: list[Task] = []
+        self.endpoint = f"{client.requester.base_url}{self._org_path}/code-security/configurations"
+        super().__init__()
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "org": self.org,
+            "per_page": PAGE_SIZE,
+            "rest": "GET /orgs/{org}/code-security/configurations, .../{id}/repositories?status=all, "
+            "/orgs/{org}/repos, /repos/{owner}/{repo}/code-scanning/default-setup",
+        }
+
+    @staticmethod
+    def _queue(cursor: Any) -> tuple[Task, ...]:
+        return cursor if cursor is not None else (("configurations", None), ("repositories", None))
+
+    def _path(self, task: Task) -> str:
+        match task:
+            case ("configurations", _):
+                return f"{self._org_path}/code-security/configurations"
+            case ("attachments", configuration, _):
+                return f"{self._org_path}/code-security/configurations/{configuration}/repositories"
+            case ("repositories", _):
+                return f"{self._org_path}/repos"
+        return f"/repos/{quote(task[1])}/code-scanning/default-setup"
+
+    def _at(self, queue: tuple[Task, ...]) -> None:
+        """The endpoint the queue's head calls, as provenance names it (per-resource calls by their template)."""
+        templates = {
+            "attachments": f"{self._org_path}/code-security/configurations/{{configuration_id}}/repositories",
+            "default_setup": "/repos/{owner}/{repo}/code-scanning/default-setup",
+        }
+        path = templates.get(queue[0][0]) or self._path(queue[0])
+        self.endpoint = f"{self.client.requester.base_url}{path}"
+
+    def page_scope(self, cursor: Any) -> Any:
+        task = self._queue(cursor)[0]
+        return task if task[0] == "default_setup" else task[:-1]
+
+    def params(self, cursor: Any) -> dict[str, Any]:
+        task = self._queue(cursor)[0]
+        if task[0] == "default_setup":
+            return {"repository": task[1]}
+        if task[-1] is not None:
+            return {"url": task[-1]}
+        return {"configuration_id": task[1], **self._query(task)} if task[0] == "attachments" else self._query(task)
+
+    @staticmethod
+    def _query(task: Task) -> dict[str, Any]:
+        """The query of a list's first page (later pages follow GitHub's Link URL verbatim)."""
+        return {"configurations": {"per_page": PAGE_SIZE}, "attachments": ATTACHMENT_LIST}.get(task[0], REPOSITORY_LIST)
+
+    def request(self, cursor: Any) -> Any:
+        self._current = self._queue(cursor)
+        task = self._current[0]
+        requester = self.client.requester
+        if task[0] == "default_setup":
+            try:
+                _, data = requester.requestJsonAndCheck("GET", self._path(task))
+            except GithubException as exc:
+                message = refusal_message(exc) or ""
+                # GitHub's documented answers: 403 "Advanced Security must be enabled" (not licensed), 404 (code
+                # scanning unavailable here, or the repository went): the row says so; any other refusal (a token
+                # without the permission) fails the dataset
+                licence = exc.status == 403 and FEATURE_UNAVAILABLE.search(message)
+                if classify_github(exc) is None and (licence or exc.status == 404):
+                    return {"unavailable": f"{exc.status} {message or 'Not Found'}"}
+                raise
+            if not isinstance(data, dict):
+                raise SourceError(f"github.{self.dataset}: GitHub answered {task[1]}'s default setup with no object")
+            return {"setup": data}
+        url = task[-1]
+        try:
+            if url is None:
+                headers, data = requester.requestJsonAndCheck(
+                    "GET", self._path(task), parameters=dict(self._query(task))
+                )
+            else:
+                headers, data = requester.requestJsonAndCheck("GET", url)
+        except GithubException as exc:
+            if task[0] != "attachments" or exc.status != 404 or classify_github(exc) is not None:
+                raise
+            # a configuration this organisation lists but whose repositories it does not (an enterprise's): its
+            # repositories are then not proven and get their own default-setup call
+            return {"unavailable": f"404 {refusal_message(exc) or 'Not Found'}"}
+        if not isinstance(data, list):
+            raise SourceError(f"github.{self.dataset}: GitHub answered {self._path(task)} with no list")
+        return {"items": data, "next": next_link(headers)}
+
+    def parse(self, payload: Any) -> Iterable[dict[str, Any]]:
+        task = self._current[0]
+        #: the tasks this page reveals, run before the rest of the queue: a configuration page's attachments before
+        #: its next page, a repository page's default-setup calls before the next repository page
+        self._follow_ups = []
+        if task[0] == "default_setup":
+            return [self._default_setup_row(task[1], payload)]
+        if "unavailable" in payload:
+            columns = self._configuration_columns(task[1])
+            return [self._row("configuration", unavailable=payload["unavailable"], **columns)]
+        items = payload["items"]
+        if any(not isinstance(item, dict) for item in items):
+            raise SourceError(f"github.{self.dataset}: GitHub returned a null entry in {self._path(task)}")
+        if task[0] == "configurations":
+            records = [self._configuration_row(item) for item in items]
+            self._follow_ups = [("attachments", item["id"], None) for item in items]
+        elif task[0] == "attachments":
+            records = [self._attachment_row(task[1], item) for item in items]
+        else:
+            records = [self._repository_row(item) for item in items]
+            self._follow_ups = [
+                ("default_setup", r["repository"]) for r in records if not r["is_archived"] and not self._proven(r)
+            ]
+        if payload.get("next"):
+            self._follow_ups.append(task[:-1] + (payload["next"],))
+        return records
+
+    def next_cursor(self, payload: Any) -> Any:
+        queue = tuple(self._follow_ups) + self._current[1:]
+        if not queue:
+            return None
+        self._at(queue)
+        return queue
+
+    def _proven(self, repository: dict[str, Any]) -> bool:
+        """Does a trusted attachment state this repository's default setup? An `enabled` configuration is trusted
+        only where code scanning can run (GitHub's attach enables only the free features when licences run short)."""
+        stated = self._stated.get(repository["repository"])
+        if stated is None:
+            return False
+        return self._configurations[stated].get("code_scanning_default_setup") == "disabled" or (
+            repository["code_licensed"] is True
+        )
+
+    def _row(self, evidence: str, **values: Any) -> dict[str, Any]:
+        return {**dict.fromkeys(SETUP_COLUMNS), "org": self.org, "evidence": evidence, **values}
+
+    def _configuration_row(self, configuration: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(configuration.get("id"), int):
+            raise SourceError(f"github.{self.dataset}: GitHub returned a code security configuration without its id")
+        self._configurations[configuration["id"]] = configuration
+        return self._row(
+            "configuration",
+            url=configuration.get("html_url"),
+            raw=json.dumps(configuration, sort_keys=True),
+            **self._configuration_columns(configuration["id"]),
+        )
+
+    def _configuration_columns(self, configuration_id: int) -> dict[str, Any]:
+        configuration = self._configurations.get(configuration_id) or {}
+        return {
+            "configuration_id": configuration_id,
+            "configuration_name": configuration.get("name"),
+            "configuration_target_type": configuration.get("target_type"),
+            "configuration_default_setup": configuration.get("code_scanning_default_setup"),
+            "configuration_enforcement": configuration.get("enforcement"),
+        }
+
+    def _attachment_row(self, configuration_id: int, attachment: dict[str, Any]) -> dict[str, Any]:
+        repo = attachment.get("repository") or {}
+        full_name = repo.get("full_name")
+        if not full_name:
+            raise SourceError(f"github.{self.dataset}: GitHub returned an attachment without its repository")
+        columns = self._configuration_columns(configuration_id)
+        status = attachment.get("status")
+        if status in TRUSTED_ATTACHMENTS and columns["configuration_default_setup"] in STATED_DEFAULT_SETUP:
+            self._stated.setdefault(full_name, configuration_id)
+        return self._row(
+            "attachment",
+            repository=full_name,
+            url=repo.get("html_url"),
+            attachment_status=status,
+            raw=json.dumps(attachment, sort_keys=True),
+            **columns,
+        )
+
+    def _repository_row(self, repo: dict[str, Any]) -> dict[str, Any]:
+        if not repo.get("name"):
+            raise SourceError(f"github.{self.dataset}: GitHub returned a repository without its name")
+        full_name = repo.get("full_name") or f"{self.org}/{repo['name']}"
+        visibility = repo.get("visibility") or (
+            None if repo.get("private") is None else "private" if repo["private"] else "public"
+        )
+        return self._row(
+            "repository",
+            repository=full_name,
+            url=repo.get("html_url"),
+            is_archived=repo.get("archived"),
+            visibility=visibility,
+            code_licensed=code_licensed(repo),
+            # what the control reads of the repository; its full object is github.repository_security's
+            raw=json.dumps({"full_name": full_name, "archived": repo.get("archived"), "visibility": visibility}),
+        )
+
+    def _default_setup_row(self, full_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if "unavailable" in payload:
+            return self._row("default_setup", repository=full_name, unavailable=payload["unavailable"])
+        setup = payload["setup"]
+        languages = setup.get("languages")
+        return self._row(
+            "default_setup",
+            repository=full_name,
+            state=setup.get("state"),
+            languages=languages if isinstance(languages, list) else None,
+            query_suite=setup.get("query_suite"),
+            setup_updated_at=setup.get("updated_at"),
+            raw=json.dumps(setup, sort_keys=True),
+        )
+
+    def classify(self, exc: Exception) -> Any:
+        return classify_github(exc)

@@ -1,7 +1,8 @@
 """The sandbox organisation's GitHub security and delivery side: each repository's security settings (some
 features off, one repository without an Advanced Security licence, one whose settings GitHub hides from the caller),
-Dependabot, code-scanning and secret-scanning alerts of every state (some open past their severity's SLA) and
-environments with and without protection rules, with the verdict each control must reach."""
+Dependabot, code-scanning and secret-scanning alerts of every state (some open past their severity's SLA),
+environments with and without protection rules, and code scanning's setup (code security configurations, each
+repository's attachment to one and its default setup), with the verdict each control must reach."""
 
 from __future__ import annotations
 
@@ -55,6 +56,86 @@ class RepositorySecurity:
         return ((self.settings or {}).get(key) or {}).get("status")
 
 
+#: code-scanning setup kinds (the first eligible active repositories take one each, the rest "attached_enabled"),
+#: with the code-scanning control's verdict
+SETUP_KINDS: dict[str, str] = {
+    # attached to a configuration that enables default setup, on a repository licensed for it: no own call needed
+    "attached_enabled": "pass",
+    "enforced_enabled": "pass",
+    # in no configuration, default setup not configured, no scanning at all
+    "not_attached": "fail",
+    # the attachment failed (e.g. Actions disabled); the repository's own default setup says not-configured
+    "failed_attachment": "fail",
+    # detached from a configuration, default setup configured by hand: the repository's own call says so
+    "detached_configured": "pass",
+    # attached to a configuration that turns default setup off
+    "disabled_by_configuration": "fail",
+    # attached to a configuration that leaves default setup alone (not_set); configured by hand
+    "not_set_configured": "pass",
+    # no default setup, but a CodeQL workflow of its own uploads analyses (code-scanning alerts): not judged pass
+    "advanced_setup": "unknown",
+    # the security "unlicensed" repositories: GitHub answers the default-setup call 403
+    "unlicensed": "unknown",
+    # the security "settings_hidden" repositories: attached, licence not shown, so read on their own: configured
+    "hidden_configured": "pass",
+}
+#: the kinds planted on eligible repositories (licensed, settings shown, not archived, not empty), in this order
+PLANTED_SETUP_KINDS = (
+    "enforced_enabled",
+    "not_attached",
+    "failed_attachment",
+    "detached_configured",
+    "disabled_by_configuration",
+    "not_set_configured",
+    "advanced_setup",
+)
+#: GitHub's global "GitHub recommended" configuration (target_type global), listed in every organisation
+RECOMMENDED = 17
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    """A code security configuration, as GET /orgs/{org}/code-security/configurations lists it."""
+
+    id: int
+    name: str
+    target_type: str  # global | organization
+    default_setup: str  # code_scanning_default_setup: enabled | disabled | not_set
+    enforcement: str  # enforced | unenforced
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeScanningSetup:
+    repository: str
+    kind: str  # a key of SETUP_KINDS
+    configuration: int | None = None  # the configuration it is listed under, if any
+    status: str | None = None  # attachment status: attached | enforced | failed | detached | ...
+    configured: bool = False  # GET /repos/{owner}/{repo}/code-scanning/default-setup state (when licensed)
+
+
+#: kind -> (configuration id, attachment status, default setup configured); the organisation's configurations are
+#: CONFIGURATIONS below
+SETUP_OF_KIND: dict[str, tuple[int | None, str | None, bool]] = {
+    "attached_enabled": (RECOMMENDED, "attached", True),
+    "enforced_enabled": (101, "enforced", True),
+    "not_attached": (None, None, False),
+    "failed_attachment": (101, "failed", False),
+    "detached_configured": (RECOMMENDED, "detached", True),
+    "disabled_by_configuration": (102, "attached", False),
+    "not_set_configured": (103, "attached", True),
+    "advanced_setup": (None, None, False),
+    "unlicensed": (None, None, False),
+    "hidden_configured": (RECOMMENDED, "attached", True),
+}
+CONFIGURATIONS = (
+    Configuration(RECOMMENDED, "GitHub recommended", "global", "enabled", "unenforced", "Suggested settings"),
+    Configuration(101, "Production baseline", "organization", "enabled", "enforced", "Every production service"),
+    Configuration(102, "Legacy services", "organization", "disabled", "unenforced", None),  # documented nullable
+    Configuration(103, "Dependency alerts only", "organization", "not_set", "unenforced", "Dependabot, no scanning"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     kind: str  # dependabot | code_scanning | secret_scanning
@@ -101,6 +182,24 @@ class SecurityData:
     settings: dict[str, RepositorySecurity] = field(default_factory=dict)
     alerts: list[Alert] = field(default_factory=list)
     environments: list[Environment] = field(default_factory=list)
+    #: the organisation's code security configurations, GitHub's global one first
+    configurations: list[Configuration] = field(default_factory=lambda: list(CONFIGURATIONS[:1]))
+    setups: dict[str, CodeScanningSetup] = field(default_factory=dict)
+
+    def setup_of(self, repository: str) -> CodeScanningSetup:
+        """A repository's code-scanning setup; one a test added after the organisation was built is attached to
+        GitHub's recommended configuration."""
+        return self.setups.get(repository) or _setup(repository, "attached_enabled")
+
+    def attachments_of(self, configuration: int, repositories: list[str]) -> list[CodeScanningSetup]:
+        """The repositories listed under `configuration` (every status), by name."""
+        listed = (self.setup_of(name) for name in sorted(repositories))
+        return [setup for setup in listed if setup.configuration == configuration]
+
+    def code_licensed(self, repository: str) -> bool:
+        """Can code scanning run there (what GitHub knows, shown or not): a repository whose settings are hidden from
+        the caller is licensed."""
+        return self.settings_of(repository).licensed("code_security") is not False
 
     def settings_of(self, repository: str) -> RepositorySecurity:
         """A repository's settings; one a test added after the organisation was built has every feature on."""
@@ -152,6 +251,11 @@ def _settings(kind: str) -> tuple[str, dict[str, Any] | None, bool]:
     return "private", enabled(*ALL_ON), True
 
 
+def _setup(repository: str, kind: str) -> CodeScanningSetup:
+    configuration, status, configured = SETUP_OF_KIND[kind]
+    return CodeScanningSetup(repository, kind, configuration, status, configured)
+
+
 def _moment(today: date, days: int, hour: int = 9) -> datetime:
     return datetime.combine(today, time(hour), UTC) - timedelta(days=days)
 
@@ -172,6 +276,7 @@ def build_security(
         visibility, settings, alerts_on = _settings(kind)
         data.settings[repo.name] = RepositorySecurity(repo.name, kind, visibility, settings, alerts_on)
         planted.setdefault(f"security_{kind}", set()).add(f"{org_login}/{repo.name}")
+    _build_setups(data, repositories, size, planted, org_login)
     if not size:
         return data, planted
     scanned = [r.name for r in active if not r.empty]
@@ -188,9 +293,16 @@ def build_security(
     def can_scan(repository: str, feature: str) -> bool:
         return bool(data.settings[repository].licensed(feature))
 
-    # the planted Dependabot and code-scanning cases, on repositories where the feature runs
+    advanced = [r for r in scanned if data.setup_of(r).kind == "advanced_setup"]
+
+    # the planted Dependabot and code-scanning cases, on repositories where the feature runs (code scanning: licensed
+    # and set up, by default setup or a workflow of its own)
     dependabot = [r for r in scanned if data.settings[r].vulnerability_alerts]
-    code = [r for r in scanned if can_scan(r, "code_security")]
+    code = [
+        r
+        for r in scanned
+        if can_scan(r, "code_security") and SETUP_KINDS[data.setup_of(r).kind] != "fail" and r not in advanced
+    ]
     secret = [
         r
         for r in scanned
@@ -208,6 +320,8 @@ def build_security(
     alert("code_scanning", code[1], "open", None, 300)  # a non-security rule: no security severity, unknown
     alert("code_scanning", code[2], "fixed", "critical", 30, closed=3)
     alert("code_scanning", code[2], "dismissed", "medium", 200, closed=5)
+    for repository in advanced:  # its own CodeQL workflow found and fixed something: scanning has run there
+        alert("code_scanning", repository, "fixed", "medium", 20, closed=4)
     alert("secret_scanning", secret[0], "open", None, 2)  # an open leaked secret: fails
     alert("secret_scanning", secret[1], "resolved", None, 50, closed=1)
     # the organisation's history: alerts closed within their SLA, and fresh open ones; lists past one page at size
@@ -247,6 +361,43 @@ def build_security(
     return data, planted
 
 
+def _build_setups(
+    data: SecurityData, repositories: list[Any], size: int, planted: dict[str, set[str]], org_login: str
+) -> None:
+    """Each repository's code-scanning setup: the planted kinds on the first eligible active repositories, the
+    security kinds' own (unlicensed, settings hidden), archived repositories in no configuration."""
+    if size:
+        data.configurations = list(CONFIGURATIONS)
+    kinds = iter(PLANTED_SETUP_KINDS if size else ())
+    for repo in sorted(repositories, key=lambda r: r.name):
+        security = data.settings[repo.name].kind
+        if repo.archived:
+            kind = "not_attached"
+        elif security in ("unlicensed", "settings_hidden"):
+            kind = "unlicensed" if security == "unlicensed" else "hidden_configured"
+        elif repo.empty:
+            kind = "attached_enabled"
+        else:
+            kind = next(kinds, "attached_enabled")
+        data.setups[repo.name] = _setup(repo.name, kind)
+        planted.setdefault(f"code_scanning_{kind}", set()).add(f"{org_login}/{repo.name}")
+
+
+def default_setup_call(data: SecurityData, repository: str) -> bool:
+    """Does the connector need GET /repos/{owner}/{repo}/code-scanning/default-setup for this active repository,
+    by GitHub's documented meaning of an attachment: only an `attached` or `enforced` one to a configuration that
+    enables (where Code Security is shown licensed) or disables default setup states it."""
+    setup = data.setup_of(repository)
+    configuration = next((c for c in data.configurations if c.id == setup.configuration), None)
+    if configuration is None or setup.status not in ("attached", "enforced"):
+        return True
+    if configuration.default_setup == "disabled":
+        return False
+    return (
+        configuration.default_setup != "enabled" or data.settings_of(repository).licensed("code_security") is not True
+    )
+
+
 def security_expected(
     org_login: str, today: date, repositories: list[Any], data: SecurityData
 ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
@@ -284,4 +435,11 @@ def security_expected(
     production = [e for e in data.environments if e.production and e.repository in active]
     expected["cc8_1_github_production_environments"] = {full + e.id for e in production if e.verdict == "fail"}
     unknown["cc8_1_github_production_environments"] = set()
+    setups = {name: data.setup_of(name) for name in active}
+    expected["cc7_1_github_code_scanning_enabled"] = {
+        full + name for name, setup in setups.items() if SETUP_KINDS[setup.kind] == "fail"
+    }
+    unknown["cc7_1_github_code_scanning_enabled"] = {
+        full + name for name, setup in setups.items() if SETUP_KINDS[setup.kind] == "unknown"
+    }
     return expected, unknown

@@ -1,7 +1,9 @@
 """The fake GitHub's REST routes for security and delivery, in GitHub's documented response shapes: the organisation's
 Dependabot, code-scanning and secret-scanning alert lists (cursor paging through the Link header; Dependabot offers no
 page numbers), GET /orgs/{org}/repos with each repository's security_and_analysis block (left out for a caller
-without admin rights) and GET /repos/{owner}/{repo}/environments."""
+without admin rights), GET /repos/{owner}/{repo}/environments, and code scanning's setup: the organisation's code
+security configurations, each one's repositories with their attachment status (both paged by cursor) and
+GET /repos/{owner}/{repo}/code-scanning/default-setup (403 where code scanning is not licensed)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from urllib.parse import quote
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox.github.security import Alert, Environment
+from sandbox.github.security import Alert, Configuration, Environment
 from sandbox.server import json_response
 
 MAX_PAGE = 100
@@ -116,11 +118,29 @@ class SecurityRoutes:
                 ),
                 Rule(f"{prefix}/orgs/<org>/repos", endpoint="org_repos", methods=["GET"]),
                 Rule(f"{prefix}/repos/<owner>/<repo>/environments", endpoint="environments", methods=["GET"]),
+                Rule(f"{prefix}/orgs/<org>/code-security/configurations", endpoint="configurations", methods=["GET"]),
+                Rule(
+                    f"{prefix}/orgs/<org>/code-security/configurations/<int:configuration>/repositories",
+                    endpoint="configuration_repositories",
+                    methods=["GET"],
+                ),
+                Rule(
+                    f"{prefix}/repos/<owner>/<repo>/code-scanning/default-setup",
+                    endpoint="default_setup",
+                    methods=["GET"],
+                ),
             ]
         return found
 
     def routes(self) -> dict[str, Callable[..., Response]]:
-        return {"org_alerts": self.org_alerts, "org_repos": self.org_repos, "environments": self.environments}
+        return {
+            "org_alerts": self.org_alerts,
+            "org_repos": self.org_repos,
+            "environments": self.environments,
+            "configurations": self.configurations,
+            "configuration_repositories": self.configuration_repositories,
+            "default_setup": self.default_setup,
+        }
 
     def _send(self, request: Request, body: Any, headers: dict[str, str]) -> Response:
         if self.app.rewrite_rest is not None:
@@ -348,3 +368,100 @@ class SecurityRoutes:
             # null: any branch may deploy
             "deployment_branch_policy": policy,
         }
+
+    def configurations(self, request: Request, org: str) -> Response:
+        """GET /orgs/{org}/code-security/configurations: cursor paging only (before / after from the Link header),
+        `target_type` global or all (the default)."""
+        if org.lower() != self.org.org_login:
+            return json_response({"message": "Not Found", "documentation_url": DOCS}, 404)
+        target = request.args.get("target_type", "all")
+        if target not in ("global", "all"):
+            return json_response({"message": "Validation Failed", "documentation_url": DOCS}, 422)
+        listed = [c for c in self.org.github.security.configurations if target == "all" or c.target_type == "global"]
+        page = cursor_page(request, listed)
+        if isinstance(page, Response):
+            return page
+        items, headers = page
+        return self._send(request, [self._configuration(request, c) for c in items], headers)
+
+    def _configuration(self, request: Request, configuration: Configuration) -> dict[str, Any]:
+        """A code-security-configuration object with its documented fields, the nullable ones null where a real
+        configuration leaves them unset."""
+        enabled = configuration.default_setup == "enabled"
+        web = f"https://github.example.test/organizations/{self.org.org_login}/settings/security_products"
+        return {
+            "id": configuration.id,
+            "name": configuration.name,
+            "target_type": configuration.target_type,
+            "description": configuration.description,
+            "advanced_security": "enabled" if enabled else "disabled",
+            "dependency_graph": "enabled",
+            "dependency_graph_autosubmit_action": "not_set",
+            "dependency_graph_autosubmit_action_options": {"labeled_runners": False},
+            "dependabot_alerts": "enabled",
+            "dependabot_security_updates": "enabled",
+            "dependabot_delegated_alert_dismissal": None,
+            "code_scanning_options": None,
+            "code_scanning_default_setup": configuration.default_setup,
+            "code_scanning_default_setup_options": {"runner_type": "standard", "runner_label": None}
+            if enabled
+            else None,
+            "code_scanning_delegated_alert_dismissal": "not_set",
+            "secret_scanning": "enabled",
+            "secret_scanning_push_protection": "enabled",
+            "secret_scanning_delegated_bypass": "disabled",
+            "secret_scanning_delegated_bypass_options": {"reviewers": []},
+            "secret_scanning_validity_checks": "disabled",
+            "secret_scanning_non_provider_patterns": "disabled",
+            "secret_scanning_generic_secrets": "disabled",
+            "secret_scanning_delegated_alert_dismissal": "not_set",
+            "secret_scanning_extended_metadata": "not_set",
+            "private_vulnerability_reporting": "disabled",
+            "enforcement": configuration.enforcement,
+            "url": f"{request.host_url.rstrip('/')}/orgs/{self.org.org_login}/code-security/configurations/"
+            f"{configuration.id}",
+            "html_url": f"{web}/configurations/{configuration.id}/view",
+            "created_at": "2025-03-01T10:00:00Z",
+            "updated_at": "2025-09-01T10:00:00Z",
+        }
+
+    def configuration_repositories(self, request: Request, org: str, configuration: int) -> Response:
+        """GET /orgs/{org}/code-security/configurations/{id}/repositories: every attachment status by default
+        (`status` a comma list, `all` included), cursor paging, each entry {status, repository}."""
+        security = self.org.github.security
+        if org.lower() != self.org.org_login or configuration not in {c.id for c in security.configurations}:
+            return json_response({"message": "Not Found", "documentation_url": DOCS}, 404)
+        wanted = {s for s in (request.args.get("status") or "all").split(",") if s}
+        names = [r.name for r in self.org.github.repositories]
+        attachments = [
+            a for a in security.attachments_of(configuration, names) if "all" in wanted or a.status in wanted
+        ]
+        page = cursor_page(request, attachments)
+        if isinstance(page, Response):
+            return page
+        items, headers = page
+        body = [{"status": a.status, "repository": self._repository(request, a.repository)} for a in items]
+        return self._send(request, body, headers)
+
+    def default_setup(self, request: Request, owner: str, repo: str) -> Response:
+        """GET /repos/{owner}/{repo}/code-scanning/default-setup: 403 where Advanced Security / Code Security is not
+        enabled (GitHub's documented answer), else the state with the documented nullable fields."""
+        names = {r.name for r in self.org.github.repositories}
+        if owner.lower() != self.org.org_login or repo not in names:
+            return json_response({"message": "Not Found", "documentation_url": DOCS}, 404)
+        security = self.org.github.security
+        if not security.code_licensed(repo):
+            status, message = CODE_SCANNING_UNLICENSED
+            return json_response({"message": message, "documentation_url": DOCS}, status)
+        configured = security.setup_of(repo).configured
+        body = {
+            "state": "configured" if configured else "not-configured",
+            "languages": ["python", "javascript-typescript"] if configured else [],
+            "runner_type": "standard" if configured else None,
+            "runner_label": None,
+            "query_suite": "default",
+            "threat_model": "remote",
+            "updated_at": "2025-10-01T08:00:00Z" if configured else None,
+            "schedule": "weekly" if configured else None,
+        }
+        return self._send(request, body, {})

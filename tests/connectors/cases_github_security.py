@@ -5,12 +5,15 @@ environments of non-archived repository r):
 - dependabot_alerts, code_scanning_alerts, secret_scanning_alerts   max(1, ⌈A_k/100⌉)
 - repository_security   2 · max(1, ⌈R/100⌉)   (GraphQL hasVulnerabilityAlertsEnabled + REST GET /orgs/{org}/repos)
 - environments          max(1, ⌈R/100⌉) + Σ_{r: E_r > 0} max(1, ⌈E_r/100⌉)
+- code_scanning_setup   max(1, ⌈C/100⌉) + Σ_c max(1, ⌈A_c/100⌉) + max(1, ⌈R/100⌉) + F   (C configurations, A_c
+                        attachments of c in every status, F active repositories no trusted attachment proves)
 """
 
 from __future__ import annotations
 
 from connectors.github import (
     CodeScanningAlerts,
+    CodeScanningSetup,
     DependabotAlerts,
     Environments,
     GitHubConfig,
@@ -45,4 +48,5 @@ CASES = [
     _case("secret_scanning_alerts", SecretScanningAlerts),
     _case("repository_security", RepositorySecurity),
     _case("environments", Environments),
+    _case("code_scanning_setup", CodeScanningSetup),
 ]

@@ -12,6 +12,7 @@ import dagster as dg
 
 from connectors.github import (
     CodeScanningAlerts,
+    CodeScanningSetup,
     DependabotAlerts,
     Environments,
     GitHubConfig,
@@ -129,6 +130,8 @@ SOURCE = SourceDeclaration(
             # a repositories page served twice yields nothing itself (its environments come from follow-up calls):
             # the work queue it leads to repeats, which stops it before any environment is read twice
             "github.environments": REPEATED_CURSOR,
+            # a configuration's attachments page served twice repeats the attachments it holds
+            "github.code_scanning_setup": REPEATED_PAGE,
         },
     ),
     accounts=(AccountsView("github", ("github.members",), "<login>"),),
@@ -219,6 +222,16 @@ DATASETS = [
         "deployment branch policy: GraphQL finds the repositories with environments (100 a request), REST GET "
         "/repos/{owner}/{repo}/environments reads each of them.",
         streams=security_streams(Environments),
+        kinds=("github",),
+    ),
+    SourceDataset(
+        source="github",
+        dataset="code_scanning_setup",
+        description="Whether code scanning's default setup is configured on each repository: the organisation's code "
+        "security configurations and each one's repositories with their attachment status (REST, 100 a page by "
+        "cursor), GET /orgs/{org}/repos, and GET /repos/{owner}/{repo}/code-scanning/default-setup only for the active "
+        "repositories no attached or enforced configuration states (403 not licensed: one row saying so).",
+        streams=security_streams(CodeScanningSetup),
         kinds=("github",),
     ),
 ]
