@@ -122,6 +122,9 @@ FROM_ITEMS = frozenset({"BASE_TABLE", "TABLE_FUNCTION", "SUBQUERY", "JOIN", "EXP
 QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"})
 #: the identity views (warehouse/views/identity.sql) and the dataset (one of them) a control reading them declares
 IDENTITY_VIEWS = {"people": ("hr.roster",), "resolved_accounts": ("hr.roster", "identity.map")}
+#: the views over one source's tables (warehouse/views/) and the datasets they read: a control reading one declares them
+#: all, so that its sources' freshness and collection status speak for every row it judges
+SOURCE_VIEWS = {"aws_rds_databases": ("aws.rds_instances", "aws.rds_clusters", "aws.regions")}
 #: every control may read how its data was collected (the latest attempt's provenance: window, parameters, counts;
 #: never a secret), e.g. to say unknown when the collected window does not cover the control's period
 PROVENANCE_VIEW = "source_status"
@@ -692,9 +695,11 @@ def readable_relations(control: Control, systems: frozenset[str]) -> set[str]:
     """What a control's SQL may read: the raw tables of its datasets; `accounts_<system>` for a system it declares a
     dataset of; `accounts` (every system's accounts) when it declares every system, so that each row's `dataset` is
     one it checks; the identity views (IDENTITY_VIEWS) when, besides, it declares the HR roster or the identity map;
-    and the provenance (PROVENANCE_VIEW). Never the results, verdicts, alerts or snapshots."""
+    a view over one source's tables (SOURCE_VIEWS) when it declares every dataset the view reads; and the provenance
+    (PROVENANCE_VIEW). Never the results, verdicts, alerts or snapshots."""
     declared_sources = {d.split(".")[0] for d in control.datasets}
     readable = {PROVENANCE_VIEW, *(raw_table(*d.split(".")) for d in control.datasets)}
+    readable |= {view for view, needs in SOURCE_VIEWS.items() if set(needs) <= set(control.datasets)}
     # a system is `<source>`, or `<source>_<kind>` for a source with a second kind of account (aws_identity_center)
     declared_systems = {
         system

@@ -53,6 +53,8 @@ ACCOUNT_COLUMN_TYPES: dict[str, str] = {
 ACCOUNT_COLUMNS = tuple(ACCOUNT_COLUMN_TYPES)
 #: a view file's first line may say `-- requires: table, ...`: it is created once those tables exist
 REQUIRES = re.compile(r"^-- requires: (.+)$", re.MULTILINE)
+#: the views a view file creates: a warehouse missing one (made before the file was added) has its views refreshed
+VIEW_NAME = re.compile(r"^CREATE OR REPLACE VIEW ([a-z_][a-z0-9_]*)", re.MULTILINE)
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -227,7 +229,7 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
             con.execute("ROLLBACK")
             raise
         applied.append(migration.name)
-    if applied or not con.execute("SELECT 1 FROM duckdb_views() WHERE view_name = 'accounts'").fetchone():
+    if applied or _views_missing(con):
         refresh_views(con)
     return applied
 
@@ -241,9 +243,26 @@ def extra_source_folders() -> list[Path]:
     return folders
 
 
+def _view_files(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The SQL of each file in warehouse/views/, in name order, whose required tables exist."""
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    applicable: list[str] = []
+    for view in sorted(VIEWS.iterdir(), key=lambda v: v.name):
+        sql = view.read_text() if view.name.endswith(".sql") else ""
+        required = REQUIRES.search(sql)
+        if sql and (not required or set(required.group(1).replace(",", " ").split()) <= tables):
+            applicable.append(sql)
+    return applicable
+
+
+def _views_missing(con: duckdb.DuckDBPyConnection) -> bool:
+    views = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    return not {"accounts", *(name for sql in _view_files(con) for name in VIEW_NAME.findall(sql))} <= views
+
+
 def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)create the cross-system views: `accounts` unions every `accounts_<source>` view, then the
-    identity resolution views in warehouse/views/ build on it."""
+    identity resolution views in warehouse/views/ build on it (and that folder's views over one source's tables)."""
     systems = [
         row[0]
         for row in con.execute(
@@ -262,12 +281,8 @@ def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"CREATE OR REPLACE VIEW accounts AS {union}")
-        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        for view in sorted(VIEWS.iterdir(), key=lambda v: v.name):
-            sql = view.read_text() if view.name.endswith(".sql") else ""
-            required = REQUIRES.search(sql)
-            if sql and (not required or set(required.group(1).replace(",", " ").split()) <= tables):
-                con.execute(sql)
+        for sql in _view_files(con):
+            con.execute(sql)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
