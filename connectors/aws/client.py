@@ -73,15 +73,20 @@ class AccountSession:
     expires_at: datetime | None = None
     # boto3 sessions are not thread-safe; clients made from them are
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: one client a service and region, shared by the datasets (making one costs ~13 ms of CPU; a run needs ~150)
+    _clients: dict[tuple[str, str], BaseClient] = field(default_factory=dict, repr=False)
 
     def client(self, service: str, region: str | None = None) -> BaseClient:
+        key = (service, region or IAM_REGION)
         with self._lock:
-            return self.session.client(
-                service,
-                region_name=region or IAM_REGION,
-                endpoint_url=self.config.endpoint_url,
-                config=client_config(self.config),
-            )
+            if key not in self._clients:
+                self._clients[key] = self.session.client(
+                    service,
+                    region_name=key[1],
+                    endpoint_url=self.config.endpoint_url,
+                    config=client_config(self.config),
+                )
+            return self._clients[key]
 
     def expires_soon(self) -> bool:
         return self.expires_at is not None and self.expires_at - RENEW_BEFORE_EXPIRY <= datetime.now(UTC)

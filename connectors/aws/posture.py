@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import threading
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -159,19 +158,13 @@ class AccountWideStream(AwsStream):
     def __init__(self, client: BaseClient, account_id: str, session: AccountSession, regions: tuple[str, ...]) -> None:
         self.session = session
         self.regions = tuple(regions)
-        self._clients: dict[tuple[str, str], BaseClient] = {}
-        self._creating = threading.Lock()
         super().__init__(client, account_id)
 
     def parameters(self) -> dict[str, Any]:
         return {**super().parameters(), "regions": list(self.regions)}
 
     def regional(self, service: str, region: str) -> BaseClient:
-        key = (service, region)
-        with self._creating:  # one client a service and region, though steps sent ahead ask from several threads
-            if key not in self._clients:
-                self._clients[key] = self.session.client(service, region)
-            return self._clients[key]
+        return self.session.client(service, region)  # the account's one client of the service and region
 
 
 class StepStream(AwsStream):
