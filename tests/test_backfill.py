@@ -17,23 +17,15 @@ from evidence_pipeline.evidence.signing import SIGNING_KEY_ENV, ensure_data_fold
 from evidence_pipeline.launch import RunOutcome, prepare_dagster_home
 from evidence_pipeline.settings import Paths, project_file
 from tests.conftest import DAY, bundles_of, sandbox_home
-from tests.runs import run_daily_job
+from tests.runs import assets_collecting_only, run_daily_job
 from warehouse import Warehouse
 
 #: three runs at once, each overlapping the others from start to end, as a backfill's runs do
 DAYS = [DAY - timedelta(days=offset) for offset in range(2, -1, -1)]
 RUNS_AT_ONCE = 3
 #: two sources, every control and the snapshot: each run still has writer steps in parallel processes, and three
-#: runs go at once; the other sources' controls are judged *unknown* ("not collected"). Every source landing
-#: the same way through the factory, more of them would add minutes, not coverage.
+#: runs go at once
 SYSTEMS = ("hr", "identity")
-
-
-def backfill_assets() -> list[str]:
-    from evidence_pipeline.definitions import defs
-
-    keys = defs.resolve_asset_graph().get_all_asset_keys()
-    return [k.to_user_string() for k in keys if k.path[0] != "sources" or k.path[1] in SYSTEMS]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +36,7 @@ def backfill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, 
         os.environ[SIGNING_KEY_ENV] = str(ensure_data_folder_key(home).path)
         prepare_dagster_home(paths)
         with ThreadPoolExecutor(RUNS_AT_ONCE) as pool:
-            assets = backfill_assets()
+            assets = assets_collecting_only(SYSTEMS)
             outcomes = list(pool.map(lambda day: run_daily_job(day, paths, assets).outcome, DAYS))
         yield paths, outcomes
 
@@ -73,7 +65,7 @@ def test_every_day_is_complete_in_the_warehouse_and_the_evidence(backfill: tuple
         "FROM source_status GROUP BY 1 ORDER BY 1"
     )
     assert [r["snapshot_date"] for r in datasets] == DAYS
-    collected = {k for k in backfill_assets() if k.startswith("sources/")}
+    collected = {k for k in assets_collecting_only(SYSTEMS) if k.startswith("sources/")}
     assert all(r["n"] == r["ok"] == len(collected) for r in datasets), datasets
     for day in DAYS:
         assert len(bundles_of(paths, day)) == 1

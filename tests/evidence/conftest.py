@@ -1,10 +1,9 @@
 """Fixtures for the evidence tests: copies of the session's signed bundle, synthetic day series written with the
-real bundle writer (fast: no pipeline run), and a real two-day pipeline run for the period export."""
+real bundle writer (fast: no pipeline run)."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from evidence_pipeline.catalogue import Control, load_catalogue
 from evidence_pipeline.evidence.daily import BundleInputs, write_bundle
 from evidence_pipeline.evidence.model import ControlOutcome
 from evidence_pipeline.evidence.signing import SigningKey, data_folder_key, generate_key, load_private_key
-from evidence_pipeline.settings import Paths, project_file
+from evidence_pipeline.settings import project_file
 from tests.conftest import PipelineDay, bundles_of
 from warehouse import Warehouse
 
@@ -101,13 +100,15 @@ def write_day(
 SERIES_START = date(2026, 3, 2)
 
 
-@pytest.fixture
-def synthetic_series(pipeline_day: PipelineDay, catalogue_control: Control, tmp_path: Path) -> Series:
-    """Five days, the third without a snapshot. `repo-a` fails days 1-2 and passes on day 4; `ann@school.test`
-    (a person) fails from day 4 and leaves the population on day 5; `repo-b` fails from day 2 to the end."""
+@pytest.fixture(scope="session")
+def written_series(
+    pipeline_day: PipelineDay, catalogue_control: Control, tmp_path_factory: pytest.TempPathFactory
+) -> Series:
+    """synthetic_series as written once per session: four bundles, each printed by Chromium, take seconds."""
+    folder = tmp_path_factory.mktemp("synthetic-series")
     warehouse = Warehouse(pipeline_day.paths.warehouse)
-    key = generate_key(tmp_path / "keys" / "series.pem")
-    evidence = tmp_path / "evidence"
+    key = generate_key(folder / "keys" / "series.pem")
+    evidence = folder / "evidence"
     d = [SERIES_START + timedelta(days=n) for n in range(5)]
     person = {"email": "ann@school.test", "display_name": "Ann Example"}
     plan = {
@@ -132,15 +133,11 @@ def synthetic_series(pipeline_day: PipelineDay, catalogue_control: Control, tmp_
     return Series(evidence, key, d, [d[2]])
 
 
-@pytest.fixture(scope="session")
-def two_days(pipeline_day: PipelineDay, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
-    """The pipeline run for real on two days with one missing between them (DAY-2 and DAY; DAY-1 missing), in a
-    home of its own, against the session's sandbox. DAGSTER_HOME/EVIDENCE_HOME are restored afterwards."""
-    from tests.runs import dagster_environment_kept, run_daily_job
-
-    paths = Paths(tmp_path_factory.mktemp("two-days-home"))
-    with dagster_environment_kept():
-        for day in (pipeline_day.day - timedelta(days=2), pipeline_day.day):
-            run = run_daily_job(day, paths)
-            assert run.outcome.success, run
-    yield paths
+@pytest.fixture
+def synthetic_series(written_series: Series, tmp_path: Path) -> Series:
+    """Five days, the third without a snapshot. `repo-a` fails days 1-2 and passes on day 4; `ann@school.test`
+    (a person) fails from day 4 and leaves the population on day 5; `repo-b` fails from day 2 to the end. Each test
+    has a copy of its own to export into or tamper with (the bundles as written, modes and all)."""
+    evidence = tmp_path / "evidence"
+    shutil.copytree(written_series.evidence, evidence)
+    return Series(evidence, written_series.key, written_series.days, written_series.missing)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -174,22 +175,35 @@ def test_default_sample_sizes_follow_the_table() -> None:
     assert size == 7 and "all of it" in rule
 
 
+@pytest.fixture
+def real_days(pipeline_day: PipelineDay, tmp_path: Path) -> Paths:
+    """A copy of the session's data folder: its two real pipeline days (the day before and the day) and the campaign
+    between them. The export and the samples are written into the copy; the session's folder is left as it was."""
+    paths = Paths(tmp_path / "home")
+    shutil.copytree(pipeline_day.paths.home, paths.home, ignore=shutil.ignore_patterns("sandbox"))
+    return paths
+
+
 def test_real_pipeline_days_export_and_sample_through_the_cli(
-    two_days: Paths, pipeline_day: PipelineDay, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    real_days: Paths, pipeline_day: PipelineDay, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("EVIDENCE_HOME", str(two_days.home))
-    first, last = pipeline_day.day - timedelta(days=2), pipeline_day.day
-    missing = (pipeline_day.day - timedelta(days=1)).isoformat()
+    monkeypatch.setenv("EVIDENCE_HOME", str(real_days.home))
+    evidenced = [pipeline_day.day - timedelta(days=1), pipeline_day.day]
+    # the range reaches a day past each end of the real days: days without a snapshot are named on either side
+    first, last = evidenced[0] - timedelta(days=1), evidenced[-1] + timedelta(days=1)
+    days = [first.isoformat(), *(d.isoformat() for d in evidenced), last.isoformat()]
+    missing = [first.isoformat(), last.isoformat()]
     assert main(["export", "--from", first.isoformat(), "--to", last.isoformat(), "--pseudonymize"]) == 0
     captured = capsys.readouterr()
-    assert f"without an evidence snapshot: {missing}" in captured.err
+    assert f"2 day(s) without an evidence snapshot: {', '.join(missing)}" in captured.err
     export = Path(captured.out.strip().splitlines()[-1].split(": ", 1)[1])
     manifest = verify_bundle(export, require_signature=True).manifest
-    assert manifest["missing_days"] == [missing] and manifest["pseudonymization"]["enabled"]
+    assert manifest["missing_days"] == missing and manifest["pseudonymization"]["enabled"]
+    assert [s["date"] for s in manifest["snapshots"]] == days[1:-1]
     period = json.loads((export / "period.json").read_text())
     for control_id, stats in period["controls"].items():
         daily = _csv(export / "controls" / control_id / "daily.csv")
-        assert [x["date"] for x in daily] == [first.isoformat(), missing, last.isoformat()]
+        assert [x["date"] for x in daily] == days
         assert stats["population_rows"] == len(_csv(export / "controls" / control_id / "population.csv"))
     # no e-mail address of the sandbox's people survives pseudonymization
     emails = {p.email.lower().encode() for p in pipeline_day.sandbox.org.people}
@@ -205,6 +219,6 @@ def test_real_pipeline_days_export_and_sample_through_the_cli(
     assert picks and picks == [line for line in out2.splitlines() if line.startswith("  ")]
     sample_bundle = Path(out1.strip().splitlines()[-1].split(": ", 1)[1])
     described = json.loads((sample_bundle / "sample.json").read_text())
-    assert described["seed"] == 7 and described["missing_days"] == [missing]
+    assert described["seed"] == 7 and described["missing_days"] == missing
     assert len(described["selected"]) == len(picks) == described["size"]
     assert verify_bundle(sample_bundle).manifest["population_sha256"] == described["population_sha256"]
