@@ -5,7 +5,6 @@ read-only judgement, and the reference scale."""
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs
 
@@ -237,16 +236,14 @@ def test_only_real_writes_count_as_writes():
     assert not AwsApp.is_write(RecordedRequest("GET", "/backup-jobs/", "", b"", backup))
 
 
-def test_reference_scale_builds_and_serves_quickly():
+def test_reference_scale_builds_with_its_jobs_indexed():
+    # how long it takes is the bench's to print (python -m bench), not a test's to bound
     org = SandboxOrg(seed=7, size=20_000, today=DAY)
     org.people = _people(random.Random("7:people"), org.size, DAY)
-    started = time.monotonic()
     data = build(org, random.Random("7:aws"))
-    assert time.monotonic() - started < 20
     assert sum(len(a.users) for a in data.accounts) >= 2000
     jobs = data.production.jobs()
     assert len(jobs) >= 200_000 - 100
-    started = time.monotonic()
     last_page = jobs[len(jobs) - 1000 :]
-    assert len(last_page) == 1000 and time.monotonic() - started < 2
+    assert len(last_page) == 1000 and last_page[-1] == jobs[len(jobs) - 1]
     assert jobs.created_index(jobs[123_456].created) <= 123_456

@@ -6,7 +6,6 @@ judged on collected data match the truth the sandbox planted."""
 from __future__ import annotations
 
 import random
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import msal
@@ -329,13 +328,12 @@ def test_an_empty_organisation_has_no_accounts() -> None:
     assert org.expected["cc6_1_entra_mfa_registered"] == set()
 
 
-def test_the_reference_scale_builds_and_serves_fast() -> None:
+def test_the_reference_scale_builds_and_serves() -> None:
+    # how long it takes is the bench's to print (python -m bench), not a test's to bound
     big = build_org(size=0, today=DAY)
     big.size = 20_000
     big.people = _people(random.Random("7:people"), 20_000, DAY)  # build_org's people, without its other systems
-    started = time.monotonic()
     data = entra_model.build(big, random.Random("entra"))
-    built = time.monotonic() - started
     assert len(data.users) > 19_000 and len(big.accounts) == len(data.users)
     app = GraphApp(data, TokenStore())
     grant_token = app.tokens.issue("c", frozenset({"User.Read.All", "AuditLog.Read.All"}))
@@ -346,10 +344,8 @@ def test_the_reference_scale_builds_and_serves_fast() -> None:
             headers={"Authorization": f"Bearer {grant_token}"},
         ).get_environ()
     )
-    served = time.monotonic()
     response = app(request)
     assert response.status_code == 200 and len(response.get_json()["value"]) == 500
-    assert built < 5 and time.monotonic() - served < 1, (built, time.monotonic() - served)
 
 
 def test_the_entra_controls_match_the_planted_truth(sandbox, tmp_path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import time
 from datetime import date
 from pathlib import Path
 
@@ -314,24 +313,19 @@ class UnpacedEnrollments(KnowBe4Enrollments):
     policy = RequestPolicy(min_interval=0.0)
 
 
-def test_forty_thousand_enrollments_build_and_serve_fast() -> None:
-    started = time.monotonic()
+def test_forty_thousand_enrollments_build_and_serve() -> None:
+    # how long it takes is the bench's to print (python -m bench), not a test's to bound
     org = people_org(20_000)
-    built = time.monotonic() - started
     enrollments = len(org.systems["knowbe4"].enrollments)
     assert enrollments >= 40_000
     server = FakeServer("knowbe4", KnowBe4App(org.systems["knowbe4"], {API_KEY})).start()
     try:
         stream = UnpacedEnrollments(make_session(KnowBe4Config(api_key=API_KEY, api_url=server.url)), server.url)
-        started = time.monotonic()
         count = sum(1 for _ in stream.records())
-        fetched = time.monotonic() - started
     finally:
         server.stop()
     assert count == enrollments
     assert stream.provenance.request_count == enrollments // PAGE_SIZE + 1
-    # generous bounds for a shared 2-core machine; the paced run adds (requests - 1) x 0.25 s
-    assert built < 10 and fetched < 30, (built, fetched)
 
 
 # -- Dagster wiring ----------------------------------------------------------------------------------

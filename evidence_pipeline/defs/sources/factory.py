@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -29,12 +29,12 @@ from provenance import Provenance, utc_now
 from provenance.redact import redact_text
 from warehouse import Warehouse, stage_records
 
-#: datasets of one source fetched at once: enough to overlap their APIs' latency, few enough to stay polite
-DATASETS_AT_ONCE = 4
-
 
 class SourceResource(dg.ConfigurableResource):
     """Base of every source's resource: says whether it is configured and what is missing."""
+
+    #: datasets of the source fetched at once: enough to overlap their APIs' latency, few enough to stay polite
+    datasets_at_once: ClassVar[int] = 4
 
     def missing_settings(self) -> list[str]:
         """Environment variables a user still has to set; empty when configured."""
@@ -328,7 +328,7 @@ def source_step(datasets: list[SourceDataset], resource_key: str) -> dg.AssetsDe
                 yield collected_check(spec, True, f"optional, not configured: set {unset} to collect it")
         staging = context.resources.warehouse.paths.staging / run_id
         landing = threading.Lock()
-        with ThreadPoolExecutor(max(1, min(len(selected), DATASETS_AT_ONCE))) as pool:
+        with ThreadPoolExecutor(max(1, min(len(selected), resource.datasets_at_once))) as pool:
             running = [
                 pool.submit(collect_dataset, spec, resource, warehouse, staging, day, run_id, landing)
                 for spec in selected
