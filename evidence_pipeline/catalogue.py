@@ -44,7 +44,7 @@ from evidence_pipeline.claims import (
     trust_page_file,
     validation_problem,
 )
-from warehouse import raw_table, schema_connection
+from warehouse import raw_table, schema_connection, view_definitions
 
 #: SOC 2 Trust Services Criteria (2017, revised points of focus 2022).
 SOC2_CRITERIA: frozenset[str] = frozenset(
@@ -206,6 +206,8 @@ class Control(BaseModel):
     #: the trust page's promises this control evidences, set when the catalogue loads (not written in the catalogue:
     #: the promises are the user's, claims.py)
     _claims: list[Claim] = PrivateAttr(default_factory=list)
+    #: the texts of the view files its SQL reads (warehouse/views/), set when the catalogue checks the SQL
+    _views_sql: tuple[str, ...] = PrivateAttr(default=())
 
     @field_validator("sources", "system_sources")
     @classmethod
@@ -226,9 +228,16 @@ class Control(BaseModel):
     def datasets(self) -> list[str]:
         return [*self.sources, *self.system_sources]
 
+    @property
+    def views_sql(self) -> str:
+        """The text of the warehouse/views/ files defining the views this control's SQL reads (set when the
+        catalogue checks the SQL), in name order; empty when it reads none."""
+        return "".join(self._views_sql)
+
     @cached_property
     def sql_sha256(self) -> str:
-        return hashlib.sha256(self.sql.encode()).hexdigest()
+        """The SQL's hash, with the views it reads: a changed view is changed SQL (history re-judges the days)."""
+        return hashlib.sha256((self.sql + self.views_sql).encode()).hexdigest()
 
     def sql_over_days(self) -> str:
         """The control's SQL for many days in one query: each day of the list parameter `$days` stands where
@@ -671,7 +680,11 @@ def check_sql(control: Control, con: duckdb.DuckDBPyConnection, path: Path, sche
     if len(parsed["statements"]) != 1:
         raise refuse(f"{len(parsed['statements'])} statements; exactly one SELECT may be given")
     readable = readable_relations(control, schema.systems)
+    views = view_definitions()
+    read: set[str] = set()
     for kind, name in _references(parsed["statements"][0]["node"], frozenset()):
+        if kind == "table":
+            read.add(name)
         match kind:
             case "query" if name not in QUERY_NODES:
                 raise refuse(f"query of kind {name}")
@@ -689,6 +702,8 @@ def check_sql(control: Control, con: duckdb.DuckDBPyConnection, path: Path, sche
                 raise refuse(f"table function {name}() (allowed: {', '.join(sorted(TABLE_FUNCTIONS))})")
             case "function" if name not in schema.functions and name not in TABLE_FUNCTIONS:
                 raise refuse(f"function {name}() (side effects, or reads the session or instance)")
+    # a file defining several views read counts once
+    control._views_sql = tuple(dict.fromkeys(views[name] for name in sorted(read) if name in views))
 
 
 def readable_relations(control: Control, systems: frozenset[str]) -> set[str]:

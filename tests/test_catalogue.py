@@ -353,3 +353,40 @@ def test_every_procedure_names_its_controls_failure_kinds_and_parameters() -> No
         assert not [name for name in parameters if name not in written], (control.id, parameters)
         for part in ("pass", "fail", "unknown"):
             assert part in procedure.rule.lower(), (control.id, part)
+
+
+def test_a_controls_sql_hash_covers_the_views_it_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A control reading a warehouse view (warehouse/views/) depends on that view's SQL too: its hash changes with the
+    view's text, so stored verdicts judged with the old view are re-judged, and the bundle shows the view."""
+    from evidence_pipeline import catalogue as catalogue_module
+    from warehouse import view_definitions
+
+    def loaded() -> dict[str, object]:
+        with schema_connection() as con:
+            return load_catalogue(project_file("controls_map.yaml"), con).by_id
+
+    controls = loaded()
+    rds, leavers, plain = controls["cc6_6_aws_rds_not_public"], controls[LEAVERS], controls["cc6_1_aws_root_mfa"]
+    views = view_definitions()
+    assert rds.views_sql == views["aws_rds_databases"]
+    assert leavers.views_sql == views["resolved_accounts"] == views["people"]  # one file, counted once
+    assert plain.views_sql == "" and plain.sql_sha256 == hashlib.sha256(plain.sql.encode()).hexdigest()
+    assert rds.sql_sha256 == hashlib.sha256((rds.sql + rds.views_sql).encode()).hexdigest()
+
+    changed = {name: sql.replace("SELECT", "SELECT /* changed */", 1) for name, sql in views.items()}
+    monkeypatch.setattr(catalogue_module, "view_definitions", lambda: changed)
+    again = loaded()
+    assert again["cc6_6_aws_rds_not_public"].sql_sha256 != rds.sql_sha256
+    assert again[LEAVERS].sql_sha256 != leavers.sql_sha256
+    assert again["cc6_1_aws_root_mfa"].sql_sha256 == plain.sql_sha256
+
+
+def test_the_bundle_shows_the_views_a_control_reads(pipeline_day) -> None:
+    from tests.conftest import bundles_of
+    from warehouse import view_definitions
+
+    bundle = bundles_of(pipeline_day.paths, pipeline_day.day)[-1]
+    views = view_definitions()
+    assert (bundle / "controls" / "cc6_6_aws_rds_not_public" / "views.sql").read_text() == views["aws_rds_databases"]
+    assert (bundle / "controls" / LEAVERS / "views.sql").read_text() == views["people"]
+    assert not (bundle / "controls" / "cc6_1_aws_root_mfa" / "views.sql").exists()

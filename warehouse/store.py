@@ -243,6 +243,17 @@ def extra_source_folders() -> list[Path]:
     return folders
 
 
+def view_definitions() -> dict[str, str]:
+    """Each view a file of warehouse/views/ creates -> that file's text: what a control reading the view also
+    depends on (its SQL hash and its bundle folder's views.sql carry it)."""
+    files_by_view: dict[str, str] = {}
+    for view in sorted(VIEWS.iterdir(), key=lambda v: v.name):
+        if view.name.endswith(".sql"):
+            sql = view.read_text()
+            files_by_view |= dict.fromkeys(VIEW_NAME.findall(sql), sql)
+    return files_by_view
+
+
 def _view_files(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The SQL of each file in warehouse/views/, in name order, whose required tables exist."""
     tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}

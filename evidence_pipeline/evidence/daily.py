@@ -104,11 +104,14 @@ def write_bundle(
 def _write_controls(
     warehouse: Warehouse, folder: Path, inputs: BundleInputs, reconciliation: dict[str, list[dict[str, Any]]]
 ) -> None:
-    """Per control: query.sql, result.json, population.csv and exceptions.csv."""
+    """Per control: query.sql (and views.sql, the warehouse views it reads, which its SQL hash covers too),
+    result.json, population.csv and exceptions.csv."""
     for outcome in inputs.outcomes:
         control_folder = folder / outcome.control.id
         control_folder.mkdir(parents=True)
         (control_folder / "query.sql").write_text(outcome.control.sql.strip() + "\n")
+        if outcome.control.views_sql:
+            (control_folder / "views.sql").write_text(outcome.control.views_sql)
         result = {**outcome.summary(), "reconciliation": reconciliation[outcome.control.id]}
         (control_folder / "result.json").write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
     if inputs.stored_results:
