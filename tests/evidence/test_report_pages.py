@@ -253,8 +253,13 @@ def _broken_words(lines: list[str]) -> list[str]:
                 if head != word and word.startswith(head):
                     rest = word[len(head) :]
                     start = token.start()
-                    if re.match(rf"\s{{0,2}}{re.escape(rest)}(?!\w)", below[max(start - 2, 0) :]) and (
-                        below[max(start - 2, 0) :].lstrip().startswith(rest)
+                    segment = below[max(start - 2, 0) :]
+                    # the rest begins a token of its own: the tail of a longer word ("…_blocked" under "fail") is not
+                    begins = max(start - 2, 0) + len(segment) - len(segment.lstrip())
+                    if (
+                        re.match(rf"\s{{0,2}}{re.escape(rest)}(?!\w)", segment)
+                        and segment.lstrip().startswith(rest)
+                        and (begins == 0 or below[begins - 1].isspace())
                     ):
                         broken.append(f"{head}|{rest}")
     return broken
