@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -243,9 +244,11 @@ def extra_source_folders() -> list[Path]:
     return folders
 
 
+@cache
 def view_definitions() -> dict[str, str]:
     """Each view a file of warehouse/views/ creates -> that file's text: what a control reading the view also
-    depends on (its SQL hash and its bundle folder's views.sql carry it)."""
+    depends on (its SQL hash and its bundle folder's views.sql carry it). Read once a process: the catalogue asks
+    for every control."""
     files_by_view: dict[str, str] = {}
     for view in sorted(VIEWS.iterdir(), key=lambda v: v.name):
         if view.name.endswith(".sql"):
