@@ -54,8 +54,10 @@ class PeakMemory:
     """Largest single descendant process and largest sum over descendants, sampled every `interval` s, and each
     descendant's peak RSS and CPU time by pid (`processes`), to name the steps that cost the most."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.1, exclude: set[int] | None = None) -> None:
         self.interval = interval
+        #: descendants that are not the pipeline's (the sandbox's fakes), left out with their own children
+        self.exclude = exclude or set()
         self.peak_process = 0
         self.peak_total = 0
         self.processes: dict[int, ProcessUse] = {}
@@ -65,7 +67,7 @@ class PeakMemory:
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.wait(self.interval):
-            stack, sizes = _children(me), []
+            stack, sizes = [pid for pid in _children(me) if pid not in self.exclude], []
             while stack:
                 pid = stack.pop()
                 size, cpu_s = _rss_bytes(pid), _cpu_seconds(pid)
@@ -88,3 +90,12 @@ class PeakMemory:
 
 def self_rss() -> int:
     return _rss_bytes(os.getpid())
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """CPU time of these processes so far."""
+    return sum(_cpu_seconds(pid) for pid in pids)
+
+
+def rss_bytes(pids: set[int]) -> int:
+    return sum(_rss_bytes(pid) for pid in pids)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import multiprocessing
 import os
 import shutil
 import threading
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from multiprocessing import forkserver
 from pathlib import Path
 
 import dagster as dg
@@ -22,7 +24,7 @@ from evidence_pipeline.defs.automation import DAILY_JOB
 from evidence_pipeline.defs.sources.factory import not_collected
 from evidence_pipeline.evidence.chain import remove_abandoned_bundles
 from evidence_pipeline.evidence.signing import signing_key_for_writing
-from evidence_pipeline.instance import instance_settings_file
+from evidence_pipeline.instance import STEP_PRELOAD_MODULES, instance_settings_file
 from evidence_pipeline.launcher import HOST_TAG, IN_PROGRESS, free_dead_runs, this_host
 from evidence_pipeline.organisation import load_organisation, organisation_file
 from evidence_pipeline.settings import Paths, check_url_settings, optional_project_file, project_file, record_first_day
@@ -32,8 +34,9 @@ from warehouse import Warehouse, results
 PARTITION_TAG = "dagster/partition"
 #: a tag naming this process's launch, by which its follower finds the run (execute_job returns its id at the end)
 LAUNCH_TAG = "evidence/launch"
-#: how often the follower reads the run's new events
-FOLLOW_SECONDS = 0.25
+#: how often the follower reads the run's new events: each read opens the event storage, and the run's processes
+#: share the machine's cores with it (a step's news can wait a second)
+FOLLOW_SECONDS = 1.0
 
 
 def prepare_dagster_home(paths: Paths) -> Path:
@@ -172,6 +175,16 @@ def console_log_config(verbose: bool) -> dict[str, object]:
     return {"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}}}}
 
 
+def start_step_forkserver() -> None:
+    """Start the step executor's forkserver now, with the preload the executor gives it, so that it imports the code
+    location while this process does the same (seconds before the first step, otherwise); the executor finds it
+    running. It keeps the environment of this moment: DAGSTER_HOME and the sources' settings are already set."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        ["dagster._core.executor.multiprocess", *STEP_PRELOAD_MODULES]
+    )
+    forkserver.ensure_running()
+
+
 def run_day(
     day: date,
     paths: Paths,
@@ -185,11 +198,12 @@ def run_day(
     full log goes to run_log_file; on the console only with `verbose`. `on_start` and `on_entry` follow the run
     (RunFollower)."""
     record_first_day(paths, day)  # before the code location loads: its daily partitions start at the first day
+    check_settings()
+    prepare_dagster_home(paths)
+    start_step_forkserver()
     # the code location builds every definition (seconds): imported when a run starts, not by what uses run_outcome
     from evidence_pipeline import definitions
 
-    check_settings()
-    prepare_dagster_home(paths)
     with dg.DagsterInstance.get() as instance:
         for run_id in free_dead_runs(instance):
             print(f"run {run_id} had died (its worker was killed): marked failed, its pool slots freed")

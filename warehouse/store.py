@@ -3,15 +3,19 @@
 DuckDB lets one process hold a file for writing, and Dagster's default executor
 runs steps in separate processes. So nothing holds a connection while talking to
 an API: records are staged to a newline-delimited JSON file first, then one short
-transaction replaces the day's rows. `connect()` waits out another process's lock
-instead of failing: that is how the steps that write (landings, judging, the snapshot's record) take turns.
+transaction replaces the day's rows. `connect()` waits for its turn instead of failing: that is how the steps that
+write (landings, judging, the snapshot's record) take turns. The turn is a lock on a file beside the warehouse,
+which the kernel hands on the moment it is released; DuckDB's own lock is then free (a process outside the
+pipeline holding it is waited out too).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -97,20 +101,23 @@ class Warehouse:
             yield self._session
             return
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        delay = 0.05
-        while True:
+        with _turn(self.path.with_name(self.path.name + ".lock"), deadline):
+            delay = 0.05
+            while True:
+                try:
+                    con = duckdb.connect(
+                        str(self.path), read_only=read_only and self.path.exists(), config=config or {}
+                    )
+                    break
+                except duckdb.IOException as exc:
+                    if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                        raise
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only and self.path.exists(), config=config or {})
-                break
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
-        try:
-            yield con
-        finally:
-            con.close()
+                yield con
+            finally:
+                con.close()
 
     # -- schema ------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -208,6 +215,52 @@ class Warehouse:
             cursor = con.execute(sql, parameters or [])
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+#: lock file -> (how many of this process's connections hold the turn, the open lock file)
+_TURNS: dict[Path, tuple[int, Any]] = {}
+_TURNS_GUARD = threading.Lock()
+#: how often a process waiting for its turn asks again (a lock call costs microseconds; opening DuckDB on a file
+#: another process holds fails after tens of milliseconds of CPU)
+TURN_POLL_SECONDS = 0.01
+
+
+@contextmanager
+def _turn(lock_file: Path, deadline: float) -> Iterator[None]:
+    """This process's turn at the warehouse among the processes that use it. Within the process it is shared (DuckDB
+    lets one process's connections work side by side, and a connection may be opened inside another); across
+    processes it is exclusive, and handed on as soon as it is released."""
+    handle = None
+    try:
+        while True:
+            with _TURNS_GUARD:
+                held = _TURNS.get(lock_file)
+                if held is not None:  # this process has the turn: join it
+                    _TURNS[lock_file] = (held[0] + 1, held[1])
+                    break
+                handle = handle or lock_file.open("a")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    _TURNS[lock_file], handle = (1, handle), None
+                    break
+                except BlockingIOError:
+                    pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{lock_file}: another process kept the warehouse for too long")
+            time.sleep(TURN_POLL_SECONDS)
+    finally:
+        if handle is not None:
+            handle.close()
+    try:
+        yield
+    finally:
+        with _TURNS_GUARD:
+            count, holder = _TURNS[lock_file]
+            if count > 1:
+                _TURNS[lock_file] = (count - 1, holder)
+            else:
+                del _TURNS[lock_file]
+                holder.close()  # releases the lock
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -72,7 +72,24 @@ RECORD_COLUMNS = (
 
 class _DatesAsText(yaml.CSafeLoader):
     """YAML's own dates raise without a line on a bad one (2026-13-01): kept as text, the model parses them and the
-    error names the entry's line and field."""
+    error names the entry's line and field.
+
+    Each distinct plain scalar's tag is resolved once: YAML's implicit resolvers are regexes run on every scalar, and
+    a large organisation's file repeats its kinds, dates and names hundreds of thousands of times (no path resolver
+    is registered, so a scalar's tag depends on its text and style alone)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._scalar_tags: dict[tuple[str, Any], str] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._scalar_tags.get(key)
+        if tag is None:
+            tag = self._scalar_tags[key] = super().resolve(kind, value, implicit)
+        return tag
 
 
 _DatesAsText.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)

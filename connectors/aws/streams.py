@@ -215,8 +215,8 @@ class CredentialReport(AwsStream):
                 "GeneratedTime": ts(response["GeneratedTime"]),
                 "ReportFormat": response.get("ReportFormat"),
             }
-        if self._step[1]:
-            time.sleep(self.poll_interval)  # AWS builds the report asynchronously
+        if self._step[1]:  # AWS builds the report asynchronously, in seconds: wait a little, then longer
+            time.sleep(min(self.poll_interval, self.poll_interval / 4 * 2 ** (self._step[1] - 1)))
         return _without_metadata(self.client.generate_credential_report())
 
     def next_cursor(self, payload: Any) -> Any:

@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: what the step executor's forkserver imports before it forks any step: the code location, and the instance's
+#: classes (preload.py); Dagster puts its executor module first
+STEP_PRELOAD_MODULES = ["evidence_pipeline.definitions", "evidence_pipeline.instance.preload"]
 #: another instance's settings, e.g. deploy/dagster.yaml (PostgreSQL storage)
 INSTANCE_SETTINGS_ENV = "EVIDENCE_DAGSTER_YAML"
 TEMPLATE = Path(__file__).resolve().parent / "dagster.yaml"
