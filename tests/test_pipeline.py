@@ -176,3 +176,21 @@ def test_source_failure_makes_dependent_control_unknown_and_keeps_earlier_rows(
     assert newest not in earlier_bundles  # the failed day got a bundle of its own, beside the earlier ones
     for bundle in earlier_bundles:
         verify_bundle(bundle)  # and the earlier evidence is byte for byte what it was
+
+
+def test_the_longest_aws_datasets_start_first(pipeline_day: PipelineDay) -> None:
+    """AWS fetches `datasets_at_once` datasets side by side: those whose calls grow with the account start in the
+    first batch, not after the short ones in declaration order (copy jobs are declared twentieth)."""
+    from evidence_pipeline.defs.sources.aws import LONGEST_FIRST, AwsResource
+
+    started = sorted(
+        (row["started_at"], row["dataset"])
+        for row in Warehouse(pipeline_day.paths.warehouse).query(
+            "SELECT dataset, started_at FROM source_status WHERE source = 'aws' AND snapshot_date = ? "
+            "AND started_at IS NOT NULL",
+            [pipeline_day.day],
+        )
+    )
+    first_batch = {dataset for _, dataset in started[: AwsResource.datasets_at_once]}
+    assert len(started) > AwsResource.datasets_at_once
+    assert set(LONGEST_FIRST) <= first_batch, started

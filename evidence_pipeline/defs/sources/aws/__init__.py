@@ -191,8 +191,19 @@ SOURCE = SourceDeclaration(
     ),
 )
 
+#: the datasets whose calls grow with the account (a day's jobs page after page, calls per bucket, key or load
+#: balancer): started first of the source's, or the step waits on the last of them to start
+LONGEST_FIRST = ("backup_jobs", "copy_jobs", "s3_buckets", "log_groups", "lb_listeners", "kms_keys")
+
 DATASETS = [
-    SourceDataset(source="aws", dataset=name, description=DESCRIPTIONS[name], streams=_streams(name), kinds=("aws",))
+    SourceDataset(
+        source="aws",
+        dataset=name,
+        description=DESCRIPTIONS[name],
+        streams=_streams(name),
+        kinds=("aws",),
+        priority=1 if name in LONGEST_FIRST else 0,
+    )
     for name in STREAMS
 ] + [
     SourceDataset(
