@@ -321,8 +321,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     )
     print(
         f"sandbox built and served in {summary['build_s']:.1f} s; this process and the {len(fakes)} fake "
-        f"systems' processes {summary['sandbox_rss'] / MIB:.0f} MiB RSS (the sandbox's fake organisation, not the "
-        "pipeline's data); "
+        f"systems' processes {summary['sandbox_rss'] / MIB:.0f} MiB RSS summed (pages the forks share counted in "
+        "each; the sandbox's fake organisation, not the pipeline's data); "
         f"{len(org.systems['google'].users)} Google users, {len(org.systems['entra'].users)} Entra users, "
         f"{sum(len(a.users) for a in org.systems['aws'].accounts)} IAM users, {len(org.github.repositories)} "
         f"repositories, {len(org.github.members)} GitHub members, {enrollments} training enrollments"
