@@ -103,7 +103,7 @@ def _serve(system: str, org: SandboxOrg, workdir: Path, latency: float) -> tuple
     return serve.start(org, workdir, latency=latency)
 
 
-def _fork_systems(sandbox: Sandbox, systems: tuple[str, ...] | list[str], latency: float) -> None:
+def _fork_systems(sandbox: Sandbox, systems: tuple[str, ...], latency: float) -> None:
     """Fork a process per system, all at once (their seeding runs side by side), and take each one's environment."""
     # the children share the organisation's pages until written: the collector is kept from touching (and so
     # copying) every object header in each of them

@@ -298,26 +298,27 @@ def extra_source_folders() -> list[Path]:
 
 
 @cache
+def _view_texts() -> tuple[str, ...]:
+    """The text of each file of warehouse/views/, in name order. Read once a process: the catalogue asks for every
+    control, and every step's migrate checks the views exist."""
+    return tuple(
+        view.read_text() for view in sorted(VIEWS.iterdir(), key=lambda v: v.name) if view.name.endswith(".sql")
+    )
+
+
 def view_definitions() -> dict[str, str]:
     """Each view a file of warehouse/views/ creates -> that file's text: what a control reading the view also
-    depends on (its SQL hash and its bundle folder's views.sql carry it). Read once a process: the catalogue asks
-    for every control."""
-    files_by_view: dict[str, str] = {}
-    for view in sorted(VIEWS.iterdir(), key=lambda v: v.name):
-        if view.name.endswith(".sql"):
-            sql = view.read_text()
-            files_by_view |= dict.fromkeys(VIEW_NAME.findall(sql), sql)
-    return files_by_view
+    depends on (its SQL hash and its bundle folder's views.sql carry it)."""
+    return {name: sql for sql in _view_texts() for name in VIEW_NAME.findall(sql)}
 
 
 def _view_files(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The SQL of each file in warehouse/views/, in name order, whose required tables exist."""
     tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     applicable: list[str] = []
-    for view in sorted(VIEWS.iterdir(), key=lambda v: v.name):
-        sql = view.read_text() if view.name.endswith(".sql") else ""
+    for sql in _view_texts():
         required = REQUIRES.search(sql)
-        if sql and (not required or set(required.group(1).replace(",", " ").split()) <= tables):
+        if not required or set(required.group(1).replace(",", " ").split()) <= tables:
             applicable.append(sql)
     return applicable
 

@@ -17,16 +17,14 @@ from dagster._serdes import ConfigurableClassData
 from evidence_pipeline import definitions
 
 
-def import_instance_classes(dagster_home: str | None) -> list[str]:
-    """Import the module of every class DAGSTER_HOME's settings name; the modules imported."""
+def import_instance_classes(dagster_home: str | None) -> None:
+    """Import the module of every class DAGSTER_HOME's settings name."""
     if not dagster_home or not os.path.isdir(dagster_home):
-        return []
-    ref = InstanceRef.from_dir(dagster_home)
-    modules = sorted({data.module_name for data in ref if isinstance(data, ConfigurableClassData)})
-    for module in modules:
-        importlib.import_module(module)
-    return modules
+        return
+    for data in InstanceRef.from_dir(dagster_home):
+        if isinstance(data, ConfigurableClassData):
+            importlib.import_module(data.module_name)
 
 
-IMPORTED = import_instance_classes(os.environ.get("DAGSTER_HOME"))
+import_instance_classes(os.environ.get("DAGSTER_HOME"))
 definitions.daily_evidence_job()
